@@ -1,0 +1,231 @@
+"""AwsCell: Gitpod's single-cluster reference architecture on AWS, handed over as a `Platform`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pulumi
+import pulumi_aws as aws
+
+from components.aws.cluster import ClusterArgs, EksCluster
+from components.aws.database import RDS_CA_BUNDLE_URL, DatabaseArgs, MysqlDatabase
+from components.aws.dns import DnsArgs, DnsZone
+from components.aws.identity import WorkloadGrant, resolved, workload_roles
+from components.aws.kms import encryption_key
+from components.aws.network import Network, NetworkArgs
+from components.aws.node_pools import NodePools, NodePoolsArgs
+from components.aws.policy_documents import Statement, allow, document
+from components.aws.registry import GITPOD_REPOSITORIES, ContainerRegistry, RegistryArgs
+from components.aws.storage import ReplicatedStorage, StorageArgs
+from components.config import CellConfig
+from components.platform import (
+    Cluster,
+    Database,
+    DnsZone as PlatformDnsZone,
+    ObjectStorage,
+    Platform,
+    Registry,
+    RestoreTarget,
+)
+
+CONTROL_PLANE_LOG_RETENTION_DAYS = 90
+
+
+class AwsCell(pulumi.ComponentResource):
+    platform: Platform
+
+    def __init__(self, config: CellConfig, opts: pulumi.ResourceOptions | None = None) -> None:
+        prefix = config.name_prefix
+        super().__init__("gitpod-cell:aws:AwsCell", prefix, None, opts)
+        tags = config.resource_tags
+        primary = aws.Provider(f"{prefix}-{config.region}", region=config.region,
+                               opts=pulumi.ResourceOptions(parent=self))
+        replica = aws.Provider(f"{prefix}-{config.replica_region}", region=config.replica_region,
+                               opts=pulumi.ResourceOptions(parent=self))
+        on_primary = pulumi.ResourceOptions(parent=self, provider=primary)
+        account_id = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(provider=primary)).account_id
+        zones = availability_zones(primary, config.network.availability_zones)
+
+        ebs_key = encryption_key(
+            f"{prefix}-ebs", f"EBS volumes of {prefix} nodes", self, tags, config.protect, provider=primary,
+            policy=account_id.apply(ebs_key_policy),
+        )
+        network = Network(
+            prefix,
+            NetworkArgs(prefix, config.network.vpc_cidr, zones, config.network.nat_gateway_per_az,
+                        config.network.flow_log_retention_days, prefix, tags),
+            on_primary,
+        )
+        eks = EksCluster(
+            prefix,
+            ClusterArgs(prefix, config.region, config.cluster.kubernetes_version, network.private_subnet_ids,
+                        config.cluster.public_access_cidrs, config.cluster.admin_role_arns, ebs_key.arn,
+                        CONTROL_PLANE_LOG_RETENTION_DAYS, config.protect, tags),
+            on_primary,
+        )
+        pools = NodePools(
+            prefix,
+            NodePoolsArgs(prefix, eks.cluster.name, prefix, config.cluster.kubernetes_version,
+                          network.private_subnet_ids, config.cluster.node_pools.by_name(), ebs_key.arn, tags),
+            on_primary,
+        )
+        database = MysqlDatabase(
+            prefix,
+            DatabaseArgs(prefix, config.database, network.vpc_id, network.database_subnet_ids,
+                         eks.security_group_id, replica, config.protect, tags),
+            on_primary,
+        )
+        storage = ReplicatedStorage(
+            prefix,
+            StorageArgs(
+                prefix,
+                primary_bucket_name=account_id.apply(lambda account: f"{prefix}-{account}-{config.region}"),
+                replica_bucket_name=account_id.apply(lambda account: f"{prefix}-{account}-{config.replica_region}"),
+                noncurrent_version_retention_days=config.storage.noncurrent_version_retention_days,
+                primary_provider=primary,
+                replica_provider=replica,
+                protect=config.protect,
+                tags=tags,
+            ),
+            on_primary,
+        )
+        registry = ContainerRegistry(
+            prefix, RegistryArgs(prefix, prefix, GITPOD_REPOSITORIES, config.protect, tags), on_primary
+        )
+        dns = DnsZone(prefix, DnsArgs(config.domain, config.dns.zone_id, config.protect, tags), on_primary)
+
+        bucket_arn = storage.primary.bucket.arn
+        repository_arns = [repo.arn for repo in registry.repositories.values()]
+        namespace = config.gitpod.namespace
+        grants = {
+            "cert-manager": WorkloadGrant("cert-manager", "cert-manager", resolved(cert_manager_statements,
+                                                                                     dns.zone_arn)),
+            "external-dns": WorkloadGrant("external-dns", "external-dns", resolved(external_dns_statements,
+                                                                                     dns.zone_arn)),
+            "cluster-autoscaler": WorkloadGrant("kube-system", "cluster-autoscaler",
+                                                resolved(lambda: autoscaler_statements(prefix))),
+            "gitpod-server-storage": WorkloadGrant(namespace, "server", resolved(
+                storage_statements, bucket_arn, storage.primary.key.arn)),
+            "gitpod-ws-daemon-storage": WorkloadGrant(namespace, "ws-daemon", resolved(
+                storage_statements, bucket_arn, storage.primary.key.arn)),
+            "gitpod-image-builder-registry": WorkloadGrant(namespace, "image-builder-mk3", resolved(
+                lambda *arns: registry_statements(arns, push=True), *repository_arns)),
+            "gitpod-registry-facade-registry": WorkloadGrant(namespace, "registry-facade", resolved(
+                lambda *arns: registry_statements(arns, push=False), *repository_arns)),
+        }
+        identities = workload_roles(prefix, eks.issuer, grants, tags, self)
+
+        self.platform = Platform(
+            cloud="aws",
+            region=config.region,
+            cluster=Cluster(
+                name=eks.cluster.name,
+                kubernetes_provider=eks.kubernetes_provider,
+                node_pool_labels=pools.labels,
+                needs_cluster_autoscaler=True,
+            ),
+            database=Database(
+                host=database.instance.address,
+                port=database.instance.port,
+                username=database.instance.username,
+                password=database.password,
+                database_name="gitpod",
+                ca_bundle_url=RDS_CA_BUNDLE_URL,
+                restore_target=RestoreTarget(
+                    kind="rds",
+                    instance_id=database.instance.identifier,
+                    region=config.region,
+                    backup_replica_region=config.replica_region if config.database.cross_region_backups else None,
+                ),
+            ),
+            object_storage=ObjectStorage(
+                kind="s3",
+                bucket=storage.primary.bucket.bucket,
+                region=config.region,
+                replica_bucket=storage.replica.bucket.bucket,
+                replica_region=config.replica_region,
+            ),
+            registry=Registry(kind="ecr", url=registry.url, server=registry.server),
+            dns=PlatformDnsZone(kind="route53", zone_id=dns.zone_id, domain=config.domain,
+                                name_servers=dns.name_servers),
+            identities=identities,
+        )
+        self.register_outputs(
+            {
+                "cluster_name": eks.cluster.name,
+                "database_address": database.instance.address,
+                "bucket": storage.primary.bucket.bucket,
+                "replica_bucket": storage.replica.bucket.bucket,
+                "registry_url": registry.url,
+                "zone_id": dns.zone_id,
+            }
+        )
+
+
+def availability_zones(provider: aws.Provider, count: int) -> list[str]:
+    """The first `count` available zones of the region, in name order (stable across runs)."""
+    found = aws.get_availability_zones(state="available", opts=pulumi.InvokeOptions(provider=provider))
+    return sorted(found.names)[:count]
+
+
+def ebs_key_policy(account_id: str) -> str:
+    """The account administers the key; EC2 Auto Scaling's service-linked role must be able to use it, or managed
+    node groups cannot launch instances with encrypted root volumes."""
+    autoscaling = f"arn:aws:iam::{account_id}:role/aws-service-role/autoscaling.amazonaws.com/" \
+                  "AWSServiceRoleForAutoScaling"
+    return document(
+        [
+            {"Sid": "AccountAdministers", "Effect": "Allow",
+             "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"}, "Action": "kms:*", "Resource": "*"},
+            {"Sid": "AutoScalingUsesKey", "Effect": "Allow", "Principal": {"AWS": autoscaling},
+             "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"],
+             "Resource": "*"},
+            {"Sid": "AutoScalingGrantsForVolumes", "Effect": "Allow", "Principal": {"AWS": autoscaling},
+             "Action": "kms:CreateGrant", "Resource": "*",
+             "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}}},
+        ]
+    )
+
+
+def cert_manager_statements(zone_arn: str) -> list[Statement]:
+    return [
+        allow(["route53:GetChange"], ["arn:aws:route53:::change/*"]),
+        allow(["route53:ChangeResourceRecordSets", "route53:ListResourceRecordSets"], [zone_arn]),
+        allow(["route53:ListHostedZonesByName"], ["*"]),
+    ]
+
+
+def external_dns_statements(zone_arn: str) -> list[Statement]:
+    return [
+        allow(["route53:ChangeResourceRecordSets"], [zone_arn]),
+        allow(["route53:ListHostedZones", "route53:ListResourceRecordSets", "route53:ListTagsForResource"], ["*"]),
+    ]
+
+
+def autoscaler_statements(cluster_name: str) -> list[Statement]:
+    owned = {"StringEquals": {f"aws:ResourceTag/k8s.io/cluster-autoscaler/{cluster_name}": "owned"}}
+    return [
+        allow(["autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeAutoScalingInstances",
+               "autoscaling:DescribeLaunchConfigurations", "autoscaling:DescribeScalingActivities",
+               "autoscaling:DescribeTags", "ec2:DescribeImages", "ec2:DescribeInstanceTypes",
+               "ec2:DescribeLaunchTemplateVersions", "ec2:GetInstanceTypesFromInstanceRequirements",
+               "eks:DescribeNodegroup"], ["*"]),
+        allow(["autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"], ["*"], owned),
+    ]
+
+
+def storage_statements(bucket_arn: str, key_arn: str) -> list[Statement]:
+    return [
+        allow(["s3:ListBucket", "s3:GetBucketLocation"], [bucket_arn]),
+        allow(["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"], [f"{bucket_arn}/*"]),
+        allow(["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"], [key_arn]),
+    ]
+
+
+def registry_statements(repository_arns: Sequence[str], push: bool) -> list[Statement]:
+    pull = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"]
+    write = ["ecr:PutImage", "ecr:InitiateLayerUpload", "ecr:UploadLayerPart", "ecr:CompleteLayerUpload"]
+    return [
+        allow(["ecr:GetAuthorizationToken"], ["*"]),
+        allow(pull + (write if push else []), list(repository_arns)),
+    ]

@@ -1,0 +1,531 @@
+"""CellConfig: the whole stack configuration of one cell, typed and validated before any resource exists.
+
+Stack files hold `gitpod-cell:<key>` values (objects for the structured sections) and the cloud's region key
+(`aws:region`). `CellConfig.from_stack_config` deep-merges the environment's defaults under what the stack sets,
+validates everything, and raises `CellConfigError` listing every bad key with what it accepts.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic.alias_generators import to_camel
+
+NAMESPACE = "gitpod-cell"
+Environment = Literal["dev", "staging", "prod"]
+Cloud = Literal["aws"]
+
+SUPPORTED_KUBERNETES_VERSIONS: tuple[str, ...] = ("1.31", "1.32", "1.33", "1.34")
+NODE_POOL_NAMES: tuple[str, ...] = ("services", "regular-workspaces", "headless-workspaces")
+MIN_BACKUP_RETENTION_DAYS = 7
+MAX_BACKUP_RETENTION_DAYS = 35
+
+# Gitpod's hard limits on workspace lifetimes, in seconds.
+MAX_TIMEOUT_EXTENDED_S = 24 * 3600
+MAX_LIFETIME_S = 36 * 3600
+
+_AWS_REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
+_DNS_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+_DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+_IMAGE_REF = re.compile(r"^[a-z0-9.\-/:]+(?::[A-Za-z0-9_.\-]{1,128}|@sha256:[a-f0-9]{64})$")
+
+
+class CellConfigError(ValueError):
+    """One or more stack-config values are invalid. `issues` holds (stack-config key, message) pairs."""
+
+    def __init__(self, issues: list[tuple[str, str]]) -> None:
+        self.issues = issues
+        lines = [f"  {key}: {message}" for key, message in issues]
+        super().__init__("invalid stack configuration:\n" + "\n".join(lines))
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True, str_strip_whitespace=True
+    )
+
+
+def parse_duration(text: str) -> int:
+    """A Go-style duration such as `30m`, `1h30m`, `24h`, as seconds."""
+    match = _DURATION.match(text)
+    if not text or not match or not any(match.groups()):
+        raise ValueError(f"{text!r} is not a duration; use hours/minutes/seconds such as 30m, 1h30m, 24h")
+    hours, minutes, seconds = (int(group or 0) for group in match.groups())
+    return hours * 3600 + minutes * 60 + seconds
+
+
+def _is_dns_name(name: str) -> bool:
+    labels = name.split(".")
+    return len(name) <= 253 and len(labels) >= 2 and all(_DNS_LABEL.match(label) for label in labels)
+
+
+class NetworkConfig(_Section):
+    vpc_cidr: str = "10.40.0.0/16"
+    availability_zones: int = Field(default=2, ge=2, le=3)
+    nat_gateway_per_az: bool = False
+    flow_log_retention_days: int = Field(default=90, ge=1, le=3653)
+
+    @field_validator("vpc_cidr")
+    @classmethod
+    def _private_cidr(cls, value: str) -> str:
+        network = ipaddress.ip_network(value, strict=True) if "/" in value else None
+        if network is None or network.version != 4 or not network.is_private or not 16 <= network.prefixlen <= 20:
+            raise ValueError("must be a private IPv4 network from /16 to /20, e.g. 10.40.0.0/16")
+        return value
+
+
+class NodePoolConfig(_Section):
+    instance_types: list[str] = Field(min_length=1)
+    min_size: int = Field(ge=0, le=1000)
+    max_size: int = Field(ge=1, le=1000)
+    desired_size: int | None = Field(default=None, ge=0, le=1000)
+    disk_size_gb: int = Field(default=100, ge=20, le=16384)
+
+    @field_validator("instance_types")
+    @classmethod
+    def _instance_types(cls, value: list[str]) -> list[str]:
+        for instance_type in value:
+            if not re.match(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$", instance_type):
+                raise ValueError(f"{instance_type!r} is not an instance type such as m6i.2xlarge")
+        return value
+
+
+class NodePoolsConfig(_Section):
+    services: NodePoolConfig
+    regular_workspaces: NodePoolConfig = Field(alias="regular-workspaces")
+    headless_workspaces: NodePoolConfig = Field(alias="headless-workspaces")
+
+    def by_name(self) -> dict[str, NodePoolConfig]:
+        return {
+            "services": self.services,
+            "regular-workspaces": self.regular_workspaces,
+            "headless-workspaces": self.headless_workspaces,
+        }
+
+
+class ClusterConfig(_Section):
+    kubernetes_version: str = "1.33"
+    public_access_cidrs: list[str] = Field(default_factory=list)
+    admin_role_arns: list[str] = Field(default_factory=list)
+    node_pools: NodePoolsConfig
+
+    @field_validator("kubernetes_version")
+    @classmethod
+    def _supported_version(cls, value: str) -> str:
+        if value not in SUPPORTED_KUBERNETES_VERSIONS:
+            raise ValueError(f"{value!r} is not supported; accepted: {', '.join(SUPPORTED_KUBERNETES_VERSIONS)}")
+        return value
+
+    @field_validator("public_access_cidrs")
+    @classmethod
+    def _restricted_cidrs(cls, value: list[str]) -> list[str]:
+        for cidr in value:
+            try:
+                network = ipaddress.ip_network(cidr, strict=True)
+            except ValueError as error:
+                raise ValueError(f"{cidr!r} is not a CIDR block such as 203.0.113.0/24") from error
+            if network.prefixlen < 8:
+                raise ValueError(f"{cidr!r} opens the API endpoint to too much of the internet; use /8 or narrower")
+        return value
+
+    @field_validator("admin_role_arns")
+    @classmethod
+    def _role_arns(cls, value: list[str]) -> list[str]:
+        for arn in value:
+            if not re.match(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$", arn):
+                raise ValueError(f"{arn!r} is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)")
+        return value
+
+
+class DatabaseConfig(_Section):
+    engine_version: str = "8.0"
+    instance_class: str = "db.t4g.medium"
+    allocated_storage_gb: int = Field(default=20, ge=20, le=65536)
+    max_allocated_storage_gb: int = Field(default=100, ge=20, le=65536)
+    backup_retention_days: int = Field(default=7, ge=MIN_BACKUP_RETENTION_DAYS, le=MAX_BACKUP_RETENTION_DAYS)
+    multi_az: bool = False
+    cross_region_backups: bool = False
+    deletion_protection: bool = True
+    backup_window: str = "02:00-03:00"
+    maintenance_window: str = "sun:04:00-sun:05:00"
+
+    @field_validator("engine_version")
+    @classmethod
+    def _mysql8(cls, value: str) -> str:
+        if not re.match(r"^8\.0(\.\d+)?$", value):
+            raise ValueError(f"{value!r} is not MySQL 8.0; accepted: 8.0 or 8.0.<minor>")
+        return value
+
+    @field_validator("instance_class")
+    @classmethod
+    def _instance_class(cls, value: str) -> str:
+        if not re.match(r"^db\.[a-z0-9]+\.[a-z0-9]+$", value):
+            raise ValueError(f"{value!r} is not an RDS instance class such as db.r6g.large")
+        return value
+
+    @field_validator("backup_window")
+    @classmethod
+    def _backup_window(cls, value: str) -> str:
+        if not re.match(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$", value):
+            raise ValueError(f"{value!r} is not a UTC window such as 02:00-03:00")
+        return value
+
+    @field_validator("maintenance_window")
+    @classmethod
+    def _maintenance_window(cls, value: str) -> str:
+        day_time = r"(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d"
+        if not re.match(rf"^{day_time}-{day_time}$", value):
+            raise ValueError(f"{value!r} is not a UTC window such as sun:04:00-sun:05:00")
+        return value
+
+
+class StorageConfig(_Section):
+    noncurrent_version_retention_days: int = Field(default=30, ge=1, le=3650)
+
+
+class DnsConfig(_Section):
+    zone_id: str | None = None
+
+    @field_validator("zone_id")
+    @classmethod
+    def _zone_id(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^Z[A-Z0-9]{1,31}$", value):
+            raise ValueError(f"{value!r} is not a Route53 hosted zone id such as Z0123456789ABCDEFGHIJ")
+        return value
+
+
+class GarbageCollectionConfig(_Section):
+    enabled: bool = True
+    # Stopped workspaces are deleted this many days after their last start; pinned workspaces never are.
+    min_age_days: int = Field(default=14, ge=1, le=3650)
+
+
+class WorkspaceLifecycleConfig(_Section):
+    timeout_default: str = "30m"
+    timeout_extended: str = "180m"
+    timeout_after_close: str = "5m"
+    max_lifetime: str = "36h"
+    garbage_collection: GarbageCollectionConfig = GarbageCollectionConfig()
+
+    @field_validator("timeout_default", "timeout_extended", "timeout_after_close", "max_lifetime")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        if parse_duration(value) <= 0:
+            raise ValueError("must be longer than zero")
+        return value
+
+    def seconds(self) -> dict[str, int]:
+        return {
+            "timeoutDefault": parse_duration(self.timeout_default),
+            "timeoutExtended": parse_duration(self.timeout_extended),
+            "timeoutAfterClose": parse_duration(self.timeout_after_close),
+            "maxLifetime": parse_duration(self.max_lifetime),
+        }
+
+
+class LetsEncryptConfig(_Section):
+    email: str
+    staging: bool = False
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str) -> str:
+        if not re.match(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$", value):
+            raise ValueError(f"{value!r} is not an e-mail address (Let's Encrypt sends expiry notices to it)")
+        return value
+
+
+class GitpodConfig(_Section):
+    version: str
+    installer_image: str
+    namespace: str = "gitpod"
+    block_new_users: bool = False
+    maintenance_lease_minutes: int = Field(default=60, ge=5, le=240)
+    letsencrypt: LetsEncryptConfig
+    workspace: WorkspaceLifecycleConfig = WorkspaceLifecycleConfig()
+
+    @field_validator("version")
+    @classmethod
+    def _version(cls, value: str) -> str:
+        if not re.match(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$", value) or value == "latest":
+            raise ValueError(f"{value!r} is not a pinned Gitpod version label (e.g. 2024.11.0); 'latest' is not")
+        return value
+
+    @field_validator("installer_image")
+    @classmethod
+    def _pinned_image(cls, value: str) -> str:
+        if not _IMAGE_REF.match(value) or value.endswith(":latest"):
+            raise ValueError(f"{value!r} must be an image pinned to a version tag or @sha256 digest, never latest")
+        return value
+
+    @field_validator("namespace")
+    @classmethod
+    def _namespace(cls, value: str) -> str:
+        if value in ("default", "kube-system") or not _DNS_LABEL.match(value):
+            raise ValueError(f"{value!r} is not usable; a DNS label other than default/kube-system")
+        return value
+
+
+class CellConfig(_Section):
+    stack: str
+    cloud: Cloud = "aws"
+    environment: Environment
+    region: str
+    replica_region: str
+    domain: str
+    tags: dict[str, str] = Field(default_factory=dict)
+    network: NetworkConfig = NetworkConfig()
+    cluster: ClusterConfig
+    database: DatabaseConfig = DatabaseConfig()
+    storage: StorageConfig = StorageConfig()
+    dns: DnsConfig = DnsConfig()
+    gitpod: GitpodConfig
+
+    @field_validator("region", "replica_region")
+    @classmethod
+    def _aws_region(cls, value: str) -> str:
+        if not _AWS_REGION.match(value):
+            raise ValueError(f"{value!r} is not an AWS region such as eu-west-1")
+        return value
+
+    @field_validator("domain")
+    @classmethod
+    def _domain(cls, value: str) -> str:
+        lowered = value.lower().rstrip(".")
+        if not _is_dns_name(lowered):
+            raise ValueError(f"{value!r} is not a DNS name such as gitpod.example.com")
+        return lowered
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, value: dict[str, str]) -> dict[str, str]:
+        for key in value:
+            if key.lower().startswith("aws:") or not 1 <= len(key) <= 128:
+                raise ValueError(f"tag key {key!r} is not allowed (1-128 characters, not starting with 'aws:')")
+            if key in ("Environment", "Cell", "ManagedBy"):
+                raise ValueError(f"tag key {key!r} is set by the cell itself")
+        return value
+
+    @property
+    def is_prod(self) -> bool:
+        return self.environment == "prod"
+
+    @property
+    def protect(self) -> bool:
+        """Stateful resources are protected from `pulumi destroy` and replacement in prod."""
+        return self.is_prod
+
+    @property
+    def resource_tags(self) -> dict[str, str]:
+        """Tags every taggable resource carries (policies read `Environment` from them)."""
+        return {**self.tags, "Environment": self.environment, "Cell": self.stack, "ManagedBy": "pulumi"}
+
+    @property
+    def name_prefix(self) -> str:
+        return f"gitpod-{self.stack}"[:40].rstrip("-")
+
+    @classmethod
+    def from_stack_config(cls, stack: str, raw: Mapping[str, Any]) -> CellConfig:
+        """Validate the flat stack-config map (`gitpod-cell:<key>` and `aws:region`)."""
+        sections, issues = _sections_from_raw(raw)
+        environment = sections.get("environment")
+        merged = _deep_merge(ENVIRONMENT_DEFAULTS.get(environment, {}) if isinstance(environment, str) else {}, sections)
+        try:
+            config = cls.model_validate({"stack": stack, **merged})
+        except ValidationError as error:
+            issues.extend(_issues_from_validation(error))
+            raise CellConfigError(issues) from None
+        issues.extend(_consistency_issues(config))
+        if issues:
+            raise CellConfigError(issues)
+        return config
+
+    def redacted(self) -> dict[str, Any]:
+        """The validated config as stack-config keys; nothing here is secret, but keep one place to redact."""
+        return self.model_dump(by_alias=True, mode="json")
+
+
+# Keys accepted under the `gitpod-cell:` namespace, and other namespaces read.
+_TOP_LEVEL_KEYS = {
+    "cloud", "environment", "replicaRegion", "domain", "tags", "network", "cluster", "database", "storage", "dns",
+    "gitpod",
+}
+_REGION_KEY = "aws:region"
+_IGNORED_NAMESPACES = ("aws:", "kubernetes:", "random:", "pulumi:")
+
+
+def _stack_key(top: str) -> str:
+    return _REGION_KEY if top == "region" else f"{NAMESPACE}:{top}"
+
+
+def _sections_from_raw(raw: Mapping[str, Any]) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    sections: dict[str, Any] = {}
+    issues: list[tuple[str, str]] = []
+    for key, value in raw.items():
+        if key == _REGION_KEY:
+            sections["region"] = value
+        elif key.startswith(f"{NAMESPACE}:"):
+            name = key.split(":", 1)[1]
+            if name not in _TOP_LEVEL_KEYS:
+                accepted = ", ".join(f"{NAMESPACE}:{k}" for k in sorted(_TOP_LEVEL_KEYS))
+                issues.append((key, f"unknown key; accepted: {accepted}"))
+                continue
+            # Under `pulumi up` structured values arrive as JSON strings.
+            if isinstance(value, str) and value[:1] in "{[":
+                try:
+                    value = json.loads(value)
+                except json.JSONDecodeError:
+                    issues.append((key, "is not valid JSON/YAML object"))
+                    continue
+            sections[name] = value
+        elif not key.startswith(_IGNORED_NAMESPACES):
+            issues.append((key, f"unknown namespace; this program reads {NAMESPACE}:* and {_REGION_KEY}"))
+    return {_python_name(k): v for k, v in sections.items()}, issues
+
+
+def _python_name(camel: str) -> str:
+    return re.sub(r"(?<!^)([A-Z])", r"_\1", camel).lower()
+
+
+def _deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    merged: dict[str, Any] = dict(base)
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _issues_from_validation(error: ValidationError) -> list[tuple[str, str]]:
+    issues = []
+    for detail in error.errors():
+        location = [str(part) for part in detail["loc"]]
+        if not location:
+            issues.append((NAMESPACE, detail["msg"]))
+            continue
+        top = location[0]
+        key = _stack_key(to_camel(top) if "_" in top else top)
+        if len(location) > 1:
+            key += "." + ".".join(location[1:])
+        message = detail["msg"].removeprefix("Value error, ")
+        if detail["type"] == "extra_forbidden":
+            message = "unknown key (check the spelling against the README's configuration reference)"
+        elif detail["type"] == "literal_error":
+            message = f"got {detail.get('input')!r}; {message.lower()}"
+        elif detail["type"] == "missing":
+            message = "is required"
+        elif detail["type"] in _BOUND_ERRORS:
+            bound = next(iter(detail.get("ctx", {}).values()), "?")
+            message = f"got {detail.get('input')!r}; {_BOUND_ERRORS[detail['type']]} {bound}"
+        issues.append((key, message))
+    return issues
+
+
+_BOUND_ERRORS = {
+    "greater_than_equal": "accepted: at least",
+    "greater_than": "accepted: more than",
+    "less_than_equal": "accepted: at most",
+    "less_than": "accepted: less than",
+    "too_short": "accepted: at least this many entries:",
+}
+
+
+def _consistency_issues(config: CellConfig) -> list[tuple[str, str]]:
+    issues: list[tuple[str, str]] = []
+    ns = NAMESPACE
+    if config.replica_region == config.region:
+        issues.append((f"{ns}:replicaRegion", f"must differ from {_REGION_KEY} ({config.region}): a replica in the "
+                                             "same region does not survive a regional outage"))
+    if config.is_prod:
+        if config.network.availability_zones < 3:
+            issues.append((f"{ns}:network.availabilityZones", "must be 3 in prod"))
+        if not config.database.multi_az:
+            issues.append((f"{ns}:database.multiAz", "must be true in prod"))
+        if not config.database.cross_region_backups:
+            issues.append((f"{ns}:database.crossRegionBackups", "must be true in prod"))
+        if not config.database.deletion_protection:
+            issues.append((f"{ns}:database.deletionProtection", "must be true in prod"))
+        if config.gitpod.letsencrypt.staging:
+            issues.append((f"{ns}:gitpod.letsencrypt.staging", "must be false in prod (staging certificates are "
+                                                               "not trusted by browsers)"))
+    if config.database.max_allocated_storage_gb < config.database.allocated_storage_gb:
+        issues.append((f"{ns}:database.maxAllocatedStorageGb", "must be at least database.allocatedStorageGb"))
+    for name, pool in config.cluster.node_pools.by_name().items():
+        key = f"{ns}:cluster.nodePools.{name}"
+        if pool.min_size > pool.max_size:
+            issues.append((f"{key}.minSize", f"{pool.min_size} is above maxSize {pool.max_size}"))
+        if pool.desired_size is not None and not pool.min_size <= pool.desired_size <= pool.max_size:
+            issues.append((f"{key}.desiredSize", f"must be between minSize and maxSize ({pool.min_size}-"
+                                                 f"{pool.max_size})"))
+    if config.is_prod and config.cluster.node_pools.services.min_size < 2:
+        issues.append((f"{ns}:cluster.nodePools.services.minSize", "must be at least 2 in prod"))
+    lifecycle = config.gitpod.workspace
+    seconds = lifecycle.seconds()
+    wkey = f"{ns}:gitpod.workspace"
+    if seconds["timeoutExtended"] > MAX_TIMEOUT_EXTENDED_S:
+        issues.append((f"{wkey}.timeoutExtended", f"{lifecycle.timeout_extended} is above the 24h maximum"))
+    if seconds["timeoutDefault"] > seconds["timeoutExtended"]:
+        issues.append((f"{wkey}.timeoutDefault", "must not exceed timeoutExtended"))
+    if seconds["timeoutAfterClose"] > seconds["timeoutDefault"]:
+        issues.append((f"{wkey}.timeoutAfterClose", "must not exceed timeoutDefault (closing the IDE shortens "
+                                                    "the timeout)"))
+    if seconds["maxLifetime"] > MAX_LIFETIME_S:
+        issues.append((f"{wkey}.maxLifetime", f"{lifecycle.max_lifetime} is above the 36h maximum"))
+    return issues
+
+
+_POOL_DEFAULTS: dict[str, dict[str, Any]] = {
+    "dev": {
+        "services": {"instanceTypes": ["m6i.xlarge"], "minSize": 1, "maxSize": 3},
+        "regular-workspaces": {"instanceTypes": ["m6i.2xlarge"], "minSize": 1, "maxSize": 4},
+        "headless-workspaces": {"instanceTypes": ["m6i.2xlarge"], "minSize": 0, "maxSize": 2},
+    },
+    "staging": {
+        "services": {"instanceTypes": ["m6i.2xlarge"], "minSize": 2, "maxSize": 4},
+        "regular-workspaces": {"instanceTypes": ["m6i.4xlarge"], "minSize": 1, "maxSize": 10},
+        "headless-workspaces": {"instanceTypes": ["m6i.4xlarge"], "minSize": 0, "maxSize": 5},
+    },
+    "prod": {
+        "services": {"instanceTypes": ["m6i.2xlarge"], "minSize": 3, "maxSize": 6},
+        "regular-workspaces": {"instanceTypes": ["m6i.4xlarge"], "minSize": 2, "maxSize": 50},
+        "headless-workspaces": {"instanceTypes": ["m6i.4xlarge"], "minSize": 1, "maxSize": 20},
+    },
+}
+
+ENVIRONMENT_DEFAULTS: dict[str, dict[str, Any]] = {
+    "dev": {
+        "network": {"availabilityZones": 2, "natGatewayPerAz": False},
+        "cluster": {"nodePools": _POOL_DEFAULTS["dev"]},
+        "database": {"instanceClass": "db.t4g.medium", "multiAz": False, "crossRegionBackups": False,
+                     "backupRetentionDays": 7},
+    },
+    "staging": {
+        "network": {"availabilityZones": 2, "natGatewayPerAz": False},
+        "cluster": {"nodePools": _POOL_DEFAULTS["staging"]},
+        "database": {"instanceClass": "db.r6g.large", "multiAz": True, "crossRegionBackups": False,
+                     "backupRetentionDays": 7},
+    },
+    "prod": {
+        "network": {"availabilityZones": 3, "natGatewayPerAz": True},
+        "cluster": {"nodePools": _POOL_DEFAULTS["prod"]},
+        "database": {"instanceClass": "db.r6g.xlarge", "multiAz": True, "crossRegionBackups": True,
+                     "backupRetentionDays": 14, "allocatedStorageGb": 100, "maxAllocatedStorageGb": 1000},
+    },
+}
+
+
+def load_from_pulumi() -> CellConfig:
+    """Read and validate the running stack's configuration (under `pulumi up` or the offline plan)."""
+    import pulumi
+    from pulumi.runtime.config import CONFIG, get_config, get_config_env
+
+    # Every key the engine passed in, so a misspelled `gitpod-cell:` key is an error rather than ignored.
+    keys = {key for key in (*CONFIG.get(), *get_config_env()) if key.startswith(f"{NAMESPACE}:")} | {_REGION_KEY}
+    from_engine = {key: value for key in sorted(keys) if (value := get_config(key)) is not None}
+    return CellConfig.from_stack_config(pulumi.get_stack(), from_engine)

@@ -1,0 +1,29 @@
+"""Stack outputs: what operators, `ops` commands and other stacks read from a cell."""
+
+from __future__ import annotations
+
+import pulumi
+
+from components.config import CellConfig
+from components.platform import Platform
+
+
+def export_platform(config: CellConfig, platform: Platform) -> None:
+    pulumi.export("cloud", platform.cloud)
+    pulumi.export("environment", config.environment)
+    pulumi.export("region", platform.region)
+    pulumi.export("gitpodUrl", f"https://{config.domain}")
+    pulumi.export("clusterName", platform.cluster.name)
+    pulumi.export("databaseHost", platform.database.host)
+    pulumi.export("databaseRestoreTarget", {
+        "kind": platform.database.restore_target.kind,
+        "instanceId": platform.database.restore_target.instance_id,
+        "region": platform.database.restore_target.region,
+        "backupReplicaRegion": platform.database.restore_target.backup_replica_region,
+    })
+    pulumi.export("bucket", platform.object_storage.bucket)
+    pulumi.export("replicaBucket", platform.object_storage.replica_bucket)
+    pulumi.export("replicaRegion", platform.object_storage.replica_region)
+    pulumi.export("registryUrl", platform.registry.url)
+    pulumi.export("dnsZoneId", platform.dns.zone_id)
+    pulumi.export("dnsNameServers", platform.dns.name_servers)

@@ -1,0 +1,96 @@
+"""The Platform contract: everything a cloud hands to the cloud-agnostic Gitpod layer.
+
+A cloud cell (components/aws, components/gcp) builds its infrastructure and returns one `Platform`. The Gitpod
+layer reads nothing else from the cloud, so a new cloud is a new folder that returns this.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+import pulumi
+
+
+@dataclass(frozen=True)
+class WorkloadIdentity:
+    """A cloud identity bound to exactly one Kubernetes service account (IRSA role or GCP service account)."""
+
+    namespace: str
+    service_account: str
+    # Annotations to put on the service account, e.g. {"eks.amazonaws.com/role-arn": <arn>}.
+    annotations: pulumi.Output[dict[str, str]]
+
+
+@dataclass(frozen=True)
+class RestoreTarget:
+    """What a restore point or drill is taken from: the managed database instance and where it lives."""
+
+    kind: Literal["rds", "cloudsql"]
+    instance_id: pulumi.Output[str]
+    region: str
+    # Cross-region copy of automated backups, if any (region of the replicated backups).
+    backup_replica_region: str | None
+
+
+@dataclass(frozen=True)
+class Database:
+    host: pulumi.Output[str]
+    port: pulumi.Output[int]
+    username: pulumi.Output[str]
+    password: pulumi.Output[str]  # always a Pulumi secret
+    database_name: str
+    # PEM bundle of the provider's certificate authorities, for TLS to MySQL; a URL where the bundle is
+    # too large or rotates (RDS publishes one), resolved by whoever writes the Kubernetes secret.
+    ca_bundle_url: str
+    restore_target: RestoreTarget
+
+
+@dataclass(frozen=True)
+class ObjectStorage:
+    kind: Literal["s3", "gcs"]
+    bucket: pulumi.Output[str]
+    region: str
+    # The replica a restore adopts when the primary region is gone (None when the location is multi-region).
+    replica_bucket: pulumi.Output[str] | None
+    replica_region: str | None
+
+
+@dataclass(frozen=True)
+class Registry:
+    kind: Literal["ecr", "artifact-registry"]
+    # Registry host and path prefix Gitpod pushes workspace images under, e.g. <acct>.dkr.ecr.<region>.amazonaws.com
+    url: pulumi.Output[str]
+    server: pulumi.Output[str]
+
+
+@dataclass(frozen=True)
+class DnsZone:
+    kind: Literal["route53", "clouddns"]
+    zone_id: pulumi.Output[str]
+    domain: str
+    name_servers: pulumi.Output[list[str]]
+
+
+@dataclass(frozen=True)
+class Cluster:
+    name: pulumi.Output[str]
+    kubernetes_provider: pulumi.ProviderResource
+    # Workload labels present on node pools (DESIGN.md), by pool name.
+    node_pool_labels: Mapping[str, Mapping[str, str]]
+    # True when a cluster-autoscaler must be installed in-cluster (EKS); GKE autoscales itself.
+    needs_cluster_autoscaler: bool
+
+
+@dataclass(frozen=True)
+class Platform:
+    cloud: Literal["aws", "gcp"]
+    region: str
+    cluster: Cluster
+    database: Database
+    object_storage: ObjectStorage
+    registry: Registry
+    dns: DnsZone
+    # Keyed by workload: "cert-manager", "external-dns", "cluster-autoscaler", "gitpod-storage", ...
+    identities: Mapping[str, WorkloadIdentity] = field(default_factory=dict)

@@ -1,0 +1,47 @@
+"""`python -m ops <command>`: one entry point, one module per command family.
+
+Each module named in COMMAND_MODULES exposes `register(subparsers)`, which adds its sub-command(s) and sets
+`handler=<callable(args) -> int>` on each parser. Modules stay cheap to import: heavy imports happen in handlers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+COMMAND_MODULES: tuple[str, ...] = (
+    "ops.plan.command",
+)
+
+EXIT_CONFIG_ERROR = 2
+
+
+class OpsError(Exception):
+    """An operator-facing failure: printed as one clear message, no traceback."""
+
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m ops", description=__doc__.splitlines()[0])
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module_name in COMMAND_MODULES:
+        importlib.import_module(module_name).register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args) or 0)
+    except OpsError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

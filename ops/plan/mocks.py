@@ -1,0 +1,271 @@
+"""The offline plan's mock engine: records every registration and answers with realistic cloud outputs.
+
+Outputs matter: an input built from an output the mocks do not return is unknown and vanishes from the record,
+so each type answers with the ids, ARNs, names and endpoints the real cloud would, and the plan shows the wiring.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Callable
+from typing import Any
+
+import pulumi
+from google.protobuf import json_format
+from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs
+
+ACCOUNT_ID = "123456789012"
+DEFAULT_REGION = "us-east-1"
+SECRET = "[secret]"
+# Markers in the engine's wire format (pulumi/sdk rpc.py).
+_SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+_RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
+_OUTPUT_SIG = "d0e6a833031e9bbcd3f4e8bde6ca49a4"
+_SPECIAL_SIG_KEY = "4dabf18193072939515e22adb298388d"
+_UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+_HOOK_EVENTS = {
+    "before_create": "beforeCreate", "after_create": "afterCreate", "before_update": "beforeUpdate",
+    "after_update": "afterUpdate", "before_delete": "beforeDelete", "after_delete": "afterDelete",
+    "on_error": "onError",
+}
+
+
+def _digest(*parts: str, length: int = 17) -> str:
+    return hashlib.sha256("/".join(parts).encode()).hexdigest()[:length]
+
+
+def wire_to_plain(value: Any) -> Any:
+    """Engine wire values to plan JSON: secrets redacted, unknowns dropped, resource references as URNs."""
+    if isinstance(value, dict):
+        signature = value.get(_SPECIAL_SIG_KEY)
+        if signature == _SECRET_SIG:
+            return SECRET
+        if signature == _RESOURCE_SIG:
+            return value.get("urn")
+        if signature == _OUTPUT_SIG:
+            return SECRET if value.get("secret") else wire_to_plain(value.get("value"))
+        return {key: wire_to_plain(item) for key, item in value.items() if item != _UNKNOWN}
+    if isinstance(value, list):
+        return [wire_to_plain(item) for item in value if item != _UNKNOWN]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+class RecordingMonitor(MockMonitor):
+    """The SDK's mock monitor, keeping the full registration request of every resource (options included)."""
+
+    def __init__(self, mocks: PlanMocks) -> None:
+        super().__init__(mocks)
+        self.records: list[dict[str, Any]] = []
+        self.provider_regions: dict[str, str] = {}
+        mocks.monitor = self
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+        urn = self.make_urn(request.parent, request.type, request.name)
+        inputs = wire_to_plain(json_format.MessageToDict(request.object)) if request.HasField("object") else {}
+        if request.type == "pulumi:providers:aws":
+            self.provider_regions[urn] = inputs.get("region", DEFAULT_REGION)
+        self.records.append(_record(urn, request, inputs))
+        return super().RegisterResource(request)
+
+    def region_of(self, provider_ref: str | None) -> str:
+        # A provider reference is "<provider urn>::<provider id>".
+        urn = provider_ref.rsplit("::", 1)[0] if provider_ref else ""
+        return self.provider_regions.get(urn, DEFAULT_REGION)
+
+
+def _record(urn: str, request: Any, inputs: dict[str, Any]) -> dict[str, Any]:
+    property_urns = {u for deps in request.propertyDependencies.values() for u in deps.urns}
+    explicit = [u for u in request.dependencies if u not in property_urns]
+    hooks = {
+        camel: list(getattr(request.hooks, field))
+        for field, camel in _HOOK_EVENTS.items()
+        if getattr(request.hooks, field)
+    }
+    timeouts = {k: v for k, v in json_format.MessageToDict(request.customTimeouts).items() if v}
+    return {
+        "urn": urn,
+        "type": request.type,
+        "name": request.name,
+        "parent": request.parent or None,
+        "provider": request.provider or None,
+        "custom": bool(request.custom),
+        "inputs": inputs,
+        "options": {
+            "protect": bool(request.protect),
+            "retainOnDelete": bool(request.retainOnDelete),
+            "dependsOn": sorted(explicit),
+            "ignoreChanges": list(request.ignoreChanges),
+            "customTimeouts": timeouts or None,
+            "hooks": hooks,
+        },
+        "dependencies": sorted(set(request.dependencies) | property_urns),
+    }
+
+
+class PlanMocks(pulumi.runtime.Mocks):
+    def __init__(self) -> None:
+        self.monitor: RecordingMonitor | None = None
+
+    def _region(self, args: MockResourceArgs) -> str:
+        if args.typ == "pulumi:providers:aws":
+            return args.inputs.get("region", DEFAULT_REGION)
+        return self.monitor.region_of(args.provider) if self.monitor else DEFAULT_REGION
+
+    def new_resource(self, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        region = self._region(args)
+        state = dict(args.inputs)
+        builder = _OUTPUTS.get(args.typ)
+        physical_id = f"{args.name}-{_digest(args.typ, args.name, length=7)}"
+        if builder is not None:
+            physical_id, extra = builder(args.name, args.inputs, region)
+            state.update(extra)
+        elif args.typ.startswith("aws:"):
+            service, kind = args.typ.split(":")[1].split("/")[0], args.typ.rsplit(":", 1)[-1].lower()
+            state.setdefault("arn", f"arn:aws:{service}:{region}:{ACCOUNT_ID}:{kind}/{physical_id}")
+        state.setdefault("name", args.inputs.get("name", physical_id))
+        return physical_id, state
+
+    def call(self, args: MockCallArgs) -> dict[str, Any]:
+        region = self.monitor.region_of(args.provider) if self.monitor else DEFAULT_REGION
+        answer = _CALLS.get(args.token)
+        if answer is None:
+            raise NotImplementedError(f"the offline plan has no answer for data source {args.token}")
+        return answer(args.args, region)
+
+
+def _vpc_scoped(prefix: str) -> Callable[[str, dict[str, Any], str], tuple[str, dict[str, Any]]]:
+    def build(name: str, inputs: dict[str, Any], region: str) -> tuple[str, dict[str, Any]]:
+        resource_id = f"{prefix}-{_digest(name)}"
+        return resource_id, {"id": resource_id, "arn": f"arn:aws:ec2:{region}:{ACCOUNT_ID}:{prefix}/{resource_id}"}
+
+    return build
+
+
+def _eks_cluster(name: str, inputs: dict[str, Any], region: str) -> tuple[str, dict[str, Any]]:
+    cluster = inputs.get("name", name)
+    issuer_id = _digest(cluster, length=32).upper()
+    vpc_config = dict(inputs.get("vpcConfig", {}))
+    vpc_config.update({"clusterSecurityGroupId": f"sg-{_digest(cluster, 'cluster-sg')}",
+                       "vpcId": f"vpc-{_digest(cluster)}"})
+    return cluster, {
+        "arn": f"arn:aws:eks:{region}:{ACCOUNT_ID}:cluster/{cluster}",
+        "endpoint": f"https://{issuer_id}.gr7.{region}.eks.amazonaws.com",
+        "certificateAuthority": {"data": base64.b64encode(f"offline-plan CA for {cluster}".encode()).decode()},
+        "identities": [{"oidcs": [{"issuer": f"https://oidc.eks.{region}.amazonaws.com/id/{issuer_id}"}]}],
+        "vpcConfig": vpc_config,
+        "status": "ACTIVE",
+    }
+
+
+def _iam_role(name: str, inputs: dict[str, Any], region: str) -> tuple[str, dict[str, Any]]:
+    role = inputs.get("name") or f"{name}-{_digest(name, length=7)}"[:64]
+    return role, {"name": role, "arn": f"arn:aws:iam::{ACCOUNT_ID}:role/{role}", "uniqueId": f"AROA{_digest(role)}"}
+
+
+def _oidc_provider(name: str, inputs: dict[str, Any], region: str) -> tuple[str, dict[str, Any]]:
+    host = str(inputs.get("url", f"oidc.eks.{region}.amazonaws.com/id/{name}")).removeprefix("https://")
+    arn = f"arn:aws:iam::{ACCOUNT_ID}:oidc-provider/{host}"
+    return arn, {"arn": arn}
+
+
+def _rds_instance(name: str, inputs: dict[str, Any], region: str) -> tuple[str, dict[str, Any]]:
+    identifier = inputs.get("identifier", name)
+    address = f"{identifier}.c{_digest(identifier, length=11)}.{region}.rds.amazonaws.com"
+    port = inputs.get("port", 3306)
+    return identifier, {
+        "identifier": identifier, "address": address, "endpoint": f"{address}:{port}", "port": port,
+        "arn": f"arn:aws:rds:{region}:{ACCOUNT_ID}:db:{identifier}", "resourceId": f"db-{_digest(identifier)}",
+        "username": inputs.get("username", "admin"),
+    }
+
+
+def _s3_bucket(name: str, inputs: dict[str, Any], region: str) -> tuple[str, dict[str, Any]]:
+    bucket = inputs.get("bucket", name)
+    return bucket, {
+        "bucket": bucket, "arn": f"arn:aws:s3:::{bucket}", "region": region,
+        "bucketRegionalDomainName": f"{bucket}.s3.{region}.amazonaws.com",
+    }
+
+
+def _kms_key(name: str, inputs: dict[str, Any], region: str) -> tuple[str, dict[str, Any]]:
+    digest = _digest(name, length=32)
+    key_id = f"{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:32]}"
+    return key_id, {"keyId": key_id, "arn": f"arn:aws:kms:{region}:{ACCOUNT_ID}:key/{key_id}"}
+
+
+def _ecr_repository(name: str, inputs: dict[str, Any], region: str) -> tuple[str, dict[str, Any]]:
+    repository = inputs.get("name", name)
+    return repository, {
+        "repositoryUrl": f"{ACCOUNT_ID}.dkr.ecr.{region}.amazonaws.com/{repository}",
+        "arn": f"arn:aws:ecr:{region}:{ACCOUNT_ID}:repository/{repository}", "registryId": ACCOUNT_ID,
+    }
+
+
+def _route53_zone(name: str, inputs: dict[str, Any], region: str) -> tuple[str, dict[str, Any]]:
+    zone_id = "Z" + _digest(name, length=20).upper()
+    return zone_id, {"zoneId": zone_id, "nameServers": [f"ns-{n}.awsdns-{n}.org" for n in (1, 2, 3, 4)],
+                     "arn": f"arn:aws:route53:::hostedzone/{zone_id}"}
+
+
+def _launch_template(name: str, inputs: dict[str, Any], region: str) -> tuple[str, dict[str, Any]]:
+    template_id = f"lt-{_digest(name)}"
+    return template_id, {"id": template_id, "latestVersion": 1,
+                         "arn": f"arn:aws:ec2:{region}:{ACCOUNT_ID}:launch-template/{template_id}"}
+
+
+def _log_group(name: str, inputs: dict[str, Any], region: str) -> tuple[str, dict[str, Any]]:
+    group = inputs.get("name", name)
+    return group, {"arn": f"arn:aws:logs:{region}:{ACCOUNT_ID}:log-group:{group}"}
+
+
+def _random_password(name: str, inputs: dict[str, Any], region: str) -> tuple[str, dict[str, Any]]:
+    return name, {"result": f"offline-{_digest(name, length=24)}", "bcryptHash": "offline"}
+
+
+_OUTPUTS: dict[str, Callable[[str, dict[str, Any], str], tuple[str, dict[str, Any]]]] = {
+    "aws:ec2/vpc:Vpc": _vpc_scoped("vpc"),
+    "aws:ec2/subnet:Subnet": _vpc_scoped("subnet"),
+    "aws:ec2/securityGroup:SecurityGroup": _vpc_scoped("sg"),
+    "aws:ec2/internetGateway:InternetGateway": _vpc_scoped("igw"),
+    "aws:ec2/natGateway:NatGateway": _vpc_scoped("nat"),
+    "aws:ec2/eip:Eip": _vpc_scoped("eipalloc"),
+    "aws:ec2/routeTable:RouteTable": _vpc_scoped("rtb"),
+    "aws:ec2/launchTemplate:LaunchTemplate": _launch_template,
+    "aws:eks/cluster:Cluster": _eks_cluster,
+    "aws:iam/role:Role": _iam_role,
+    "aws:iam/openIdConnectProvider:OpenIdConnectProvider": _oidc_provider,
+    "aws:rds/instance:Instance": _rds_instance,
+    "aws:s3/bucket:Bucket": _s3_bucket,
+    "aws:kms/key:Key": _kms_key,
+    "aws:ecr/repository:Repository": _ecr_repository,
+    "aws:route53/zone:Zone": _route53_zone,
+    "aws:cloudwatch/logGroup:LogGroup": _log_group,
+    "random:index/randomPassword:RandomPassword": _random_password,
+}
+
+
+def _availability_zones(args: dict[str, Any], region: str) -> dict[str, Any]:
+    return {"names": [f"{region}{s}" for s in "abc"], "zoneIds": [f"{region[:3]}-az{n}" for n in (1, 2, 3)],
+            "id": region}
+
+
+def _caller_identity(args: dict[str, Any], region: str) -> dict[str, Any]:
+    return {"accountId": ACCOUNT_ID, "arn": f"arn:aws:iam::{ACCOUNT_ID}:role/offline-plan", "userId": "AROAOFFLINE",
+            "id": ACCOUNT_ID}
+
+
+def _route53_get_zone(args: dict[str, Any], region: str) -> dict[str, Any]:
+    zone_id = args.get("zoneId", "Z0FFLINE")
+    return {"zoneId": zone_id, "id": zone_id, "name": args.get("name", "existing.example.com"),
+            "nameServers": [f"ns-{n}.awsdns-{n}.org" for n in (1, 2, 3, 4)],
+            "arn": f"arn:aws:route53:::hostedzone/{zone_id}"}
+
+
+_CALLS: dict[str, Callable[[dict[str, Any], str], dict[str, Any]]] = {
+    "aws:index/getAvailabilityZones:getAvailabilityZones": _availability_zones,
+    "aws:index/getCallerIdentity:getCallerIdentity": _caller_identity,
+    "aws:route53/getZone:getZone": _route53_get_zone,
+}
