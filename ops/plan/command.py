@@ -1,0 +1,101 @@
+"""`python -m ops plan`: the offline plan of one cell (DESIGN.md), with the policy pack run over it."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from ops.cli import EXIT_CONFIG_ERROR, OpsError
+from ops.stackfile import StackFile, load_stack, load_stack_file
+
+EXIT_POLICY_VIOLATION = 1
+OFFLINE_NOTICE = (
+    "OFFLINE PLAN: the real program ran under Pulumi's mock engine. No cloud was contacted: provider defaults, "
+    "cloud-side validation and computed values are not applied (ids, ARNs and endpoints shown are stand-ins)."
+)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "plan", help="plan a cell offline (no CLI, no credentials) and run the policy pack over it",
+        description=OFFLINE_NOTICE,
+    )
+    target = parser.add_mutually_exclusive_group(required=True)
+    target.add_argument("--stack", help="stack name: plans stacks/Pulumi.<stack>.yaml")
+    target.add_argument("--stack-file", type=Path, help="any stack file (the stack is named after the file)")
+    parser.add_argument("--json", action="store_true", help="print the plan as one JSON document on stdout")
+    parser.set_defaults(handler=handle)
+
+
+def handle(args: argparse.Namespace) -> int:
+    stack = load_stack(args.stack) if args.stack else load_stack_file(args.stack_file)
+    started = time.monotonic()
+    plan = build_plan(stack)
+    if args.json:
+        json.dump(plan, sys.stdout, indent=2, sort_keys=False)
+        sys.stdout.write("\n")
+    else:
+        print(render_text(plan, time.monotonic() - started))
+    mandatory = [v for v in plan["policies"]["violations"] if v["enforcement"] == "mandatory"]
+    if mandatory:
+        print(f"plan failed: {len(mandatory)} mandatory policy violation(s)", file=sys.stderr)
+        return EXIT_POLICY_VIOLATION
+    return 0
+
+
+def build_plan(stack: StackFile) -> dict[str, Any]:
+    """Validate the config, run the program under mocks, run the policy pack: the DESIGN.md document."""
+    from components.config import CellConfig, CellConfigError
+
+    try:
+        config = CellConfig.from_stack_config(stack.name, stack.config)
+    except CellConfigError as error:
+        raise OpsError(f"{stack.path}: {error}", EXIT_CONFIG_ERROR) from None
+
+    from ops.plan.runner import run_program
+    from policies.offline import evaluate
+
+    resources, outputs = run_program(stack)
+    return {
+        "stack": stack.name,
+        "offline": True,
+        "config": config.redacted(),
+        "resources": resources,
+        "outputs": outputs,
+        "policies": evaluate(resources),
+    }
+
+
+def render_text(plan: dict[str, Any], seconds: float) -> str:
+    lines = [OFFLINE_NOTICE, "", f"stack {plan['stack']}: {len(plan['resources'])} resources"]
+    children: dict[str | None, list[dict[str, Any]]] = {}
+    for resource in plan["resources"]:
+        children.setdefault(resource["parent"], []).append(resource)
+
+    def walk(parent: str | None, depth: int) -> None:
+        for resource in children.get(parent, []):
+            marks = [mark for mark, on in (("protected", resource["options"]["protect"]),
+                                           ("retained", resource["options"]["retainOnDelete"])) if on]
+            hooks = sorted({h for names in resource["options"]["hooks"].values() for h in names})
+            if hooks:
+                marks.append("hooks: " + ", ".join(hooks))
+            suffix = f"  [{'; '.join(marks)}]" if marks else ""
+            lines.append(f"{'  ' * depth}{resource['type']}  {resource['name']}{suffix}")
+            walk(resource["urn"], depth + 1)
+
+    roots = [r["parent"] for r in plan["resources"] if r["parent"] not in {x["urn"] for x in plan["resources"]}]
+    for root in dict.fromkeys(roots):
+        walk(root, 1)
+    lines += ["", "outputs:"]
+    lines += [f"  {name}: {json.dumps(value)}" for name, value in plan["outputs"].items()]
+    policies = plan["policies"]
+    lines += ["", f"policies: {policies['ran']} ran, {len(policies['violations'])} violation(s)"]
+    for violation in policies["violations"]:
+        where = violation["urn"] or "stack"
+        lines.append(f"  [{violation['enforcement']}] {violation['policy']}: {violation['message']} ({where})")
+    lines.append(f"\nplanned offline in {seconds:.1f}s")
+    return "\n".join(lines)

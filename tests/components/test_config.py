@@ -1,0 +1,157 @@
+"""CellConfig: defaults per environment, and every bad value named by its stack-config key."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from components.config import CellConfig, CellConfigError, parse_duration
+from ops.stackfile import load_stack
+from tests.conftest import with_changes
+
+
+def shipped(name: str) -> dict[str, Any]:
+    return copy.deepcopy(load_stack(name).config)
+
+
+def issues_for(base: str, changes: dict[str, Any]) -> dict[str, str]:
+    with pytest.raises(CellConfigError) as caught:
+        CellConfig.from_stack_config(base, with_changes(shipped(base), changes))
+    return dict(caught.value.issues)
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+def test_shipped_stacks_are_valid(stack: str) -> None:
+    config = CellConfig.from_stack_config(stack, shipped(stack))
+    assert config.environment == stack
+    assert config.database.backup_retention_days >= 7
+
+
+def test_environment_drives_defaults() -> None:
+    dev = CellConfig.from_stack_config("dev", shipped("dev"))
+    prod = CellConfig.from_stack_config("prod", shipped("prod"))
+    assert (dev.protect, prod.protect) == (False, True)
+    assert (dev.database.multi_az, prod.database.multi_az) == (False, True)
+    assert (dev.network.availability_zones, prod.network.availability_zones) == (2, 3)
+    assert prod.network.nat_gateway_per_az and not dev.network.nat_gateway_per_az
+    assert dev.gitpod.workspace.timeout_after_close == "5m"
+    assert dev.gitpod.workspace.garbage_collection.enabled is True
+    assert dev.gitpod.workspace.garbage_collection.min_age_days == 14
+
+
+def test_prod_defaults_apply_when_the_stack_omits_sections() -> None:
+    raw = with_changes(shipped("prod"), {"gitpod-cell:database": None, "gitpod-cell:network": None})
+    config = CellConfig.from_stack_config("prod", raw)
+    assert config.database.multi_az and config.database.cross_region_backups
+    assert config.database.backup_retention_days == 14
+    assert config.network.availability_zones == 3
+
+
+@pytest.mark.parametrize(
+    ("base", "changes", "key", "fragment"),
+    [
+        ("prod", {"gitpod-cell:database.backupRetentionDays": 1}, "gitpod-cell:database.backupRetentionDays",
+         "at least 7"),
+        ("prod", {"gitpod-cell:replicaRegion": "eu-west-1"}, "gitpod-cell:replicaRegion", "must differ"),
+        ("dev", {"gitpod-cell:cluster.nodePools.services": {"instanceTypes": ["m6i.large"], "minSize": 5,
+                                                             "maxSize": 2}},
+         "gitpod-cell:cluster.nodePools.services.minSize", "above maxSize"),
+        ("dev", {"gitpod-cell:domain": "not a domain"}, "gitpod-cell:domain", "not a DNS name"),
+        ("dev", {"gitpod-cell:domain": "localhost"}, "gitpod-cell:domain", "not a DNS name"),
+        ("prod", {"gitpod-cell:database.multiAz": False}, "gitpod-cell:database.multiAz", "true in prod"),
+        ("prod", {"gitpod-cell:database.crossRegionBackups": False}, "gitpod-cell:database.crossRegionBackups",
+         "true in prod"),
+        ("prod", {"gitpod-cell:network.availabilityZones": 2}, "gitpod-cell:network.availabilityZones", "3 in prod"),
+        ("dev", {"gitpod-cell:environment": "production"}, "gitpod-cell:environment", "'dev', 'staging' or 'prod'"),
+        ("dev", {"aws:region": "europe"}, "aws:region", "not an AWS region"),
+        ("dev", {"gitpod-cell:cluster.kubernetesVersion": "1.20"}, "gitpod-cell:cluster.kubernetesVersion",
+         "accepted: 1.31"),
+        ("dev", {"gitpod-cell:cluster.publicAccessCidrs": ["0.0.0.0/0"]}, "gitpod-cell:cluster.publicAccessCidrs",
+         "too much of the internet"),
+        ("dev", {"gitpod-cell:database.engineVersion": "5.7"}, "gitpod-cell:database.engineVersion", "MySQL 8.0"),
+        ("dev", {"gitpod-cell:databse": {}}, "gitpod-cell:databse", "unknown key"),
+        ("dev", {"gitpod-cell:database.backupRetentionDay": 7}, "gitpod-cell:database.backupRetentionDay",
+         "unknown key"),
+        ("dev", {"gitpod-cell:gitpod.installerImage": "eu.gcr.io/gitpod/installer:latest"},
+         "gitpod-cell:gitpod.installerImage", "never latest"),
+        ("dev", {"gitpod-cell:gitpod.installerImage": "eu.gcr.io/gitpod/installer"},
+         "gitpod-cell:gitpod.installerImage", "pinned"),
+        ("dev", {"gitpod-cell:gitpod.workspace.timeoutExtended": "25h"}, "gitpod-cell:gitpod.workspace.timeoutExtended",
+         "24h maximum"),
+        ("dev", {"gitpod-cell:gitpod.workspace.maxLifetime": "48h"}, "gitpod-cell:gitpod.workspace.maxLifetime",
+         "36h maximum"),
+        ("dev", {"gitpod-cell:gitpod.workspace.timeoutDefault": "soon"}, "gitpod-cell:gitpod.workspace.timeoutDefault",
+         "not a duration"),
+        ("dev", {"gitpod-cell:gitpod.maintenanceLeaseMinutes": 1000}, "gitpod-cell:gitpod.maintenanceLeaseMinutes",
+         "at most 240"),
+        ("prod", {"gitpod-cell:gitpod.letsencrypt.staging": True}, "gitpod-cell:gitpod.letsencrypt.staging",
+         "false in prod"),
+        ("dev", {"gitpod-cell:tags": {"Environment": "x"}}, "gitpod-cell:tags", "set by the cell itself"),
+        ("dev", {"gitpod-cell:network.vpcCidr": "8.8.0.0/16"}, "gitpod-cell:network.vpcCidr", "private IPv4"),
+        ("dev", {"gitpod-cell:domain": None}, "gitpod-cell:domain", "is required"),
+    ],
+)
+def test_bad_value_names_the_key_and_what_is_accepted(base: str, changes: dict[str, Any], key: str,
+                                                      fragment: str) -> None:
+    issues = issues_for(base, changes)
+    assert key in issues, issues
+    assert fragment in issues[key]
+
+
+def test_error_message_lists_every_issue_one_per_line() -> None:
+    with pytest.raises(CellConfigError) as caught:
+        CellConfig.from_stack_config("prod", with_changes(shipped("prod"), {
+            "gitpod-cell:replicaRegion": "eu-west-1", "gitpod-cell:database.multiAz": False}))
+    text = str(caught.value)
+    assert text.startswith("invalid stack configuration:")
+    assert "gitpod-cell:replicaRegion" in text and "gitpod-cell:database.multiAz" in text
+
+
+def test_structured_values_arrive_as_json_strings_under_the_engine() -> None:
+    raw = {k: (v if isinstance(v, str) else __import__("json").dumps(v)) for k, v in shipped("prod").items()}
+    assert CellConfig.from_stack_config("prod", raw) == CellConfig.from_stack_config("prod", shipped("prod"))
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("30m", 1800), ("1h30m", 5400), ("24h", 86400), ("90s", 90)])
+def test_parse_duration(text: str, seconds: int) -> None:
+    assert parse_duration(text) == seconds
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4),
+    max_leaves=12,
+)
+config_keys = st.sampled_from([
+    "gitpod-cell:environment", "gitpod-cell:domain", "gitpod-cell:replicaRegion", "gitpod-cell:cluster",
+    "gitpod-cell:database", "gitpod-cell:network", "gitpod-cell:gitpod", "gitpod-cell:tags", "gitpod-cell:dns",
+    "gitpod-cell:storage", "aws:region", "gitpod-cell:cloud",
+]) | st.text(min_size=1, max_size=30)
+nested_paths = st.sampled_from([
+    "gitpod-cell:database.backupRetentionDays", "gitpod-cell:cluster.nodePools.services.minSize",
+    "gitpod-cell:cluster.nodePools.regular-workspaces", "gitpod-cell:gitpod.workspace.timeoutDefault",
+    "gitpod-cell:gitpod.installerImage", "gitpod-cell:network.vpcCidr", "gitpod-cell:cluster.publicAccessCidrs",
+    "gitpod-cell:database.instanceClass", "gitpod-cell:dns.zoneId",
+])
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(base=st.sampled_from(["dev", "staging", "prod"]),
+       changes=st.dictionaries(config_keys | nested_paths, json_values, min_size=1, max_size=4))
+def test_random_bad_configs_never_raise_anything_but_a_config_error(base: str, changes: dict[str, Any]) -> None:
+    raw = shipped(base)
+    try:
+        with_changes(raw, changes)
+    except (AttributeError, TypeError):
+        return  # the change itself cannot be applied to this shape (e.g. a path through a scalar)
+    try:
+        CellConfig.from_stack_config(base, raw)
+    except CellConfigError as error:
+        assert error.issues
+        for key, message in error.issues:
+            assert key.startswith(("gitpod-cell", "aws:")) or key in raw, key
+            assert message
