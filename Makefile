@@ -1,0 +1,24 @@
+# Two commands matter (README): `make plan STACK=dev` and `make test`. Both set up .venv first.
+PYTHON ?= python3
+VENV := .venv
+STACK ?= dev
+PY := $(VENV)/bin/python
+
+.PHONY: plan test lint venv
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+venv: $(VENV)/.installed
+
+plan: venv
+	$(PY) -m ops plan --stack $(STACK)
+
+lint: venv
+	$(PY) -m ruff check .
+
+test: venv lint
+	$(PY) -m pytest -q -n 2
