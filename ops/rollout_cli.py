@@ -1,0 +1,213 @@
+"""`python -m ops rollout` and `python -m ops fleet ...`: staged rollouts and fleet checks from the command line.
+
+rollout --version V [--dry-run] [--parallelism N] [--fleet PATH] [--policy-pack PATH]
+fleet show [--json]                          the waves, for people and for the workflows' job matrices
+fleet status [--max-age-days N] [--json]     deployed version and update age per cell; exit 1 if any is overdue
+fleet health (--stack S ... | --wave W)      the health gate the deploy workflow runs after `pulumi up`
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import threading
+from collections.abc import Sequence
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from ops.cli import EXIT_CONFIG_ERROR, OpsError
+from ops.fleet import DEFAULT_FLEET_PATH, Fleet, load_fleet
+from ops.fleet_status import DEFAULT_MAX_AGE_DAYS, collect_update_ages, format_update_ages, utc_now
+from ops.rollout import (
+    GITPOD_CONFIG_KEY,
+    GITPOD_VERSION_FIELD,
+    PulumiDriver,
+    StackStatus,
+    describe_plan,
+    format_report,
+    plan_rollout,
+    run_rollout,
+)
+from ops.stackfile import REPO_ROOT, STACKS_DIR, load_stack, shipped_stacks, stack_path
+
+DEFAULT_POLICY_PACK = REPO_ROOT / "policies"
+EXIT_ROLLOUT_FAILED = 1
+EXIT_CELLS_OVERDUE = 1
+EXIT_UNHEALTHY = 1
+
+_print_lock = threading.Lock()
+
+
+def register(subparsers: Any) -> None:
+    _register_rollout(subparsers)
+    fleet = subparsers.add_parser("fleet", help="the cells in stacks/fleet.yaml: waves, update age, health")
+    fleet_commands = fleet.add_subparsers(dest="fleet_command", required=True, metavar="FLEET_COMMAND")
+    _register_fleet_show(fleet_commands)
+    _register_fleet_status(fleet_commands)
+    _register_fleet_health(fleet_commands)
+
+
+def _add_common_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--fleet", type=Path, default=DEFAULT_FLEET_PATH, metavar="PATH", help="fleet file (default: stacks/fleet.yaml)"
+    )
+    # Seams for tests and for other callers; not command-line options.
+    parser.set_defaults(stacks_dir=STACKS_DIR, make_driver=make_automation_driver, clock=utc_now)
+
+
+def _register_rollout(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "rollout",
+        help="set a Gitpod version on every cell of the fleet, wave by wave, halting on the first failure",
+        description="Set the Gitpod version in each wave's stack files, preview with the policy pack, up, and run "
+        "the health gate; one wave at a time, halting on the first failure. Commit the changed stack files.",
+    )
+    parser.add_argument("--version", required=True, help="the Gitpod version to roll out, e.g. 2024.09.0")
+    parser.add_argument("--dry-run", action="store_true", help="print the waves and change nothing")
+    parser.add_argument("--parallelism", type=int, metavar="N", help="stacks at once inside a wave (overrides fleet)")
+    parser.add_argument(
+        "--policy-pack", type=Path, default=DEFAULT_POLICY_PACK, metavar="PATH", help="default: policies/"
+    )
+    _add_common_arguments(parser)
+    parser.set_defaults(handler=run_rollout_command)
+
+
+def _register_fleet_show(subparsers: Any) -> None:
+    parser = subparsers.add_parser("show", help="the rollout waves of the fleet file")
+    parser.add_argument("--json", action="store_true", help="one JSON document (used by the workflows)")
+    _add_common_arguments(parser)
+    parser.set_defaults(handler=show_fleet_command)
+
+
+def _register_fleet_status(subparsers: Any) -> None:
+    parser = subparsers.add_parser("status", help="deployed Gitpod version and age of the last successful update")
+    parser.add_argument(
+        "--max-age-days",
+        type=int,
+        default=DEFAULT_MAX_AGE_DAYS,
+        metavar="N",
+        help=f"flag cells not updated for more than N days (default: {DEFAULT_MAX_AGE_DAYS})",
+    )
+    parser.add_argument("--json", action="store_true", help="one JSON document")
+    _add_common_arguments(parser)
+    parser.set_defaults(handler=fleet_status_command)
+
+
+def _register_fleet_health(subparsers: Any) -> None:
+    parser = subparsers.add_parser("health", help="probe the cells' public endpoints (the deploy health gate)")
+    target = parser.add_mutually_exclusive_group(required=True)
+    target.add_argument("--stack", action="append", metavar="STACK", help="a stack to check (repeatable)")
+    target.add_argument("--wave", metavar="WAVE", help="every stack of this wave")
+    _add_common_arguments(parser)
+    parser.set_defaults(handler=fleet_health_command)
+
+
+def run_rollout_command(args: argparse.Namespace) -> int:
+    fleet = load_fleet(args.fleet, args.stacks_dir)
+    plan = plan_rollout(fleet, args.version, args.parallelism)
+    print(describe_plan(plan, configured_gitpod_versions(fleet.stacks, args.stacks_dir)))
+    if args.dry_run:
+        print("dry run: nothing was changed")
+        return 0
+    policy_pack: Path = args.policy_pack
+    if not (policy_pack / "PulumiPolicy.yaml").is_file():
+        raise OpsError(f"--policy-pack {policy_pack}: no PulumiPolicy.yaml there", EXIT_CONFIG_ERROR)
+    driver: PulumiDriver = args.make_driver()
+    report = run_rollout(plan, driver, policy_pack, log=locked_print)
+    print(format_report(report))
+    written = [
+        outcome.stack
+        for outcome in report.outcomes
+        if outcome.status is not StackStatus.NOT_STARTED and outcome.failed_step != "set version"
+    ]
+    if written:
+        files = " ".join(_display_path(stack_path(stack, args.stacks_dir)) for stack in written)
+        print(f"the new version is in these stack files; commit them so Git stays the desired state: {files}")
+    return 0 if report.ok else EXIT_ROLLOUT_FAILED
+
+
+def show_fleet_command(args: argparse.Namespace) -> int:
+    fleet = load_fleet(args.fleet, args.stacks_dir)
+    if args.json:
+        print(json.dumps(fleet_as_json(fleet, shipped_stacks(args.stacks_dir)), indent=2))
+        return 0
+    for number, wave in enumerate(fleet.waves, start=1):
+        print(f"wave {number}: {wave.name} ({wave.stage}, parallelism {wave.parallelism}): {', '.join(wave.stacks)}")
+    outside = [stack for stack in shipped_stacks(args.stacks_dir) if stack not in fleet.stacks]
+    if outside:
+        print(f"not rolled out (no wave): {', '.join(outside)}")
+    return 0
+
+
+def fleet_status_command(args: argparse.Namespace) -> int:
+    if args.max_age_days < 1:
+        raise OpsError(f"--max-age-days must be at least 1 (got {args.max_age_days})", EXIT_CONFIG_ERROR)
+    fleet = load_fleet(args.fleet, args.stacks_dir)
+    max_age = timedelta(days=args.max_age_days)
+    ages = collect_update_ages(fleet.stacks, args.make_driver(), max_age, clock=args.clock)
+    if args.json:
+        document = {"maxAgeDays": args.max_age_days, "cells": [cell.as_json() for cell in ages]}
+        print(json.dumps(document, indent=2))
+    else:
+        print(format_update_ages(ages, max_age))
+    return EXIT_CELLS_OVERDUE if any(cell.overdue for cell in ages) else 0
+
+
+def fleet_health_command(args: argparse.Namespace) -> int:
+    fleet = load_fleet(args.fleet, args.stacks_dir)
+    stacks: Sequence[str] = args.stack or fleet.wave(args.wave).stacks
+    unknown = [stack for stack in stacks if stack not in fleet.stacks]
+    if unknown:
+        raise OpsError(f"not in {fleet.source}: {', '.join(unknown)}", EXIT_CONFIG_ERROR)
+    driver: PulumiDriver = args.make_driver()
+    unhealthy = 0
+    for stack in stacks:
+        result = driver.health(stack)
+        print(f"{stack}: {'healthy' if result.ok else 'UNHEALTHY'}: {result.summary}")
+        unhealthy += not result.ok
+    return EXIT_UNHEALTHY if unhealthy else 0
+
+
+def fleet_as_json(fleet: Fleet, all_stacks: Sequence[str]) -> dict[str, Any]:
+    return {
+        "source": fleet.source,
+        "waves": [
+            {"name": wave.name, "stage": wave.stage, "stacks": list(wave.stacks), "parallelism": wave.parallelism}
+            for wave in fleet.waves
+        ],
+        "fleetStacks": fleet.stacks,
+        "allStacks": list(all_stacks),
+    }
+
+
+def configured_gitpod_versions(stacks: Sequence[str], stacks_dir: Path) -> dict[str, str | None]:
+    """The Gitpod version each stack file asks for now (read-only: safe for a dry run)."""
+    versions: dict[str, str | None] = {}
+    for stack in stacks:
+        gitpod = load_stack(stack, stacks_dir).config.get(GITPOD_CONFIG_KEY)
+        version = gitpod.get(GITPOD_VERSION_FIELD) if isinstance(gitpod, dict) else None
+        versions[stack] = str(version) if version is not None else None
+    return versions
+
+
+def _display_path(path: Path) -> str:
+    return str(path.relative_to(REPO_ROOT)) if path.is_relative_to(REPO_ROOT) else str(path)
+
+
+def locked_print(line: str) -> None:
+    with _print_lock:
+        print(line, flush=True)
+
+
+def make_automation_driver() -> PulumiDriver:
+    from ops.pulumi_automation import AutomationDriver
+
+    if shutil.which("pulumi") is None:
+        raise OpsError("the Pulumi CLI is not on PATH: install it and log in to the backend (pulumi login)")
+    return AutomationDriver(
+        organization=os.environ.get("PULUMI_ORG") or None,
+        on_output=lambda stack, line: locked_print(f"[{stack}] {line}"),
+    )
