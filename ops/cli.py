@@ -13,6 +13,8 @@ from collections.abc import Sequence
 
 COMMAND_MODULES: tuple[str, ...] = (
     "ops.plan.command",
+    "ops.rollout_cli",
+    "ops.maintenance_cli",
 )
 
 EXIT_CONFIG_ERROR = 2

@@ -1,0 +1,141 @@
+"""The `gitpod-installation` ConfigMap: what is installed and where the last rollout can be undone from.
+
+Data keys (all strings, as ConfigMap data must be):
+
+    version                 Gitpod version label installed
+    configHash              hash of the installer config applied
+    lastRolloutStartedAt    RFC3339, written with the restore point before anything changes
+    lastRolloutFinishedAt   RFC3339, written when the rollout passed its health gate and left maintenance
+    restorePoint            JSON, see ops.restore_point.RestorePoint.to_dict
+    lastConfigBackup        JSON, see ops.config_backup.ConfigBackup.to_dict (bucket, key, versionId, ...)
+
+Updates are JSON merge patches of only the keys given, so keys written by others (the Pulumi program's own
+`version`/`configHash`, or anything added later) are never dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TypeVar
+
+from ops.config_backup import ConfigBackup
+from ops.kube import KubeApi, KubeConflict, KubeNotFound
+from ops.restore_point import RestorePoint
+from ops.timestamps import format_rfc3339, parse_rfc3339
+
+INSTALLATION_CONFIG_MAP = "gitpod-installation"
+KEY_VERSION = "version"
+KEY_CONFIG_HASH = "configHash"
+KEY_ROLLOUT_STARTED_AT = "lastRolloutStartedAt"
+KEY_ROLLOUT_FINISHED_AT = "lastRolloutFinishedAt"
+KEY_RESTORE_POINT = "restorePoint"
+KEY_CONFIG_BACKUP = "lastConfigBackup"
+OWNED_KEYS = (KEY_VERSION, KEY_CONFIG_HASH, KEY_ROLLOUT_STARTED_AT, KEY_ROLLOUT_FINISHED_AT, KEY_RESTORE_POINT,
+              KEY_CONFIG_BACKUP)
+RECORD_LABELS = {"app.kubernetes.io/part-of": "gitpod-cell"}
+ParsedT = TypeVar("ParsedT")
+
+
+@dataclass(frozen=True)
+class InstallationRecord:
+    namespace: str
+    version: str | None = None
+    config_hash: str | None = None
+    last_rollout_started_at: datetime | None = None
+    last_rollout_finished_at: datetime | None = None
+    restore_point: RestorePoint | None = None
+    last_config_backup: ConfigBackup | None = None
+    # Keys this module does not own, as found; shown so nothing in the ConfigMap is invisible to operators.
+    other_data: Mapping[str, str] = field(default_factory=dict)
+    # Values present but unreadable, by key: reported, not silently treated as absent.
+    problems: Mapping[str, str] = field(default_factory=dict)
+
+
+def read_installation_record(kube: KubeApi, namespace: str) -> InstallationRecord | None:
+    try:
+        config_map = kube.get_config_map(namespace, INSTALLATION_CONFIG_MAP)
+    except KubeNotFound:
+        return None
+    return record_from_data(namespace, config_map.data)
+
+
+def update_installation_record(
+    kube: KubeApi,
+    namespace: str,
+    *,
+    version: str | None = None,
+    config_hash: str | None = None,
+    rollout_started_at: datetime | None = None,
+    rollout_finished_at: datetime | None = None,
+    restore_point: RestorePoint | None = None,
+    config_backup: ConfigBackup | None = None,
+) -> InstallationRecord:
+    """Set the given keys (None leaves a key as it is) and create the ConfigMap if it does not exist yet."""
+    changes = record_changes(
+        version=version,
+        config_hash=config_hash,
+        rollout_started_at=rollout_started_at,
+        rollout_finished_at=rollout_finished_at,
+        restore_point=restore_point,
+        config_backup=config_backup,
+    )
+    if not changes:
+        raise ValueError("update_installation_record needs at least one key to set")
+    try:
+        written = kube.patch_config_map_data(namespace, INSTALLATION_CONFIG_MAP, changes)
+    except KubeNotFound:
+        try:
+            written = kube.create_config_map(namespace, INSTALLATION_CONFIG_MAP, changes, labels=RECORD_LABELS)
+        except KubeConflict:
+            written = kube.patch_config_map_data(namespace, INSTALLATION_CONFIG_MAP, changes)
+    return record_from_data(namespace, written.data)
+
+
+def record_changes(
+    *,
+    version: str | None = None,
+    config_hash: str | None = None,
+    rollout_started_at: datetime | None = None,
+    rollout_finished_at: datetime | None = None,
+    restore_point: RestorePoint | None = None,
+    config_backup: ConfigBackup | None = None,
+) -> dict[str, str]:
+    candidates: dict[str, str | None] = {
+        KEY_VERSION: version,
+        KEY_CONFIG_HASH: config_hash,
+        KEY_ROLLOUT_STARTED_AT: format_rfc3339(rollout_started_at) if rollout_started_at else None,
+        KEY_ROLLOUT_FINISHED_AT: format_rfc3339(rollout_finished_at) if rollout_finished_at else None,
+        KEY_RESTORE_POINT: restore_point.to_json() if restore_point else None,
+        KEY_CONFIG_BACKUP: config_backup.to_json() if config_backup else None,
+    }
+    return {key: value for key, value in candidates.items() if value is not None}
+
+
+def record_from_data(namespace: str, data: Mapping[str, str]) -> InstallationRecord:
+    problems: dict[str, str] = {}
+    return InstallationRecord(
+        namespace=namespace,
+        version=data.get(KEY_VERSION) or None,
+        config_hash=data.get(KEY_CONFIG_HASH) or None,
+        last_rollout_started_at=_parse_value(data, KEY_ROLLOUT_STARTED_AT, parse_rfc3339, problems),
+        last_rollout_finished_at=_parse_value(data, KEY_ROLLOUT_FINISHED_AT, parse_rfc3339, problems),
+        restore_point=_parse_value(data, KEY_RESTORE_POINT, RestorePoint.from_json, problems),
+        last_config_backup=_parse_value(data, KEY_CONFIG_BACKUP, ConfigBackup.from_json, problems),
+        other_data={key: value for key, value in data.items() if key not in OWNED_KEYS},
+        problems=problems,
+    )
+
+
+def _parse_value(
+    data: Mapping[str, str], key: str, parse: Callable[[str], ParsedT], problems: dict[str, str]
+) -> ParsedT | None:
+    raw = data.get(key)
+    if not raw:
+        return None
+    try:
+        return parse(raw)
+    except (ValueError, TypeError) as error:
+        problems[key] = str(error)
+        return None

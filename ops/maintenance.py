@@ -1,0 +1,142 @@
+"""Gitpod maintenance mode as a lease on ws-manager-mk2's maintenance ConfigMap.
+
+ws-manager-mk2 reads `config.json` = `{"enabledUntil": "<RFC3339>"}` from the ConfigMap
+`ws-manager-mk2-maintenance-mode` in its namespace and refuses to start workspaces while that time is in the
+future. Entering maintenance therefore never sets an open-ended flag: it sets `enabledUntil = now + lease`, so a
+rollout that crashes half-way leaves a cell that leaves maintenance by itself. Exiting sets `enabledUntil = now`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from ops.kube import KubeApi, KubeConflict, KubeNotFound
+from ops.timestamps import format_rfc3339, parse_rfc3339, require_aware
+
+MAINTENANCE_CONFIG_MAP = "ws-manager-mk2-maintenance-mode"
+MAINTENANCE_CONFIG_KEY = "config.json"
+DEFAULT_NAMESPACE = "gitpod"
+DEFAULT_LEASE_MINUTES = 60
+MIN_LEASE_MINUTES = 1
+# A lease is a promise that maintenance ends soon; a day is the longest such promise this tool will make.
+MAX_LEASE_MINUTES = 24 * 60
+MANAGED_BY_LABELS = {"app.kubernetes.io/managed-by": "gitpod-cell-ops"}
+
+
+class MaintenanceError(ValueError):
+    """A lease request that cannot be honoured (e.g. a lease length outside the accepted range)."""
+
+
+@dataclass(frozen=True)
+class MaintenanceStatus:
+    namespace: str
+    config_map: str
+    enabled: bool
+    until: datetime | None
+    remaining: timedelta
+    # Why the state could not be read cleanly (ConfigMap absent, config.json unreadable), else None.
+    problem: str | None = None
+
+    def describe(self) -> str:
+        location = f"{self.namespace}/{self.config_map}"
+        if self.enabled and self.until is not None:
+            minutes = math.ceil(self.remaining.total_seconds() / 60)
+            return f"maintenance ON until {format_rfc3339(self.until)} ({minutes} min left) [{location}]"
+        ended = f" (lease ended {format_rfc3339(self.until)})" if self.until is not None else ""
+        problem = f"; {self.problem}" if self.problem else ""
+        return f"maintenance OFF{ended} [{location}]{problem}"
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "namespace": self.namespace,
+            "configMap": self.config_map,
+            "enabled": self.enabled,
+            "enabledUntil": format_rfc3339(self.until) if self.until else None,
+            "remainingSeconds": int(self.remaining.total_seconds()),
+            "problem": self.problem,
+        }
+
+
+def validate_lease_minutes(lease_minutes: int) -> int:
+    if isinstance(lease_minutes, bool) or not isinstance(lease_minutes, int):
+        raise MaintenanceError(f"lease must be a whole number of minutes, got {lease_minutes!r}")
+    if not MIN_LEASE_MINUTES <= lease_minutes <= MAX_LEASE_MINUTES:
+        raise MaintenanceError(
+            f"lease of {lease_minutes} minutes is outside {MIN_LEASE_MINUTES}-{MAX_LEASE_MINUTES} minutes"
+        )
+    return lease_minutes
+
+
+class MaintenanceLease:
+    """Enter, exit and read the maintenance lease of one Gitpod installation."""
+
+    def __init__(
+        self, kube: KubeApi, namespace: str = DEFAULT_NAMESPACE, config_map: str = MAINTENANCE_CONFIG_MAP
+    ) -> None:
+        self.kube = kube
+        self.namespace = namespace
+        self.config_map = config_map
+
+    def enter(self, lease_minutes: int, now: datetime) -> MaintenanceStatus:
+        """Maintenance until `now + lease`, replacing any earlier lease; creates the ConfigMap if absent."""
+        until = require_aware(now, "now") + timedelta(minutes=validate_lease_minutes(lease_minutes))
+        self._write_until(until, create_if_absent=True)
+        return self._status_for(_whole_seconds(until), now)
+
+    def exit(self, now: datetime) -> MaintenanceStatus:
+        """End maintenance now. With no ConfigMap there is no maintenance to end, so nothing is created."""
+        until = _whole_seconds(require_aware(now, "now"))
+        if not self._write_until(until, create_if_absent=False):
+            return self._status_for(None, now, problem="maintenance ConfigMap does not exist")
+        return self._status_for(until, now)
+
+    def status(self, now: datetime) -> MaintenanceStatus:
+        try:
+            config_map = self.kube.get_config_map(self.namespace, self.config_map)
+        except KubeNotFound:
+            return self._status_for(None, now, problem="maintenance ConfigMap does not exist")
+        raw = config_map.data.get(MAINTENANCE_CONFIG_KEY)
+        if raw is None:
+            return self._status_for(None, now, problem=f"ConfigMap has no {MAINTENANCE_CONFIG_KEY} key")
+        try:
+            until = _enabled_until(raw)
+        except ValueError as error:
+            return self._status_for(None, now, problem=f"{MAINTENANCE_CONFIG_KEY} is unreadable: {error}")
+        return self._status_for(until, now)
+
+    def _write_until(self, until: datetime, *, create_if_absent: bool) -> bool:
+        data = {MAINTENANCE_CONFIG_KEY: json.dumps({"enabledUntil": format_rfc3339(until)})}
+        try:
+            self.kube.patch_config_map_data(self.namespace, self.config_map, data)
+            return True
+        except KubeNotFound:
+            if not create_if_absent:
+                return False
+        try:
+            self.kube.create_config_map(self.namespace, self.config_map, data, labels=MANAGED_BY_LABELS)
+        except KubeConflict:
+            # Created by someone else between our patch and create: patch theirs.
+            self.kube.patch_config_map_data(self.namespace, self.config_map, data)
+        return True
+
+    def _status_for(self, until: datetime | None, now: datetime, problem: str | None = None) -> MaintenanceStatus:
+        now_utc = require_aware(now, "now")
+        enabled = until is not None and until > now_utc
+        remaining = (until - now_utc) if until is not None and enabled else timedelta(0)
+        return MaintenanceStatus(self.namespace, self.config_map, enabled, until, remaining, problem)
+
+
+def _enabled_until(raw: str) -> datetime | None:
+    document = json.loads(raw)
+    if not isinstance(document, dict):
+        raise ValueError("expected a JSON object with enabledUntil")
+    value = document.get("enabledUntil")
+    return None if value is None else parse_rfc3339(str(value))
+
+
+def _whole_seconds(moment: datetime) -> datetime:
+    # What is written is RFC3339 with whole seconds; report exactly what ws-manager-mk2 will read.
+    return moment.replace(microsecond=0)

@@ -1,0 +1,117 @@
+"""`python -m ops maintenance status|enter|exit --stack NAME`: the maintenance lease, by hand.
+
+The stack file supplies defaults (`gitpod-cell:gitpod.maintenanceLeaseMinutes`, `gitpod-cell:gitpod.namespace`);
+the cluster is whatever `--kubeconfig`/`--context` point at, as with kubectl.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from ops.cli import EXIT_CONFIG_ERROR, OpsError
+
+GITPOD_CONFIG_KEY = "gitpod-cell:gitpod"
+LEASE_FIELD = "maintenanceLeaseMinutes"
+NAMESPACE_FIELD = "namespace"
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "maintenance",
+        help="show, enter or exit Gitpod maintenance mode (a lease that ends by itself)",
+        description=__doc__.splitlines()[0],
+    )
+    actions = parser.add_subparsers(dest="maintenance_action", required=True, metavar="ACTION")
+    for action, handler, help_text in (
+        ("status", _status, "show whether maintenance is on and until when"),
+        ("enter", _enter, "enter maintenance for --lease-minutes (replaces any current lease)"),
+        ("exit", _exit, "end maintenance now"),
+    ):
+        action_parser = actions.add_parser(action, help=help_text, description=help_text)
+        _add_common_arguments(action_parser)
+        if action == "enter":
+            action_parser.add_argument(
+                "--lease-minutes", type=int, default=None,
+                help="lease length; default: the stack's gitpod.maintenanceLeaseMinutes, else 60",
+            )
+        action_parser.set_defaults(handler=handler)
+
+
+def _add_common_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--stack", required=True, help="stack name (stacks/Pulumi.<stack>.yaml)")
+    parser.add_argument("--kubeconfig", default=None, help="kubeconfig path; default $KUBECONFIG or ~/.kube/config")
+    parser.add_argument("--context", default=None, help="kubeconfig context; default its current-context")
+    parser.add_argument(
+        "--namespace", default=None, help="Gitpod namespace; default: the stack's gitpod.namespace, else gitpod"
+    )
+    parser.add_argument("--json", action="store_true", help="print the resulting status as JSON")
+
+
+def _status(args: argparse.Namespace) -> int:
+    lease, now = _lease_for(args)
+    return _report(args, _call(lambda: lease.status(now)))
+
+
+def _enter(args: argparse.Namespace) -> int:
+    from ops.maintenance import DEFAULT_LEASE_MINUTES, MaintenanceError
+
+    lease, now = _lease_for(args)
+    minutes = args.lease_minutes
+    if minutes is None:
+        minutes = _stack_gitpod_setting(args.stack, LEASE_FIELD)
+        minutes = minutes if isinstance(minutes, int) and not isinstance(minutes, bool) else DEFAULT_LEASE_MINUTES
+    try:
+        return _report(args, _call(lambda: lease.enter(minutes, now)))
+    except MaintenanceError as error:
+        raise OpsError(f"--lease-minutes: {error}", EXIT_CONFIG_ERROR) from error
+
+
+def _exit(args: argparse.Namespace) -> int:
+    lease, now = _lease_for(args)
+    return _report(args, _call(lambda: lease.exit(now)))
+
+
+def _lease_for(args: argparse.Namespace) -> tuple[Any, Any]:
+    from ops.kube import KubeClient, KubeConfigError
+    from ops.maintenance import DEFAULT_NAMESPACE, MaintenanceLease
+    from ops.timestamps import utc_now
+
+    namespace = args.namespace or _stack_gitpod_setting(args.stack, NAMESPACE_FIELD) or DEFAULT_NAMESPACE
+    try:
+        kube = KubeClient.from_environment(args.kubeconfig, args.context)
+    except KubeConfigError as error:
+        raise OpsError(f"cannot reach the cluster of stack {args.stack!r}: {error}", EXIT_CONFIG_ERROR) from error
+    return MaintenanceLease(kube, str(namespace)), utc_now()
+
+
+def _call(action: Any) -> Any:
+    from ops.kube import KubeConfigError, KubeError
+
+    try:
+        return action()
+    except KubeConfigError as error:
+        raise OpsError(f"kubeconfig: {error}", EXIT_CONFIG_ERROR) from error
+    except KubeError as error:
+        hint = " (check RBAC: configmaps get/create/patch in the namespace)" if error.status in (401, 403) else ""
+        raise OpsError(f"Kubernetes API: {error}{hint}") from error
+
+
+def _report(args: argparse.Namespace, status: Any) -> int:
+    print(json.dumps(status.to_dict(), sort_keys=True) if args.json else status.describe())
+    return 0
+
+
+def _stack_gitpod_setting(stack: str, field: str) -> Any:
+    """A field of `gitpod-cell:gitpod` from the stack file; the stack must exist, the field need not."""
+    from ops import stackfile
+
+    config = stackfile.load_stack(stack, stackfile.STACKS_DIR).config
+    gitpod = config.get(GITPOD_CONFIG_KEY)
+    if isinstance(gitpod, str):
+        try:
+            gitpod = json.loads(gitpod)
+        except ValueError:
+            return None
+    return gitpod.get(field) if isinstance(gitpod, dict) else None

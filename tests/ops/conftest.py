@@ -1,0 +1,226 @@
+"""Fixtures for ops/ tests: the Kubernetes double, moto's real server, a fake clock, TLS material.
+
+Everything listens on and talks to 127.0.0.1 only. AWS credentials are dummies, shared config files are pointed
+at nothing, and AWS_ENDPOINT_URL sends any boto3 client that was built without an endpoint to moto as well, so no
+test can reach real AWS even by mistake.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import ipaddress
+import json
+import logging
+import os
+import ssl
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ops.kube import ClusterConnection, KubeClient
+from tests.ops.k8s_double import KubeDouble
+
+AWS_REGION = "eu-west-1"
+# The environment before the fixtures below change it: the opt-in real-cluster test hands it back to kubeconfig
+# credential plugins such as `aws eks get-token`, which need the operator's real credentials.
+ORIGINAL_ENVIRONMENT = dict(os.environ)
+START = dt.datetime(2025, 3, 14, 9, 26, 53, tzinfo=dt.UTC)
+
+
+@pytest.fixture(scope="package", autouse=True)
+def offline_aws_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    empty = tmp_path_factory.mktemp("aws") / "empty"
+    empty.write_text("")
+    patch = pytest.MonkeyPatch()
+    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE",
+                 "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"):
+        patch.delenv(name, raising=False)
+    patch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    patch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    patch.setenv("AWS_SESSION_TOKEN", "testing")
+    patch.setenv("AWS_DEFAULT_REGION", AWS_REGION)
+    patch.setenv("AWS_CONFIG_FILE", str(empty))
+    patch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(empty))
+    patch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    yield
+    patch.undo()
+
+
+@pytest.fixture(scope="package")
+def moto_url(offline_aws_environment: None) -> Iterator[str]:
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    url = f"http://{host}:{port}"
+    patch = pytest.MonkeyPatch()
+    patch.setenv("AWS_ENDPOINT_URL", url)
+    yield url
+    patch.undo()
+    server.stop()
+
+
+@pytest.fixture(scope="package")
+def boto_session(offline_aws_environment: None) -> Any:
+    import boto3
+
+    # One session for the package: it caches the service models that each new session would parse again.
+    return boto3.session.Session(region_name=AWS_REGION)
+
+
+@pytest.fixture
+def aws(moto_url: str, boto_session: Any) -> Callable[[str], Any]:
+    """A factory of boto3 clients on a freshly reset moto server."""
+    urllib.request.urlopen(urllib.request.Request(f"{moto_url}/moto-api/reset", method="POST"), timeout=5).close()
+
+    def client(service: str) -> Any:
+        return boto_session.client(service, endpoint_url=moto_url)
+
+    return client
+
+
+@pytest.fixture
+def versioned_bucket(aws: Callable[[str], Any]) -> str:
+    s3 = aws("s3")
+    name = "gitpod-cell-test-bucket"
+    s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": AWS_REGION})
+    s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+    return name
+
+
+def create_rds_instance(rds: Any, identifier: str, backup_retention_days: int) -> None:
+    rds.create_db_instance(
+        DBInstanceIdentifier=identifier,
+        Engine="mysql",
+        EngineVersion="8.0.40",
+        DBInstanceClass="db.t4g.medium",
+        AllocatedStorage=20,
+        MasterUsername="gitpod",
+        MasterUserPassword="not-a-secret-123",
+        BackupRetentionPeriod=backup_retention_days,
+    )
+
+
+@pytest.fixture
+def kube_double() -> Iterator[KubeDouble]:
+    double = KubeDouble().start()
+    yield double
+    double.stop()
+
+
+@pytest.fixture
+def kube(kube_double: KubeDouble) -> KubeClient:
+    return KubeClient(ClusterConnection(server=kube_double.url), timeout_seconds=2.0)
+
+
+@dataclass
+class FakeClock:
+    """Wall clock, monotonic clock and sleep in one: sleeping advances both, instantly."""
+
+    start: dt.datetime = START
+    elapsed: float = 0.0
+    sleeps: list[float] = field(default_factory=list)
+    on_sleep: list[Callable[[FakeClock], None]] = field(default_factory=list)
+
+    def now(self) -> dt.datetime:
+        return self.start + dt.timedelta(seconds=self.elapsed)
+
+    def monotonic(self) -> float:
+        return self.elapsed
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.elapsed += seconds
+        for callback in self.on_sleep:
+            callback(self)
+
+    def advance(self, seconds: float) -> None:
+        self.elapsed += seconds
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@dataclass(frozen=True)
+class TlsMaterial:
+    ca_pem: bytes
+    server_cert: Path
+    server_key: Path
+    client_cert_pem: bytes
+    client_key_pem: bytes
+
+    @property
+    def ca_data(self) -> str:
+        return base64.b64encode(self.ca_pem).decode()
+
+    def server_context(self, *, require_client_certificate: bool = False) -> ssl.SSLContext:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(self.server_cert, self.server_key)
+        if require_client_certificate:
+            context.verify_mode = ssl.CERT_REQUIRED
+            context.load_verify_locations(cadata=self.ca_pem.decode())
+        return context
+
+
+@pytest.fixture(scope="package")
+def tls(tmp_path_factory: pytest.TempPathFactory) -> TlsMaterial:
+    """A throwaway CA, a server certificate for 127.0.0.1 and a client certificate, all signed by it."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    now = dt.datetime.now(dt.UTC)
+
+    def key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
+        return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                 serialization.NoEncryption())
+
+    def certificate(subject: str, key: ec.EllipticCurvePrivateKey, issuer_key: ec.EllipticCurvePrivateKey,
+                    issuer: x509.Name | None, extensions: list[tuple[Any, bool]]) -> x509.Certificate:
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)])
+        builder = (x509.CertificateBuilder().subject_name(name).issuer_name(issuer or name)
+                   .public_key(key.public_key()).serial_number(x509.random_serial_number())
+                   .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=1)))
+        for extension, critical in extensions:
+            builder = builder.add_extension(extension, critical=critical)
+        return builder.sign(issuer_key, hashes.SHA256())
+
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca = certificate("gitpod-cell test CA", ca_key, ca_key, None,
+                     [(x509.BasicConstraints(ca=True, path_length=None), True),
+                      (x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=False,
+                                     data_encipherment=False, key_agreement=False, key_cert_sign=True,
+                                     crl_sign=True, encipher_only=False, decipher_only=False), True)])
+    server_key = ec.generate_private_key(ec.SECP256R1())
+    server = certificate("127.0.0.1", server_key, ca_key, ca.subject,
+                         [(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False),
+                          (x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), False)])
+    client_key = ec.generate_private_key(ec.SECP256R1())
+    client = certificate("ops-test-user", client_key, ca_key, ca.subject,
+                         [(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), False)])
+    directory = tmp_path_factory.mktemp("tls")
+    server_cert_path, server_key_path = directory / "server.crt", directory / "server.key"
+    server_cert_path.write_bytes(server.public_bytes(serialization.Encoding.PEM))
+    server_key_path.write_bytes(key_pem(server_key))
+    return TlsMaterial(
+        ca_pem=ca.public_bytes(serialization.Encoding.PEM),
+        server_cert=server_cert_path,
+        server_key=server_key_path,
+        client_cert_pem=client.public_bytes(serialization.Encoding.PEM),
+        client_key_pem=key_pem(client_key),
+    )
+
+
+def write_kubeconfig(path: Path, document: dict[str, Any]) -> Path:
+    path.write_text(json.dumps(document))
+    return path

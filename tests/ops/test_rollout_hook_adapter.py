@@ -1,0 +1,195 @@
+"""The Pulumi adapter: hook callbacks as the engine calls them (ResourceHookArgs in, exception text out)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pulumi
+import pulumi.resource_hooks
+import pytest
+
+from ops.config_backup import S3ConfigBackupStore, read_latest_config_backup
+from ops.installation_record import read_installation_record
+from ops.kube import KubeClient
+from ops.maintenance import MAINTENANCE_CONFIG_KEY, MAINTENANCE_CONFIG_MAP
+from ops.restore_point import RdsRestorePoints
+from ops.rollout_hooks import (
+    AFTER_ROLLOUT_STEPS,
+    ALL_STEPS,
+    BEFORE_ROLLOUT_STEPS,
+    ClientSettings,
+    HookContext,
+    RolloutClients,
+    RolloutLedger,
+    RolloutSettings,
+    build_resource_hooks,
+    hook_callback,
+    rollout_hook_binding,
+)
+from tests.ops.conftest import AWS_REGION, FakeClock, create_rds_instance
+from tests.ops.k8s_double import KubeDouble
+
+JOB_URN = "urn:pulumi:prod::gitpod-cell::gitpod-cell:gitpod:GitpodInstallation$kubernetes:batch/v1:Job::installer"
+INSTALLER_CONFIG = "apiVersion: v1\ndomain: gitpod.example.com\n"
+
+
+def _job_args(version: str = "2024.11.0") -> pulumi.ResourceHookArgs:
+    inputs = {"metadata": {"name": f"gitpod-installer-{version}-abc123",
+                           "annotations": {"gitpod-cell.io/version": version}}}
+    return pulumi.ResourceHookArgs(urn=JOB_URN, id="gitpod/installer", name="installer",
+                                   type="kubernetes:batch/v1:Job", new_inputs=inputs, old_inputs=inputs)
+
+
+def _context(**overrides: Any) -> HookContext:
+    # Built inside the running loop: Outputs belong to the loop that awaits them, as in a Pulumi program.
+    values: dict[str, Any] = {
+        "stack": "prod",
+        "aws_region": AWS_REGION,
+        "db_instance_id": pulumi.Output.from_input("gitpod-prod-db"),
+        "bucket": pulumi.Output.secret("gitpod-cell-test-bucket"),
+        "gitpod_version": lambda args: args.new_inputs["metadata"]["annotations"]["gitpod-cell.io/version"],
+        "config_hash": "abc123",
+        "installer_config_yaml": pulumi.Output.from_input(INSTALLER_CONFIG),
+        "lease_minutes": 30,
+        "health_timeout_seconds": 120,
+    }
+    values.update(overrides)
+    return HookContext(**values)
+
+
+def _run_steps(steps: tuple[str, ...], context_overrides: dict[str, Any], factory: Any,
+               ledgers: dict[str, RolloutLedger]) -> list[BaseException | None]:
+    """Run the callbacks one after another, like the engine, and collect what each raised."""
+
+    async def scenario() -> list[BaseException | None]:
+        context = _context(**context_overrides)
+        outcomes: list[BaseException | None] = []
+        for step in steps:
+            try:
+                await hook_callback(step, context, clients_factory=factory, ledgers=ledgers)(_job_args())
+                outcomes.append(None)
+            except Exception as error:
+                outcomes.append(error)
+        return outcomes
+
+    return asyncio.run(scenario())
+
+
+@pytest.fixture
+def cell_clients(kube: KubeClient, aws: Callable[[str], Any], versioned_bucket: str, clock: FakeClock):
+    rds = aws("rds")
+    create_rds_instance(rds, "gitpod-prod-db", backup_retention_days=7)
+    seen: list[tuple[RolloutSettings, ClientSettings]] = []
+
+    def factory(settings: RolloutSettings, client_settings: ClientSettings) -> RolloutClients:
+        seen.append((settings, client_settings))
+        return RolloutClients(
+            kube=kube,
+            restore_points=RdsRestorePoints(rds, client_settings.db_instance_id, wait_delay_seconds=1),
+            config_store=S3ConfigBackupStore(aws("s3"), client_settings.bucket),
+            clock=clock.now, monotonic=clock.monotonic, sleep=clock.sleep,
+        )
+
+    return factory, seen
+
+
+def test_callbacks_resolve_outputs_and_callables_and_run_the_steps(cell_clients, kube_double: KubeDouble,
+                                                                   aws: Callable[[str], Any]):
+    factory, seen = cell_clients
+    kube_double.put_deployment("gitpod", "server", replicas=1)
+
+    outcomes = _run_steps(ALL_STEPS, {}, factory, {})
+
+    assert outcomes == [None] * 5
+    settings, client_settings = seen[0]
+    assert settings.gitpod_version == "2024.11.0"  # read from the Job's inputs
+    assert settings.installer_config_yaml == INSTALLER_CONFIG
+    assert client_settings.bucket == "gitpod-cell-test-bucket"  # a secret Output, unwrapped
+    assert client_settings.snapshot_prefix == "gitpod-cell-prod"
+    record = read_installation_record(KubeClient.from_kubeconfig_text(json.dumps(kube_double.kubeconfig())),
+                                      "gitpod")
+    assert record is not None
+    assert record.restore_point is not None
+    assert record.last_config_backup is not None
+    assert read_latest_config_backup(aws("s3"), "gitpod-cell-test-bucket", "prod") is not None
+
+
+def test_after_a_failed_health_gate_no_later_hook_acts_even_if_the_engine_calls_it(
+    cell_clients, kube_double: KubeDouble
+):
+    factory, _ = cell_clients
+    kube_double.put_deployment("gitpod", "server", replicas=1, ready=0)
+    ledgers: dict[str, RolloutLedger] = {}
+
+    before = _run_steps(BEFORE_ROLLOUT_STEPS, {}, factory, ledgers)
+    lease = kube_double.config_map_data("gitpod", MAINTENANCE_CONFIG_MAP)
+    after = _run_steps(AFTER_ROLLOUT_STEPS, {}, factory, ledgers)
+
+    assert before == [None, None]
+    messages = [str(error) for error in after]
+    assert messages[0].startswith("rollout step 'health-gate' failed: HealthGateTimeout")
+    assert messages[1].startswith("rollout step 'backup-config' failed: PrerequisiteNotMet: not running: "
+                                  "health-gate did not pass")
+    assert messages[2].startswith("rollout step 'exit-maintenance' failed: PrerequisiteNotMet")
+    assert kube_double.config_map_data("gitpod", MAINTENANCE_CONFIG_MAP) == lease
+
+
+def test_a_context_that_resolves_to_nothing_fails_naming_the_step(cell_clients):
+    factory, _ = cell_clients
+    (outcome,) = _run_steps((BEFORE_ROLLOUT_STEPS[0],), {"db_instance_id": lambda args: None}, factory, {})
+    assert isinstance(outcome, Exception)
+    assert "rollout step 'enter-maintenance' failed" in str(outcome)
+    assert "db_instance_id resolved to nothing" in str(outcome)
+
+
+def test_real_clients_from_a_kubeconfig_text_and_the_aws_environment(aws: Callable[[str], Any],
+                                                                     kube_double: KubeDouble):
+    # build_rollout_clients makes boto3 clients without an endpoint: AWS_ENDPOINT_URL (conftest) sends them to moto.
+    create_rds_instance(aws("rds"), "gitpod-prod-db", backup_retention_days=0)
+    async def scenario() -> None:
+        # The kubeconfig arrives as the cluster component's secret Output, as components/aws builds it.
+        context = _context(kubeconfig=pulumi.Output.secret(json.dumps(kube_double.kubeconfig())))
+        for step in BEFORE_ROLLOUT_STEPS:
+            await hook_callback(step, context)(_job_args())
+
+    asyncio.run(scenario())
+
+    lease = kube_double.config_map_data("gitpod", MAINTENANCE_CONFIG_MAP)
+    assert lease is not None
+    assert "enabledUntil" in json.loads(lease[MAINTENANCE_CONFIG_KEY])
+    record = read_installation_record(KubeClient.from_kubeconfig_text(json.dumps(kube_double.kubeconfig())),
+                                      "gitpod")
+    assert record is not None
+    assert record.restore_point is not None
+    assert record.restore_point.kind == "snapshot"
+    assert record.restore_point.snapshot_id is not None
+    assert record.restore_point.snapshot_id.startswith("gitpod-cell-prod-gitpod-prod-db-")
+    # The snapshot exists in moto: the hook's own boto3 clients went there, and nowhere else.
+    (snapshot,) = aws("rds").describe_db_snapshots(DBSnapshotIdentifier=record.restore_point.snapshot_id)[
+        "DBSnapshots"]
+    assert snapshot["Status"] == "available"
+
+
+def test_build_resource_hooks_names_each_hook_after_its_step(monkeypatch: pytest.MonkeyPatch):
+    registered: list[str] = []
+    monkeypatch.setattr(pulumi.resource_hooks, "register_resource_hook", lambda hook: registered.append(hook.name))
+
+    hooks = build_resource_hooks(HookContext(stack="prod", aws_region=AWS_REGION, db_instance_id="db",
+                                             bucket="bucket"))
+    binding = rollout_hook_binding(hooks)
+
+    assert list(hooks) == list(ALL_STEPS)
+    assert registered == list(ALL_STEPS)
+    assert all(isinstance(hook, pulumi.ResourceHook) and hook.name == step for step, hook in hooks.items())
+    for before in (binding.before_create, binding.before_update):
+        assert [hook.name for hook in before] == list(BEFORE_ROLLOUT_STEPS)
+    for after in (binding.after_create, binding.after_update):
+        assert [hook.name for hook in after] == list(AFTER_ROLLOUT_STEPS)
+
+
+def test_unknown_step_is_refused_when_binding():
+    with pytest.raises(ValueError, match="unknown rollout step"):
+        hook_callback("reboot", HookContext(stack="s", aws_region="r", db_instance_id="d", bucket="b"))

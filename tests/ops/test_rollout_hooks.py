@@ -1,0 +1,227 @@
+"""The rollout steps end to end: Kubernetes double + moto's RDS and S3, fake clock, injected faults."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+import pytest
+
+from ops.config_backup import S3ConfigBackupStore, read_latest_config_backup
+from ops.installation_record import INSTALLATION_CONFIG_MAP, read_installation_record
+from ops.kube import ClusterConnection, KubeClient, KubeUnavailable
+from ops.maintenance import MAINTENANCE_CONFIG_KEY, MAINTENANCE_CONFIG_MAP, MaintenanceLease
+from ops.restore_point import RdsRestorePoints
+from ops.rollout_hooks import (
+    ALL_STEPS,
+    BACKUP_CONFIG,
+    ENTER_MAINTENANCE,
+    EXIT_MAINTENANCE,
+    HEALTH_GATE,
+    RECORD_RESTORE_POINT,
+    PrerequisiteNotMet,
+    RolloutClients,
+    RolloutLedger,
+    RolloutSettings,
+    RolloutStepError,
+    after_rollout,
+    before_rollout,
+    run_step,
+)
+from tests.ops.conftest import START, FakeClock, create_rds_instance
+from tests.ops.k8s_double import KubeDouble
+
+INSTALLER_CONFIG = "apiVersion: v1\ndomain: gitpod.example.com\n"
+LEASE_END = "2025-03-14T10:26:53Z"  # START + 60 minutes
+
+
+@dataclass
+class Cell:
+    clients: RolloutClients
+    settings: RolloutSettings
+    double: KubeDouble
+    clock: FakeClock
+    s3: Any
+    bucket: str
+
+    def enabled_until(self) -> str | None:
+        data = self.double.config_map_data("gitpod", MAINTENANCE_CONFIG_MAP)
+        return json.loads(data[MAINTENANCE_CONFIG_KEY])["enabledUntil"] if data else None
+
+    def maintenance_on(self) -> bool:
+        return MaintenanceLease(self.clients.kube).status(self.clock.now()).enabled
+
+    def installer_ran(self, ready: bool = True) -> None:
+        """What the installer Job leaves behind: Gitpod's workloads, ready or not."""
+        self.clock.advance(240)
+        self.double.put_deployment("gitpod", "server", replicas=2, ready=2 if ready else 0)
+        self.double.put_stateful_set("gitpod", "redis", replicas=1)
+
+
+@pytest.fixture
+def cell(kube: KubeClient, kube_double: KubeDouble, aws: Callable[[str], Any], versioned_bucket: str,
+         clock: FakeClock) -> Cell:
+    rds = aws("rds")
+    create_rds_instance(rds, "gitpod-prod-db", backup_retention_days=14)
+    s3 = aws("s3")
+    clients = RolloutClients(
+        kube=kube,
+        restore_points=RdsRestorePoints(rds, "gitpod-prod-db", wait_delay_seconds=1),
+        config_store=S3ConfigBackupStore(s3, versioned_bucket),
+        clock=clock.now,
+        monotonic=clock.monotonic,
+        sleep=clock.sleep,
+    )
+    settings = RolloutSettings(stack="prod", lease_minutes=60, gitpod_version="2024.11.0", config_hash="abc123",
+                               installer_config_yaml=INSTALLER_CONFIG, health_timeout_seconds=600,
+                               health_poll_seconds=10)
+    return Cell(clients, settings, kube_double, clock, s3, versioned_bucket)
+
+
+def test_a_whole_rollout(cell: Cell):
+    before = before_rollout(cell.clients, cell.settings)
+
+    assert before.maintenance.enabled
+    assert cell.enabled_until() == LEASE_END
+    record = read_installation_record(cell.clients.kube, "gitpod")
+    assert record is not None
+    assert record.restore_point == before.restore_point
+    assert record.restore_point.kind == "pitr"
+    assert record.last_rollout_started_at == START
+
+    cell.installer_ran()
+    after = after_rollout(cell.clients, cell.settings)
+
+    assert after.health.healthy
+    assert not after.maintenance.enabled
+    assert cell.enabled_until() == "2025-03-14T09:30:53Z"  # ended at the moment the rollout finished
+    latest = read_latest_config_backup(cell.s3, cell.bucket, "prod")
+    assert latest is not None
+    assert latest.config_yaml == INSTALLER_CONFIG
+    assert latest.backup == after.config_backup
+    record = read_installation_record(cell.clients.kube, "gitpod")
+    assert record is not None
+    assert record.last_config_backup == after.config_backup
+    assert record.last_rollout_finished_at == START + dt.timedelta(seconds=240)
+    assert record.restore_point == before.restore_point  # still there for whoever needs to undo this rollout
+
+
+def test_api_error_after_the_lease_was_written_names_the_step_and_the_lease_still_expires(cell: Cell):
+    # before_rollout's requests: PATCH lease (404), POST lease, PATCH record (404), POST record. Fail the third.
+    cell.double.fail_request(cell.double.request_count + 3, status=500)
+
+    with pytest.raises(RolloutStepError) as failure:
+        before_rollout(cell.clients, cell.settings)
+
+    assert failure.value.step == RECORD_RESTORE_POINT
+    assert "rollout step 'record-restore-point' failed" in str(failure.value)
+    assert "HTTP 500" in str(failure.value)
+    assert cell.enabled_until() == LEASE_END
+    assert cell.maintenance_on()
+    cell.clock.advance(60 * 60)
+    assert not cell.maintenance_on()  # nobody ended it: the lease ran out
+
+
+def test_failure_entering_maintenance_records_nothing(cell: Cell):
+    cell.double.fail_next(status=503)
+
+    with pytest.raises(RolloutStepError) as failure:
+        before_rollout(cell.clients, cell.settings)
+
+    assert failure.value.step == ENTER_MAINTENANCE
+    assert cell.double.config_map_data("gitpod", INSTALLATION_CONFIG_MAP) is None
+
+
+def test_a_hanging_api_server_fails_the_step_instead_of_the_rollout_hanging(cell: Cell):
+    slow = KubeClient(ClusterConnection(server=cell.double.url), timeout_seconds=0.2)
+    cell.double.hang_when("PATCH", MAINTENANCE_CONFIG_MAP)
+
+    with pytest.raises(RolloutStepError) as failure:
+        before_rollout(replace(cell.clients, kube=slow), cell.settings)
+
+    assert failure.value.step == ENTER_MAINTENANCE
+    assert isinstance(failure.value.cause, KubeUnavailable)
+
+
+def test_health_gate_timeout_keeps_maintenance_until_the_lease_and_keeps_the_restore_point(cell: Cell):
+    before = before_rollout(cell.clients, cell.settings)
+    cell.installer_ran(ready=False)
+
+    with pytest.raises(RolloutStepError) as failure:
+        after_rollout(cell.clients, cell.settings)
+
+    assert failure.value.step == HEALTH_GATE
+    assert "rollout step 'health-gate' failed: HealthGateTimeout" in str(failure.value)
+    assert "Deployment/server: 0/2 replicas ready" in str(failure.value)
+    assert sum(cell.clock.sleeps) == 600
+    # Maintenance was not ended early, and is still bounded by the lease entered before the rollout.
+    assert cell.enabled_until() == LEASE_END
+    assert cell.maintenance_on()
+    record = read_installation_record(cell.clients.kube, "gitpod")
+    assert record is not None
+    assert record.restore_point == before.restore_point
+    assert record.last_config_backup is None
+    assert record.last_rollout_finished_at is None
+    assert "Contents" not in cell.s3.list_objects_v2(Bucket=cell.bucket)
+    cell.clock.advance(60 * 60)
+    assert not cell.maintenance_on()
+
+
+def test_backup_failure_leaves_maintenance_to_its_lease(cell: Cell, aws: Callable[[str], Any]):
+    before_rollout(cell.clients, cell.settings)
+    cell.installer_ran()
+    broken = replace(cell.clients, config_store=S3ConfigBackupStore(aws("s3"), "bucket-that-is-gone"))
+
+    with pytest.raises(RolloutStepError) as failure:
+        after_rollout(broken, cell.settings)
+
+    assert failure.value.step == BACKUP_CONFIG
+    assert "s3://bucket-that-is-gone" in str(failure.value)
+    assert cell.enabled_until() == LEASE_END
+
+
+def test_exit_failure_names_the_step_and_the_lease_still_bounds_maintenance(cell: Cell):
+    before_rollout(cell.clients, cell.settings)
+    cell.installer_ran()
+    cell.double.fail_when("PATCH", MAINTENANCE_CONFIG_MAP, status=500)
+
+    with pytest.raises(RolloutStepError) as failure:
+        after_rollout(cell.clients, cell.settings)
+
+    assert failure.value.step == EXIT_MAINTENANCE
+    assert cell.enabled_until() == LEASE_END
+
+
+def test_after_steps_refuse_to_run_past_a_step_that_did_not_pass(cell: Cell):
+    before_rollout(cell.clients, cell.settings)
+    ledger = RolloutLedger()
+
+    for step in (BACKUP_CONFIG, EXIT_MAINTENANCE):
+        with pytest.raises(RolloutStepError) as failure:
+            run_step(step, cell.clients, cell.settings, ledger)
+        assert failure.value.step == step
+        assert isinstance(failure.value.cause, PrerequisiteNotMet)
+    assert cell.enabled_until() == LEASE_END
+
+
+def test_backup_needs_the_version_label_and_config(cell: Cell):
+    ledger = RolloutLedger(passed={HEALTH_GATE})
+    with pytest.raises(RolloutStepError, match="needs gitpod_version, config_hash and installer_config_yaml"):
+        run_step(BACKUP_CONFIG, cell.clients, replace(cell.settings, installer_config_yaml=None), ledger)
+
+
+def test_step_names_are_the_contract():
+    assert ALL_STEPS == ("enter-maintenance", "record-restore-point", "health-gate", "backup-config",
+                         "exit-maintenance")
+    with pytest.raises(ValueError, match="unknown rollout step"):
+        run_step("reboot", None, None)  # type: ignore[arg-type]
+
+
+def test_settings_keep_the_health_gate_inside_the_lease():
+    with pytest.raises(ValueError, match="shorter than the 10-minute maintenance lease"):
+        RolloutSettings(stack="prod", lease_minutes=10, health_timeout_seconds=600)
+    assert RolloutSettings(stack="prod", lease_minutes=10).effective_health_timeout_seconds == 300
+    assert RolloutSettings(stack="prod", lease_minutes=240).effective_health_timeout_seconds == 900
