@@ -12,4 +12,8 @@ def build_platform(config: CellConfig) -> Platform:
         from components.aws.cell import AwsCell
 
         return AwsCell(config).platform
+    if config.cloud == "gcp":
+        from components.gcp.cell import GcpCell
+
+        return GcpCell(config).platform
     raise ValueError(f"gitpod-cell:cloud {config.cloud!r} has no cell implementation")

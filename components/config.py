@@ -1,8 +1,9 @@
 """CellConfig: the whole stack configuration of one cell, typed and validated before any resource exists.
 
-Stack files hold `gitpod-cell:<key>` values (objects for the structured sections) and the cloud's region key
-(`aws:region`). `CellConfig.from_stack_config` deep-merges the environment's defaults under what the stack sets,
-validates everything, and raises `CellConfigError` listing every bad key with what it accepts.
+Stack files hold `gitpod-cell:<key>` values (objects for the structured sections) and the cloud's own keys
+(`aws:region`, or `gcp:region` and `gcp:project`). `CellConfig.from_stack_config` deep-merges the defaults of the
+environment (per cloud) under what the stack sets, validates everything, and raises `CellConfigError` listing every
+bad key with what it accepts.
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ import re
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 from pydantic.alias_generators import to_camel
 
 NAMESPACE = "gitpod-cell"
 Environment = Literal["dev", "staging", "prod"]
-Cloud = Literal["aws"]
+Cloud = Literal["aws", "gcp"]
+ReleaseChannel = Literal["RAPID", "REGULAR", "STABLE"]
 
 SUPPORTED_KUBERNETES_VERSIONS: tuple[str, ...] = ("1.31", "1.32", "1.33", "1.34")
 NODE_POOL_NAMES: tuple[str, ...] = ("services", "regular-workspaces", "headless-workspaces")
@@ -30,6 +32,18 @@ MAX_TIMEOUT_EXTENDED_S = 24 * 3600
 MAX_LIFETIME_S = 36 * 3600
 
 _AWS_REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
+_GCP_REGION = re.compile(r"^(africa|asia|australia|europe|me|northamerica|southamerica|us)-[a-z]+\d{1,2}$")
+# Project ids: 6-30 characters, lowercase letters, digits and hyphens, starting with a letter, not ending in '-'.
+_GCP_PROJECT = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
+_GCP_MACHINE_TYPE = re.compile(r"^[a-z][a-z0-9]*-[a-z]+(-\d+){0,2}(-lssd|-ext)?$")
+_CLOUD_SQL_TIER = re.compile(r"^db-(custom-\d{1,2}-\d{4,6}|n1-(standard|highmem)-\d{1,2}|perf-optimized-N-\d{1,3})$")
+_GCP_LABEL_KEY = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
+_GCP_LABEL_VALUE = re.compile(r"^[a-z0-9_-]{0,63}$")
+# GCS: multi-regions, predefined dual-regions, and the multi-region a custom dual-region pair belongs to.
+GCS_MULTI_REGIONS: tuple[str, ...] = ("EU", "US", "ASIA")
+GCS_DUAL_REGIONS: tuple[str, ...] = ("ASIA1", "EUR4", "EUR5", "EUR7", "EUR8", "NAM4")
+_GCS_CONTINENTS: dict[str, str] = {"europe": "EU", "us": "US", "northamerica": "US", "asia": "ASIA"}
+_WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 _DNS_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 _DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 _IMAGE_REF = re.compile(r"^[a-z0-9.\-/:]+(?::[A-Za-z0-9_.\-]{1,128}|@sha256:[a-f0-9]{64})$")
@@ -88,7 +102,14 @@ class NodePoolConfig(_Section):
 
     @field_validator("instance_types")
     @classmethod
-    def _instance_types(cls, value: list[str]) -> list[str]:
+    def _instance_types(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        if _cloud_of(info) == "gcp":
+            for machine_type in value:
+                if not _GCP_MACHINE_TYPE.match(machine_type):
+                    raise ValueError(f"{machine_type!r} is not a GCE machine type such as n2-standard-16")
+            if len(value) != 1:
+                raise ValueError("a GKE node pool has exactly one machine type; list one, e.g. [n2-standard-16]")
+            return value
         for instance_type in value:
             if not re.match(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$", instance_type):
                 raise ValueError(f"{instance_type!r} is not an instance type such as m6i.2xlarge")
@@ -163,10 +184,20 @@ class DatabaseConfig(_Section):
 
     @field_validator("instance_class")
     @classmethod
-    def _instance_class(cls, value: str) -> str:
+    def _instance_class(cls, value: str, info: ValidationInfo) -> str:
+        if _cloud_of(info) == "gcp":
+            if not _CLOUD_SQL_TIER.match(value):
+                raise ValueError(f"{value!r} is not a Cloud SQL (Enterprise edition) tier such as db-custom-4-16384")
+            return value
         if not re.match(r"^db\.[a-z0-9]+\.[a-z0-9]+$", value):
             raise ValueError(f"{value!r} is not an RDS instance class such as db.r6g.large")
         return value
+
+    @property
+    def maintenance_day_hour(self) -> tuple[int, int]:
+        """The window's start as (ISO weekday 1=Monday..7=Sunday, UTC hour), as Cloud SQL takes it."""
+        day, hour = self.maintenance_window.split("-")[0].split(":")[:2]
+        return ("mon", "tue", "wed", "thu", "fri", "sat", "sun").index(day) + 1, int(hour)
 
     @field_validator("backup_window")
     @classmethod
@@ -197,6 +228,95 @@ class DnsConfig(_Section):
         if value is not None and not re.match(r"^Z[A-Z0-9]{1,31}$", value):
             raise ValueError(f"{value!r} is not a Route53 hosted zone id such as Z0123456789ABCDEFGHIJ")
         return value
+
+
+class GkeMaintenanceWindowConfig(_Section):
+    """When GKE may upgrade the control plane and nodes: weekly on `days`, from `startTime` (UTC) for `hours`."""
+
+    days: list[str] = Field(default_factory=lambda: ["SA", "SU"], min_length=1)
+    start_time: str = "03:00"
+    hours: int = Field(default=6, ge=4, le=24)
+
+    @field_validator("days")
+    @classmethod
+    def _days(cls, value: list[str]) -> list[str]:
+        days = [day.upper() for day in value]
+        for day in days:
+            if day not in _WEEKDAYS:
+                raise ValueError(f"{day!r} is not a weekday; accepted: {', '.join(_WEEKDAYS)}")
+        return list(dict.fromkeys(days))
+
+    @field_validator("start_time")
+    @classmethod
+    def _start(cls, value: str) -> str:
+        if not re.match(r"^([01]\d|2[0-3]):[0-5]\d$", value):
+            raise ValueError(f"{value!r} is not a UTC time such as 03:00")
+        return value
+
+
+class GcpConfig(_Section):
+    """Settings only a GCP cell reads (`gitpod-cell:gcp`)."""
+
+    # EU/US/ASIA, a predefined dual-region (EUR4, NAM4, ...), a custom pair `europe-west1+europe-west4`, or (outside
+    # prod) a single region. Defaults to the multi-region of gcp:region's continent.
+    storage_location: str | None = None
+    release_channel: ReleaseChannel = "REGULAR"
+    # A zonal cluster (cheaper, no control-plane HA): only outside prod. None is a regional cluster.
+    cluster_zone: str | None = None
+    transaction_log_retention_days: int = Field(default=7, ge=1, le=7)
+    maintenance_window: GkeMaintenanceWindowConfig = GkeMaintenanceWindowConfig()
+    # Adopt an existing Cloud DNS managed zone by its name instead of creating one.
+    existing_zone_name: str | None = None
+
+    @field_validator("storage_location")
+    @classmethod
+    def _storage_location(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if value.upper() in GCS_MULTI_REGIONS + GCS_DUAL_REGIONS:
+            return value.upper()
+        if "+" in value:
+            pair = [region.strip().lower() for region in value.split("+")]
+            continents = {_GCS_CONTINENTS.get(region.split("-")[0]) for region in pair}
+            if len(pair) != 2 or pair[0] == pair[1] or not all(_GCP_REGION.match(r) for r in pair):
+                raise ValueError(f"{value!r} is not a custom dual-region; use two regions such as "
+                                 "europe-west1+europe-west4")
+            if len(continents) != 1 or None in continents:
+                raise ValueError(f"{value!r}: a custom dual-region pairs two regions of one continent "
+                                 f"(Europe, North America or Asia)")
+            return "+".join(pair)
+        if _GCP_REGION.match(value.lower()):
+            return value.lower()
+        accepted = ", ".join(GCS_MULTI_REGIONS + GCS_DUAL_REGIONS)
+        raise ValueError(f"{value!r} is not a GCS location; accepted: {accepted}, a pair such as "
+                         "europe-west1+europe-west4, or (outside prod) a region")
+
+    @field_validator("cluster_zone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^[a-z]+-[a-z]+\d{1,2}-[a-z]$", value):
+            raise ValueError(f"{value!r} is not a GCP zone such as europe-west1-b")
+        return value
+
+    @field_validator("existing_zone_name")
+    @classmethod
+    def _zone_name(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^[a-z][a-z0-9-]{0,62}$", value):
+            raise ValueError(f"{value!r} is not a Cloud DNS managed zone name such as gitpod-example-com")
+        return value
+
+
+def storage_location_kind(location: str) -> Literal["multi-region", "dual-region", "region"]:
+    if location in GCS_MULTI_REGIONS:
+        return "multi-region"
+    if location in GCS_DUAL_REGIONS or "+" in location:
+        return "dual-region"
+    return "region"
+
+
+def default_storage_location(region: str) -> str | None:
+    """The multi-region covering a GCP region's continent (None where GCS has no multi-region there)."""
+    return _GCS_CONTINENTS.get(region.split("-")[0])
 
 
 class GarbageCollectionConfig(_Section):
@@ -276,7 +396,11 @@ class CellConfig(_Section):
     cloud: Cloud = "aws"
     environment: Environment
     region: str
-    replica_region: str
+    # AWS: objects and (with crossRegionBackups) database backups are copied here; required.
+    # GCP: object storage is multi-/dual-region, so this is only where Cloud SQL keeps its backups when
+    # database.crossRegionBackups is true; required then (always in prod).
+    replica_region: str | None = None
+    project: str | None = None
     domain: str
     tags: dict[str, str] = Field(default_factory=dict)
     network: NetworkConfig = NetworkConfig()
@@ -284,13 +408,27 @@ class CellConfig(_Section):
     database: DatabaseConfig = DatabaseConfig()
     storage: StorageConfig = StorageConfig()
     dns: DnsConfig = DnsConfig()
+    gcp: GcpConfig | None = None
     gitpod: GitpodConfig
 
     @field_validator("region", "replica_region")
     @classmethod
-    def _aws_region(cls, value: str) -> str:
-        if not _AWS_REGION.match(value):
+    def _cloud_region(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return None
+        if info.data.get("cloud") == "gcp":
+            if not _GCP_REGION.match(value):
+                raise ValueError(f"{value!r} is not a GCP region such as europe-west1")
+        elif not _AWS_REGION.match(value):
             raise ValueError(f"{value!r} is not an AWS region such as eu-west-1")
+        return value
+
+    @field_validator("project")
+    @classmethod
+    def _project(cls, value: str | None) -> str | None:
+        if value is not None and not _GCP_PROJECT.match(value):
+            raise ValueError(f"{value!r} is not a GCP project id: 6-30 characters, lowercase letters, digits and "
+                             "hyphens, starting with a letter and not ending with a hyphen (e.g. acme-gitpod-prod)")
         return value
 
     @field_validator("domain")
@@ -326,21 +464,52 @@ class CellConfig(_Section):
         return {**self.tags, "Environment": self.environment, "Cell": self.stack, "ManagedBy": "pulumi"}
 
     @property
+    def labels(self) -> dict[str, str]:
+        """GCP labels every labelled resource carries (lowercase keys and values, per GCP's label rules)."""
+        cell = re.sub(r"[^a-z0-9_-]", "-", self.stack.lower())[:63]
+        return {**self.tags, "environment": self.environment, "cell": cell, "managed-by": "pulumi"}
+
+    @property
     def name_prefix(self) -> str:
         return f"gitpod-{self.stack}"[:40].rstrip("-")
 
+    @property
+    def gcp_settings(self) -> GcpConfig:
+        return self.gcp or GcpConfig()
+
+    @property
+    def gcp_project(self) -> str:
+        if self.project is None:
+            raise ValueError("gcp:project is not set")
+        return self.project
+
+    @property
+    def storage_location(self) -> str:
+        """The GCS bucket's location, validated to exist for GCP cells."""
+        return self.gcp_settings.storage_location or default_storage_location(self.region) or self.region
+
     @classmethod
     def from_stack_config(cls, stack: str, raw: Mapping[str, Any]) -> CellConfig:
-        """Validate the flat stack-config map (`gitpod-cell:<key>` and `aws:region`)."""
+        """Validate the flat stack-config map (`gitpod-cell:<key>`, and `aws:region` or `gcp:region`/`gcp:project`)."""
         sections, issues = _sections_from_raw(raw)
+        cloud = "gcp" if sections.get("cloud") == "gcp" else "aws"
+        cloud_keys = sections.pop("_cloud_keys")
+        for name, value in cloud_keys.get(cloud, {}).items():
+            sections[name] = value
+        if cloud == "aws" and "gcp" in sections:
+            issues.append((f"{NAMESPACE}:gcp", "is only read when gitpod-cell:cloud is gcp; remove it"))
+            sections.pop("gcp")
         environment = sections.get("environment")
-        merged = _deep_merge(ENVIRONMENT_DEFAULTS.get(environment, {}) if isinstance(environment, str) else {}, sections)
+        defaults = GCP_ENVIRONMENT_DEFAULTS if cloud == "gcp" else ENVIRONMENT_DEFAULTS
+        merged = _deep_merge(defaults.get(environment, {}) if isinstance(environment, str) else {}, sections)
         try:
-            config = cls.model_validate({"stack": stack, **merged})
+            config = cls.model_validate({"stack": stack, **merged}, context={"cloud": cloud})
         except ValidationError as error:
-            issues.extend(_issues_from_validation(error))
+            issues.extend(_issues_from_validation(error, cloud))
             raise CellConfigError(issues) from None
         issues.extend(_consistency_issues(config))
+        if config.cloud == "gcp":
+            issues.extend(_gcp_consistency_issues(config))
         if issues:
             raise CellConfigError(issues)
         return config
@@ -353,22 +522,36 @@ class CellConfig(_Section):
 # Keys accepted under the `gitpod-cell:` namespace, and other namespaces read.
 _TOP_LEVEL_KEYS = {
     "cloud", "environment", "replicaRegion", "domain", "tags", "network", "cluster", "database", "storage", "dns",
-    "gitpod",
+    "gcp", "gitpod",
 }
 _REGION_KEY = "aws:region"
-_IGNORED_NAMESPACES = ("aws:", "kubernetes:", "random:", "pulumi:")
+# The keys each cloud's provider reads, and the CellConfig field each one fills.
+_CLOUD_KEYS: dict[str, dict[str, str]] = {
+    "aws": {"aws:region": "region"},
+    "gcp": {"gcp:region": "region", "gcp:project": "project"},
+}
+_IGNORED_NAMESPACES = ("aws:", "gcp:", "kubernetes:", "random:", "pulumi:")
 
 
-def _stack_key(top: str) -> str:
-    return _REGION_KEY if top == "region" else f"{NAMESPACE}:{top}"
+def _stack_key(top: str, cloud: str = "aws") -> str:
+    for key, field in _CLOUD_KEYS[cloud].items():
+        if top == field:
+            return key
+    return f"{NAMESPACE}:{top}"
+
+
+def _region_key(config: CellConfig) -> str:
+    return _stack_key("region", config.cloud)
 
 
 def _sections_from_raw(raw: Mapping[str, Any]) -> tuple[dict[str, Any], list[tuple[str, str]]]:
     sections: dict[str, Any] = {}
+    cloud_keys: dict[str, dict[str, Any]] = {}
     issues: list[tuple[str, str]] = []
     for key, value in raw.items():
-        if key == _REGION_KEY:
-            sections["region"] = value
+        cloud = next((c for c, keys in _CLOUD_KEYS.items() if key in keys), None)
+        if cloud is not None:
+            cloud_keys.setdefault(cloud, {})[_CLOUD_KEYS[cloud][key]] = value
         elif key.startswith(f"{NAMESPACE}:"):
             name = key.split(":", 1)[1]
             if name not in _TOP_LEVEL_KEYS:
@@ -384,8 +567,9 @@ def _sections_from_raw(raw: Mapping[str, Any]) -> tuple[dict[str, Any], list[tup
                     continue
             sections[name] = value
         elif not key.startswith(_IGNORED_NAMESPACES):
-            issues.append((key, f"unknown namespace; this program reads {NAMESPACE}:* and {_REGION_KEY}"))
-    return {_python_name(k): v for k, v in sections.items()}, issues
+            issues.append((key, f"unknown namespace; this program reads {NAMESPACE}:*, {_REGION_KEY} (AWS), "
+                                "gcp:region and gcp:project (GCP)"))
+    return {**{_python_name(k): v for k, v in sections.items()}, "_cloud_keys": cloud_keys}, issues
 
 
 def _python_name(camel: str) -> str:
@@ -402,7 +586,7 @@ def _deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[st
     return merged
 
 
-def _issues_from_validation(error: ValidationError) -> list[tuple[str, str]]:
+def _issues_from_validation(error: ValidationError, cloud: str = "aws") -> list[tuple[str, str]]:
     issues = []
     for detail in error.errors():
         location = [str(part) for part in detail["loc"]]
@@ -410,14 +594,14 @@ def _issues_from_validation(error: ValidationError) -> list[tuple[str, str]]:
             issues.append((NAMESPACE, detail["msg"]))
             continue
         top = location[0]
-        key = _stack_key(to_camel(top) if "_" in top else top)
+        key = _stack_key(to_camel(top) if "_" in top else top, cloud)
         if len(location) > 1:
             key += "." + ".".join(location[1:])
         message = detail["msg"].removeprefix("Value error, ")
         if detail["type"] == "extra_forbidden":
             message = "unknown key (check the spelling against the README's configuration reference)"
         elif detail["type"] == "literal_error":
-            message = f"got {detail.get('input')!r}; {message.lower()}"
+            message = f"got {detail.get('input')!r}; {message[:1].lower()}{message[1:]}"
         elif detail["type"] == "missing":
             message = "is required"
         elif detail["type"] in _BOUND_ERRORS:
@@ -439,9 +623,13 @@ _BOUND_ERRORS = {
 def _consistency_issues(config: CellConfig) -> list[tuple[str, str]]:
     issues: list[tuple[str, str]] = []
     ns = NAMESPACE
+    if config.replica_region is None and (config.cloud == "aws" or config.database.cross_region_backups):
+        why = "objects and backups are copied there" if config.cloud == "aws" else \
+            "database.crossRegionBackups keeps Cloud SQL backups there"
+        issues.append((f"{ns}:replicaRegion", f"is required ({why}); a region other than {_region_key(config)}"))
     if config.replica_region == config.region:
-        issues.append((f"{ns}:replicaRegion", f"must differ from {_REGION_KEY} ({config.region}): a replica in the "
-                                             "same region does not survive a regional outage"))
+        issues.append((f"{ns}:replicaRegion", f"must differ from {_region_key(config)} ({config.region}): a replica "
+                                             "in the same region does not survive a regional outage"))
     if config.is_prod:
         if config.network.availability_zones < 3:
             issues.append((f"{ns}:network.availabilityZones", "must be 3 in prod"))
@@ -520,12 +708,102 @@ ENVIRONMENT_DEFAULTS: dict[str, dict[str, Any]] = {
 }
 
 
+def _gcp_consistency_issues(config: CellConfig) -> list[tuple[str, str]]:
+    issues: list[tuple[str, str]] = []
+    ns, gcp = NAMESPACE, config.gcp_settings
+    if config.project is None:
+        issues.append(("gcp:project", "is required for a GCP cell; set it with `pulumi config set gcp:project <id>`"))
+    location = config.storage_location
+    if storage_location_kind(location) == "region":
+        if config.is_prod:
+            issues.append((f"{ns}:gcp.storageLocation", f"{location!r} is a single region; prod needs a "
+                           f"multi-region ({', '.join(GCS_MULTI_REGIONS)}) or a dual-region ("
+                           f"{', '.join(GCS_DUAL_REGIONS)}, or a pair such as europe-west1+europe-west4) so "
+                           "workspace content survives a regional outage"))
+        elif gcp.storage_location is None:
+            issues.append((f"{ns}:gcp.storageLocation", f"has no default for {config.region}; set a location"))
+    if gcp.cluster_zone is not None:
+        if config.is_prod:
+            issues.append((f"{ns}:gcp.clusterZone", "must not be set in prod: prod runs a regional cluster (a "
+                                                    "zonal control plane is down during upgrades and zone outages)"))
+        elif not gcp.cluster_zone.startswith(f"{config.region}-"):
+            issues.append((f"{ns}:gcp.clusterZone", f"{gcp.cluster_zone!r} is not a zone of gcp:region "
+                                                    f"{config.region}"))
+    window = gcp.maintenance_window
+    # GKE requires at least 48 hours of maintenance availability in any 32-day period.
+    if len(window.days) * window.hours * 4 < 48:
+        issues.append((f"{ns}:gcp.maintenanceWindow", f"{len(window.days)} day(s) x {window.hours}h a week is under "
+                                                      "the 48 hours per 32 days GKE requires; add days or hours"))
+    if gcp.transaction_log_retention_days > config.database.backup_retention_days:
+        issues.append((f"{ns}:gcp.transactionLogRetentionDays", "must not exceed database.backupRetentionDays"))
+    if config.cluster.admin_role_arns:
+        issues.append((f"{ns}:cluster.adminRoleArns", "is AWS only; on GCP grant roles/container.admin in IAM"))
+    if config.dns.zone_id is not None:
+        issues.append((f"{ns}:dns.zoneId", "is a Route53 id; on GCP adopt a zone with gcp.existingZoneName"))
+    for key, value in config.tags.items():
+        if not _GCP_LABEL_KEY.match(key) or not _GCP_LABEL_VALUE.match(value):
+            issues.append((f"{ns}:tags", f"{key}: {value} is not a GCP label (lowercase letters, digits, '_' and "
+                                         "'-', keys starting with a letter, at most 63 characters)"))
+        elif key in ("environment", "cell", "managed-by"):
+            issues.append((f"{ns}:tags", f"label {key!r} is set by the cell itself"))
+    return issues
+
+
+_GCP_POOL_DEFAULTS: dict[str, dict[str, Any]] = {
+    "dev": {
+        "services": {"instanceTypes": ["e2-standard-4"], "minSize": 1, "maxSize": 3},
+        "regular-workspaces": {"instanceTypes": ["n2-standard-8"], "minSize": 1, "maxSize": 4},
+        "headless-workspaces": {"instanceTypes": ["n2-standard-8"], "minSize": 0, "maxSize": 2},
+    },
+    "staging": {
+        "services": {"instanceTypes": ["n2-standard-8"], "minSize": 2, "maxSize": 4},
+        "regular-workspaces": {"instanceTypes": ["n2-standard-16"], "minSize": 1, "maxSize": 10},
+        "headless-workspaces": {"instanceTypes": ["n2-standard-16"], "minSize": 0, "maxSize": 5},
+    },
+    "prod": {
+        "services": {"instanceTypes": ["n2-standard-8"], "minSize": 3, "maxSize": 6},
+        "regular-workspaces": {"instanceTypes": ["n2-standard-16"], "minSize": 3, "maxSize": 50},
+        "headless-workspaces": {"instanceTypes": ["n2-standard-16"], "minSize": 1, "maxSize": 20},
+    },
+}
+
+GCP_ENVIRONMENT_DEFAULTS: dict[str, dict[str, Any]] = {
+    "dev": {
+        "network": {"availabilityZones": 2},
+        "cluster": {"nodePools": _GCP_POOL_DEFAULTS["dev"]},
+        "database": {"instanceClass": "db-custom-2-7680", "multiAz": False, "crossRegionBackups": False,
+                     "backupRetentionDays": 7},
+        "gcp": {"releaseChannel": "REGULAR", "transactionLogRetentionDays": 3},
+    },
+    "staging": {
+        "network": {"availabilityZones": 3},
+        "cluster": {"nodePools": _GCP_POOL_DEFAULTS["staging"]},
+        "database": {"instanceClass": "db-custom-4-16384", "multiAz": True, "crossRegionBackups": False,
+                     "backupRetentionDays": 7},
+        "gcp": {"releaseChannel": "REGULAR", "transactionLogRetentionDays": 7},
+    },
+    "prod": {
+        "network": {"availabilityZones": 3},
+        "cluster": {"nodePools": _GCP_POOL_DEFAULTS["prod"]},
+        "database": {"instanceClass": "db-custom-8-32768", "multiAz": True, "crossRegionBackups": True,
+                     "backupRetentionDays": 14, "allocatedStorageGb": 100, "maxAllocatedStorageGb": 1000},
+        "gcp": {"releaseChannel": "REGULAR", "transactionLogRetentionDays": 7},
+    },
+}
+
+
+def _cloud_of(info: ValidationInfo) -> str:
+    context = info.context if isinstance(info.context, Mapping) else {}
+    return str(context.get("cloud", "aws"))
+
+
 def load_from_pulumi() -> CellConfig:
     """Read and validate the running stack's configuration (under `pulumi up` or the offline plan)."""
     import pulumi
     from pulumi.runtime.config import CONFIG, get_config, get_config_env
 
     # Every key the engine passed in, so a misspelled `gitpod-cell:` key is an error rather than ignored.
-    keys = {key for key in (*CONFIG.get(), *get_config_env()) if key.startswith(f"{NAMESPACE}:")} | {_REGION_KEY}
+    cloud_keys = {key for keys in _CLOUD_KEYS.values() for key in keys}
+    keys = {key for key in (*CONFIG.get(), *get_config_env()) if key.startswith(f"{NAMESPACE}:")} | cloud_keys
     from_engine = {key: value for key in sorted(keys) if (value := get_config(key)) is not None}
     return CellConfig.from_stack_config(pulumi.get_stack(), from_engine)

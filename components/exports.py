@@ -5,6 +5,7 @@ from __future__ import annotations
 import pulumi
 
 from components.config import CellConfig
+from components.gitpod.installation import GitpodInstallation
 from components.platform import Platform
 
 
@@ -12,7 +13,6 @@ def export_platform(config: CellConfig, platform: Platform) -> None:
     pulumi.export("cloud", platform.cloud)
     pulumi.export("environment", config.environment)
     pulumi.export("region", platform.region)
-    pulumi.export("gitpodUrl", f"https://{config.domain}")
     pulumi.export("clusterName", platform.cluster.name)
     pulumi.export("databaseHost", platform.database.host)
     pulumi.export("databaseRestoreTarget", {
@@ -27,3 +27,12 @@ def export_platform(config: CellConfig, platform: Platform) -> None:
     pulumi.export("registryUrl", platform.registry.url)
     pulumi.export("dnsZoneId", platform.dns.zone_id)
     pulumi.export("dnsNameServers", platform.dns.name_servers)
+
+
+def export_gitpod(gitpod: GitpodInstallation) -> None:
+    pulumi.export("gitpodUrl", gitpod.url)
+    pulumi.export("gitpodVersion", gitpod.version)
+    pulumi.export("gitpodConfigHash", gitpod.config_hash)
+    # <namespace>/<name> of ws-manager-mk2's maintenance ConfigMap, which `ops maintenance` leases.
+    pulumi.export("maintenanceConfigMap", gitpod.maintenance_config_map)
+    pulumi.export("installationRecord", gitpod.installation_record)

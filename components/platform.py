@@ -45,6 +45,8 @@ class Database:
     # too large or rotates (RDS publishes one), resolved by whoever writes the Kubernetes secret.
     ca_bundle_url: str
     restore_target: RestoreTarget
+    # The CA bundle itself where the cloud has no fetchable URL for it (Cloud SQL's CAs are per instance).
+    ca_bundle_pem: pulumi.Output[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,8 @@ class ObjectStorage:
     # The replica a restore adopts when the primary region is gone (None when the location is multi-region).
     replica_bucket: pulumi.Output[str] | None
     replica_region: str | None
+    # GCS only: the project the bucket lives in (Gitpod's installer config names it).
+    project: str | None = None
 
 
 @dataclass(frozen=True)

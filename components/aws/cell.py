@@ -21,11 +21,13 @@ from components.config import CellConfig
 from components.platform import (
     Cluster,
     Database,
-    DnsZone as PlatformDnsZone,
     ObjectStorage,
     Platform,
     Registry,
     RestoreTarget,
+)
+from components.platform import (
+    DnsZone as PlatformDnsZone,
 )
 
 CONTROL_PLANE_LOG_RETENTION_DAYS = 90

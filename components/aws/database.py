@@ -66,6 +66,7 @@ class MysqlDatabase(pulumi.ComponentResource):
             from_port=MYSQL_PORT,
             to_port=MYSQL_PORT,
             description="MySQL from EKS nodes and pods",
+            tags=tags,
             opts=child(self),
         )
         parameters = rds.ParameterGroup(

@@ -11,18 +11,8 @@ from pulumi_aws import ec2, eks, iam
 from components.aws.policy_documents import service_trust
 from components.component import child
 from components.config import NodePoolConfig
+from components.workloads import WORKLOAD_LABELS
 
-# DESIGN.md: the labels Gitpod's components schedule on.
-WORKLOAD_LABELS: dict[str, dict[str, str]] = {
-    "services": {
-        "gitpod.io/workload_meta": "true",
-        "gitpod.io/workload_ide": "true",
-        "gitpod.io/workload_workspace_services": "true",
-        "gitpod.io/workload_services": "true",
-    },
-    "regular-workspaces": {"gitpod.io/workload_workspace_regular": "true"},
-    "headless-workspaces": {"gitpod.io/workload_workspace_headless": "true"},
-}
 NODE_ROLE_POLICIES: tuple[str, ...] = (
     "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
     "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
@@ -110,6 +100,7 @@ class NodePools(pulumi.ComponentResource):
                     desired_size=pool.desired_size if pool.desired_size is not None else pool.min_size,
                 ),
                 update_config=eks.NodeGroupUpdateConfigArgs(max_unavailable_percentage=25),
+                node_repair_config=eks.NodeGroupNodeRepairConfigArgs(enabled=True),
                 launch_template=eks.NodeGroupLaunchTemplateArgs(id=template.id, version=template.latest_version
                                                                 .apply(str)),
                 tags={**tags, **autoscaler_tags(args.cluster_name_literal, labels)},

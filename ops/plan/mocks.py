@@ -17,6 +17,11 @@ from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs
 
 ACCOUNT_ID = "123456789012"
 DEFAULT_REGION = "us-east-1"
+GCP_PROJECT = "offline-project"
+GCP_PROJECT_NUMBER = "210987654321"
+GCP_DEFAULT_REGION = "us-central1"
+# Provider types whose `region` input is the region of the resources they manage.
+_REGIONAL_PROVIDERS = {"pulumi:providers:aws": DEFAULT_REGION, "pulumi:providers:gcp": GCP_DEFAULT_REGION}
 SECRET = "[secret]"
 # Markers in the engine's wire format (pulumi/sdk rpc.py).
 _SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
@@ -60,13 +65,16 @@ class RecordingMonitor(MockMonitor):
         super().__init__(mocks)
         self.records: list[dict[str, Any]] = []
         self.provider_regions: dict[str, str] = {}
+        self.provider_projects: dict[str, str] = {}
         mocks.monitor = self
 
-    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+    def RegisterResource(self, request: Any) -> Any:
         urn = self.make_urn(request.parent, request.type, request.name)
         inputs = wire_to_plain(json_format.MessageToDict(request.object)) if request.HasField("object") else {}
-        if request.type == "pulumi:providers:aws":
-            self.provider_regions[urn] = inputs.get("region", DEFAULT_REGION)
+        if request.type in _REGIONAL_PROVIDERS:
+            self.provider_regions[urn] = inputs.get("region", _REGIONAL_PROVIDERS[request.type])
+        if request.type == "pulumi:providers:gcp":
+            self.provider_projects[urn] = inputs.get("project", GCP_PROJECT)
         self.records.append(_record(urn, request, inputs))
         return super().RegisterResource(request)
 
@@ -74,6 +82,10 @@ class RecordingMonitor(MockMonitor):
         # A provider reference is "<provider urn>::<provider id>".
         urn = provider_ref.rsplit("::", 1)[0] if provider_ref else ""
         return self.provider_regions.get(urn, DEFAULT_REGION)
+
+    def project_of(self, provider_ref: str | None) -> str:
+        urn = provider_ref.rsplit("::", 1)[0] if provider_ref else ""
+        return self.provider_projects.get(urn, GCP_PROJECT)
 
 
 def _record(urn: str, request: Any, inputs: dict[str, Any]) -> dict[str, Any]:
@@ -110,8 +122,8 @@ class PlanMocks(pulumi.runtime.Mocks):
         self.monitor: RecordingMonitor | None = None
 
     def _region(self, args: MockResourceArgs) -> str:
-        if args.typ == "pulumi:providers:aws":
-            return args.inputs.get("region", DEFAULT_REGION)
+        if args.typ in _REGIONAL_PROVIDERS:
+            return args.inputs.get("region", _REGIONAL_PROVIDERS[args.typ])
         return self.monitor.region_of(args.provider) if self.monitor else DEFAULT_REGION
 
     def new_resource(self, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
@@ -119,8 +131,13 @@ class PlanMocks(pulumi.runtime.Mocks):
         state = dict(args.inputs)
         builder = _OUTPUTS.get(args.typ)
         physical_id = f"{args.name}-{_digest(args.typ, args.name, length=7)}"
+        builder_inputs = args.inputs
+        if args.typ.startswith("gcp:") and "project" not in args.inputs:
+            # GCP ids name the project; a resource without one lives in its provider's project.
+            project = self.monitor.project_of(args.provider) if self.monitor else GCP_PROJECT
+            builder_inputs = {**args.inputs, "_project": project}
         if builder is not None:
-            physical_id, extra = builder(args.name, args.inputs, region)
+            physical_id, extra = builder(args.name, builder_inputs, region)
             state.update(extra)
         elif args.typ.startswith("aws:"):
             service, kind = args.typ.split(":")[1].split("/")[0], args.typ.rsplit(":", 1)[-1].lower()
@@ -133,7 +150,10 @@ class PlanMocks(pulumi.runtime.Mocks):
         answer = _CALLS.get(args.token)
         if answer is None:
             raise NotImplementedError(f"the offline plan has no answer for data source {args.token}")
-        return answer(args.args, region)
+        call_args = args.args
+        if args.token.startswith("gcp:") and self.monitor is not None:
+            call_args = {**args.args, "_project": self.monitor.project_of(args.provider)}
+        return answer(call_args, region)
 
 
 def _vpc_scoped(prefix: str) -> Callable[[str, dict[str, Any], str], tuple[str, dict[str, Any]]]:
@@ -225,6 +245,11 @@ def _random_password(name: str, inputs: dict[str, Any], region: str) -> tuple[st
     return name, {"result": f"offline-{_digest(name, length=24)}", "bcryptHash": "offline"}
 
 
+def _random_bytes(name: str, inputs: dict[str, Any], region: str) -> tuple[str, dict[str, Any]]:
+    material = hashlib.sha256(name.encode()).digest()[: int(inputs.get("length", 32))]
+    return name, {"base64": base64.b64encode(material).decode(), "hex": material.hex()}
+
+
 _OUTPUTS: dict[str, Callable[[str, dict[str, Any], str], tuple[str, dict[str, Any]]]] = {
     "aws:ec2/vpc:Vpc": _vpc_scoped("vpc"),
     "aws:ec2/subnet:Subnet": _vpc_scoped("subnet"),
@@ -244,6 +269,7 @@ _OUTPUTS: dict[str, Callable[[str, dict[str, Any], str], tuple[str, dict[str, An
     "aws:route53/zone:Zone": _route53_zone,
     "aws:cloudwatch/logGroup:LogGroup": _log_group,
     "random:index/randomPassword:RandomPassword": _random_password,
+    "random:index/randomBytes:RandomBytes": _random_bytes,
 }
 
 
@@ -269,3 +295,174 @@ _CALLS: dict[str, Callable[[dict[str, Any], str], dict[str, Any]]] = {
     "aws:index/getCallerIdentity:getCallerIdentity": _caller_identity,
     "aws:route53/getZone:getZone": _route53_get_zone,
 }
+
+
+# GCP (pulumi-gcp 10): ids are resource paths that name the project, as the real provider returns them.
+def _project(inputs: dict[str, Any]) -> str:
+    return str(inputs.get("project") or inputs.get("_project") or GCP_PROJECT)
+
+
+def _gcp_network(name: str, inputs: dict[str, Any], region: str) -> tuple[str, dict[str, Any]]:
+    network = inputs.get("name", name)
+    path = f"projects/{_project(inputs)}/global/networks/{network}"
+    return path, {"id": path, "name": network, "selfLink": f"https://www.googleapis.com/compute/v1/{path}",
+                  "networkId": _digest(path, length=12)}
+
+
+def _gcp_subnetwork(name: str, inputs: dict[str, Any], region: str) -> tuple[str, dict[str, Any]]:
+    subnetwork = inputs.get("name", name)
+    path = f"projects/{_project(inputs)}/regions/{inputs.get('region', region)}/subnetworks/{subnetwork}"
+    return path, {"id": path, "name": subnetwork, "selfLink": f"https://www.googleapis.com/compute/v1/{path}",
+                  "gatewayAddress": "10.0.0.1"}
+
+
+def _gcp_regional(collection: str) -> Callable[[str, dict[str, Any], str], tuple[str, dict[str, Any]]]:
+    def build(name: str, inputs: dict[str, Any], region: str) -> tuple[str, dict[str, Any]]:
+        resource = inputs.get("name", name)
+        path = f"projects/{_project(inputs)}/regions/{inputs.get('region', region)}/{collection}/{resource}"
+        return path, {"id": path, "name": resource}
+
+    return build
+
+
+def _gcp_global_address(name: str, inputs: dict[str, Any], region: str) -> tuple[str, dict[str, Any]]:
+    address = inputs.get("name", name)
+    path = f"projects/{_project(inputs)}/global/addresses/{address}"
+    return path, {"id": path, "name": address, "address": "10.200.0.0",
+                  "selfLink": f"https://www.googleapis.com/compute/v1/{path}"}
+
+
+def _gcp_service_account(name: str, inputs: dict[str, Any], region: str) -> tuple[str, dict[str, Any]]:
+    project = _project(inputs)
+    email = f"{inputs.get('accountId', name)}@{project}.iam.gserviceaccount.com"
+    path = f"projects/{project}/serviceAccounts/{email}"
+    return path, {"id": path, "name": path, "email": email, "member": f"serviceAccount:{email}",
+                  "uniqueId": str(int(_digest(email, length=15), 16))}
+
+
+_SERVICE_AGENTS = {"sqladmin.googleapis.com": "gcp-sa-cloud-sql",
+                   "artifactregistry.googleapis.com": "gcp-sa-artifactregistry",
+                   "container.googleapis.com": "container-engine-robot"}
+
+
+def _gcp_service_identity(name: str, inputs: dict[str, Any], region: str) -> tuple[str, dict[str, Any]]:
+    service = str(inputs.get("service", "unknown.googleapis.com"))
+    agent = _SERVICE_AGENTS.get(service, f"gcp-sa-{service.split('.')[0]}")
+    email = f"service-{GCP_PROJECT_NUMBER}@{agent}.iam.gserviceaccount.com"
+    return f"projects/{_project(inputs)}/services/{service}", {"email": email, "member": f"serviceAccount:{email}"}
+
+
+def _gcp_key_ring(name: str, inputs: dict[str, Any], region: str) -> tuple[str, dict[str, Any]]:
+    path = f"projects/{_project(inputs)}/locations/{inputs.get('location', region)}/keyRings/{inputs.get('name', name)}"
+    return path, {"id": path, "name": inputs.get("name", name)}
+
+
+def _gcp_crypto_key(name: str, inputs: dict[str, Any], region: str) -> tuple[str, dict[str, Any]]:
+    key_ring = inputs.get("keyRing", f"projects/{_project(inputs)}/locations/{region}/keyRings/offline")
+    path = f"{key_ring}/cryptoKeys/{inputs.get('name', name)}"
+    return path, {"id": path, "name": inputs.get("name", name)}
+
+
+def _gke_cluster(name: str, inputs: dict[str, Any], region: str) -> tuple[str, dict[str, Any]]:
+    cluster = inputs.get("name", name)
+    location = inputs.get("location", region)
+    path = f"projects/{_project(inputs)}/locations/{location}/clusters/{cluster}"
+    endpoint = f"172.16.{int(_digest(cluster, length=2), 16) % 250}.2"
+    ca = base64.b64encode(f"offline-plan CA for {cluster}".encode()).decode()
+    master_auth = {**dict(inputs.get("masterAuth", {})), "clusterCaCertificate": ca}
+    return path, {"id": path, "name": cluster, "endpoint": endpoint, "masterAuth": master_auth,
+                  "selfLink": f"https://container.googleapis.com/v1/{path}", "masterVersion": "1.33.5-gke.1000",
+                  "location": location}
+
+
+def _gcp_node_pool(name: str, inputs: dict[str, Any], region: str) -> tuple[str, dict[str, Any]]:
+    pool = inputs.get("name", name)
+    path = f"projects/{_project(inputs)}/locations/{inputs.get('location', region)}/clusters/" \
+           f"{inputs.get('cluster', 'cluster')}/nodePools/{pool}"
+    return path, {"id": path, "name": pool}
+
+
+def _cloud_sql_instance(name: str, inputs: dict[str, Any], region: str) -> tuple[str, dict[str, Any]]:
+    instance = inputs.get("name", name)
+    project = _project(inputs)
+    region = inputs.get("region", region)
+    pem = "-----BEGIN CERTIFICATE-----\nb2ZmbGluZS1wbGFu\n-----END CERTIFICATE-----\n"
+    return instance, {
+        "name": instance, "connectionName": f"{project}:{region}:{instance}",
+        "privateIpAddress": f"10.200.{int(_digest(instance, length=2), 16) % 250}.3", "publicIpAddress": "",
+        "selfLink": f"https://sqladmin.googleapis.com/sql/v1beta4/projects/{project}/instances/{instance}",
+        "serverCaCerts": [{"cert": pem, "commonName": "C=US,O=Google\\, Inc,CN=Google Cloud SQL Server CA",
+                           "sha1Fingerprint": _digest(instance, length=40)}],
+        "serviceAccountEmailAddress": f"p{GCP_PROJECT_NUMBER}-offline@gcp-sa-cloud-sql.iam.gserviceaccount.com",
+        "dnsName": f"{_digest(instance, length=12)}.{region}.sql.goog.",
+    }
+
+
+def _cloud_sql_user(name: str, inputs: dict[str, Any], region: str) -> tuple[str, dict[str, Any]]:
+    user = inputs.get("name", name)
+    return f"{user}/{inputs.get('host', '%')}/{inputs.get('instance', '')}", {"name": user}
+
+
+def _gcs_bucket(name: str, inputs: dict[str, Any], region: str) -> tuple[str, dict[str, Any]]:
+    bucket = inputs.get("name", name)
+    return bucket, {"name": bucket, "url": f"gs://{bucket}",
+                    "selfLink": f"https://www.googleapis.com/storage/v1/b/{bucket}"}
+
+
+def _artifact_repository(name: str, inputs: dict[str, Any], region: str) -> tuple[str, dict[str, Any]]:
+    repository = inputs.get("repositoryId", name)
+    location = inputs.get("location", region)
+    path = f"projects/{_project(inputs)}/locations/{location}/repositories/{repository}"
+    return path, {"id": path, "name": repository, "repositoryId": repository,
+                  "registryUri": f"{location}-docker.pkg.dev/{_project(inputs)}/{repository}"}
+
+
+def _cloud_dns_zone(name: str, inputs: dict[str, Any], region: str) -> tuple[str, dict[str, Any]]:
+    zone = inputs.get("name", name)
+    return f"projects/{_project(inputs)}/managedZones/{zone}", {
+        "name": zone, "managedZoneId": int(_digest(zone, length=12), 16),
+        "nameServers": [f"ns-cloud-a{n}.googledomains.com." for n in (1, 2, 3, 4)],
+    }
+
+
+def _gcp_custom_role(name: str, inputs: dict[str, Any], region: str) -> tuple[str, dict[str, Any]]:
+    path = f"projects/{_project(inputs)}/roles/{inputs.get('roleId', name)}"
+    return path, {"id": path, "name": path}
+
+
+_OUTPUTS.update({
+    "gcp:compute/network:Network": _gcp_network,
+    "gcp:compute/subnetwork:Subnetwork": _gcp_subnetwork,
+    "gcp:compute/router:Router": _gcp_regional("routers"),
+    "gcp:compute/globalAddress:GlobalAddress": _gcp_global_address,
+    "gcp:serviceaccount/account:Account": _gcp_service_account,
+    "gcp:projects/serviceIdentity:ServiceIdentity": _gcp_service_identity,
+    "gcp:projects/iAMCustomRole:IAMCustomRole": _gcp_custom_role,
+    "gcp:kms/keyRing:KeyRing": _gcp_key_ring,
+    "gcp:kms/cryptoKey:CryptoKey": _gcp_crypto_key,
+    "gcp:container/cluster:Cluster": _gke_cluster,
+    "gcp:container/nodePool:NodePool": _gcp_node_pool,
+    "gcp:sql/databaseInstance:DatabaseInstance": _cloud_sql_instance,
+    "gcp:sql/user:User": _cloud_sql_user,
+    "gcp:storage/bucket:Bucket": _gcs_bucket,
+    "gcp:artifactregistry/repository:Repository": _artifact_repository,
+    "gcp:dns/managedZone:ManagedZone": _cloud_dns_zone,
+})
+
+
+def _gcp_get_project(args: dict[str, Any], region: str) -> dict[str, Any]:
+    project = str(args.get("projectId") or args.get("_project") or GCP_PROJECT)
+    return {"projectId": project, "number": GCP_PROJECT_NUMBER, "name": project, "id": f"projects/{project}"}
+
+
+def _gcp_get_managed_zone(args: dict[str, Any], region: str) -> dict[str, Any]:
+    zone = args.get("name", "existing-zone")
+    return {"name": zone, "id": f"projects/{args.get('project') or args.get('_project')}/managedZones/{zone}",
+            "dnsName": "existing.example.com.", "visibility": "public",
+            "nameServers": [f"ns-cloud-b{n}.googledomains.com." for n in (1, 2, 3, 4)]}
+
+
+_CALLS.update({
+    "gcp:organizations/getProject:getProject": _gcp_get_project,
+    "gcp:dns/getManagedZone:getManagedZone": _gcp_get_managed_zone,
+})

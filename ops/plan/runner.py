@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import json
 import runpy
@@ -46,8 +47,23 @@ def engine_config(stack: StackFile) -> dict[str, str]:
 
 
 def run_program(stack: StackFile, program: Path = PROGRAM) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """Register everything the program registers, in a fresh context so plans never leak into each other."""
-    return contextvars.Context().run(_run_program, stack, program)
+    """Register everything the program registers, in a fresh context and event loop so plans never leak into
+    each other (or into whatever else the process runs)."""
+    loop = asyncio.new_event_loop()
+    previous = _current_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        return contextvars.Context().run(_run_program, stack, program)
+    finally:
+        asyncio.set_event_loop(previous)
+        loop.close()
+
+
+def _current_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_event_loop_policy().get_event_loop()
+    except RuntimeError:
+        return None
 
 
 def _run_program(stack: StackFile, program: Path) -> tuple[list[dict[str, Any]], dict[str, Any]]:

@@ -47,7 +47,8 @@ def test_network_spans_zones_with_private_nodes_and_database(registered: Registe
     private_ids = {s["name"] for s in subnets if "-private-" in s["name"]}
     assert len(private_ids) == zones
     default_sg = plan.one("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup")
-    assert "ingress" not in default_sg["inputs"] and "egress" not in default_sg["inputs"]
+    assert "ingress" not in default_sg["inputs"]
+    assert "egress" not in default_sg["inputs"]
 
 
 def test_subnet_plan_never_overlaps() -> None:
@@ -118,9 +119,13 @@ def test_rds_mysql_is_private_encrypted_and_recoverable(registered: Registered, 
     assert db["multiAz"] is multi_az
     assert db["backupRetentionPeriod"] == retention
     assert db["publiclyAccessible"] is False
-    assert db["storageEncrypted"] is True and db["kmsKeyId"].startswith("arn:aws:kms:")
-    assert db["skipFinalSnapshot"] is False and db["finalSnapshotIdentifier"]
-    assert db["copyTagsToSnapshot"] and db["iamDatabaseAuthenticationEnabled"] and db["performanceInsightsEnabled"]
+    assert db["storageEncrypted"] is True
+    assert db["kmsKeyId"].startswith("arn:aws:kms:")
+    assert db["skipFinalSnapshot"] is False
+    assert db["finalSnapshotIdentifier"]
+    assert db["copyTagsToSnapshot"]
+    assert db["iamDatabaseAuthenticationEnabled"]
+    assert db["performanceInsightsEnabled"]
     assert db["autoMinorVersionUpgrade"] is True
     assert set(db["enabledCloudwatchLogsExports"]) >= {"error", "slowquery"}
     assert db["password"] == "[secret]"

@@ -1,0 +1,1 @@
+"""The GCP cell: Gitpod's single-cluster reference architecture on Google Cloud, handed over as a `Platform`."""

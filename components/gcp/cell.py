@@ -1,0 +1,261 @@
+"""GcpCell: Gitpod's single-cluster reference architecture on Google Cloud, handed over as a `Platform`."""
+
+from __future__ import annotations
+
+import pulumi
+from pulumi_gcp import artifactregistry, organizations, projects
+from pulumi_gcp.provider import Provider
+
+from components.config import CellConfig
+from components.gcp.cluster import ClusterArgs, GkeCluster
+from components.gcp.database import MYSQL_PORT, CloudSqlDatabase, DatabaseArgs
+from components.gcp.dns import CloudDnsZone, DnsArgs
+from components.gcp.identity import DnsRoles, Grant, IdentityScope, WorkloadGrant, workload_service_accounts
+from components.gcp.kms import KeyRing, KeyRingArgs
+from components.gcp.naming import bucket_name
+from components.gcp.network import Network, NetworkArgs
+from components.gcp.node_pools import NodePools, NodePoolsArgs, NodeServiceAccount
+from components.gcp.registry import ArtifactRegistry, RegistryArgs
+from components.gcp.storage import BucketArgs, WorkspaceBucket
+from components.platform import (
+    Cluster,
+    Database,
+    DnsZone,
+    ObjectStorage,
+    Platform,
+    Registry,
+    RestoreTarget,
+)
+
+GKE_SECRETS_KEY = "gke-secrets"
+CLOUD_SQL_KEY = "cloudsql"
+REGISTRY_KEY = "artifact-registry"
+
+
+def cloud_sql_ca_url(project: str, instance: str) -> str:
+    """Cloud SQL publishes no static CA bundle: its server CAs are listed per instance by the Admin API (an
+    authenticated call). The PEM itself is on the Platform as `Database.ca_bundle_pem`."""
+    return f"https://sqladmin.googleapis.com/v1/projects/{project}/instances/{instance}/listServerCas"
+
+
+class GcpCell(pulumi.ComponentResource):
+    platform: Platform
+
+    def __init__(self, config: CellConfig, opts: pulumi.ResourceOptions | None = None) -> None:
+        prefix = config.name_prefix
+        super().__init__("gitpod-cell:gcp:GcpCell", prefix, None, opts)
+        gcp, project, region, labels = config.gcp_settings, config.gcp_project, config.region, config.labels
+        provider = Provider(
+            f"{prefix}-{region}",
+            project=project,
+            region=region,
+            default_labels=labels,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        on_gcp = pulumi.ResourceOptions(parent=self, provider=provider)
+        project_number = organizations.get_project_output(
+            project_id=project, opts=pulumi.InvokeOutputOptions(parent=self, provider=provider)
+        ).number
+        # Google-managed service agents that use the cell's KMS keys; created here if the API has not yet.
+        sql_agent = projects.ServiceIdentity(f"{prefix}-sqladmin-agent", project=project,
+                                             service="sqladmin.googleapis.com", opts=on_gcp)
+        registry_agent = projects.ServiceIdentity(f"{prefix}-artifactregistry-agent", project=project,
+                                                  service="artifactregistry.googleapis.com", opts=on_gcp)
+        gke_agent = project_number.apply(
+            lambda number: f"serviceAccount:service-{number}@container-engine-robot.iam.gserviceaccount.com"
+        )
+        keys = KeyRing(
+            f"{prefix}-keys",
+            KeyRingArgs(
+                name=prefix,
+                location=region,
+                keys={
+                    GKE_SECRETS_KEY: [gke_agent],
+                    CLOUD_SQL_KEY: [sql_agent.member],
+                    REGISTRY_KEY: [registry_agent.member],
+                },
+                protect=config.protect,
+                labels=labels,
+                provider=provider,
+            ),
+            pulumi.ResourceOptions(parent=self),
+        )
+
+        network = Network(prefix, NetworkArgs(prefix, region, config.network.vpc_cidr, provider),
+                          pulumi.ResourceOptions(parent=self))
+        nodes = NodeServiceAccount(f"{prefix}-nodes", prefix, project, provider, pulumi.ResourceOptions(parent=self))
+        location = gcp.cluster_zone or region
+        gke = GkeCluster(
+            prefix,
+            ClusterArgs(
+                name=prefix,
+                project=project,
+                location=location,
+                network=network.network.id,
+                subnetwork=network.subnetwork.id,
+                control_plane_cidr=network.ranges.control_plane,
+                kubernetes_version=config.cluster.kubernetes_version,
+                release_channel=gcp.release_channel,
+                authorized_cidrs=config.cluster.public_access_cidrs,
+                secrets_key=keys.keys[GKE_SECRETS_KEY].id,
+                secrets_key_grants=keys.grants[GKE_SECRETS_KEY],
+                node_service_account=nodes.account.email,
+                maintenance_window=gcp.maintenance_window,
+                protect=config.protect,
+                labels=labels,
+                provider=provider,
+            ),
+            pulumi.ResourceOptions(parent=self),
+        )
+        pools = NodePools(
+            prefix,
+            NodePoolsArgs(
+                cluster=gke.cluster.name,
+                location=location,
+                regional=gcp.cluster_zone is None,
+                pools=config.cluster.node_pools.by_name(),
+                service_account=nodes.account.email,
+                labels=labels,
+                provider=provider,
+            ),
+            pulumi.ResourceOptions(parent=self),
+        )
+        database = CloudSqlDatabase(
+            prefix,
+            DatabaseArgs(
+                name=prefix,
+                project=project,
+                region=region,
+                settings=config.database,
+                backup_location=config.replica_region if config.database.cross_region_backups else None,
+                transaction_log_retention_days=gcp.transaction_log_retention_days,
+                network=network.network.id,
+                encryption_key=keys.keys[CLOUD_SQL_KEY].id,
+                encryption_key_grants=keys.grants[CLOUD_SQL_KEY],
+                protect=config.protect,
+                labels=labels,
+                provider=provider,
+            ),
+            pulumi.ResourceOptions(parent=self),
+        )
+        bucket = WorkspaceBucket(
+            f"{prefix}-workspaces",
+            BucketArgs(
+                bucket_name=bucket_name(prefix, project),
+                location=config.storage_location,
+                noncurrent_version_retention_days=config.storage.noncurrent_version_retention_days,
+                protect=config.protect,
+                labels=labels,
+                provider=provider,
+            ),
+            pulumi.ResourceOptions(parent=self),
+        )
+        registry = ArtifactRegistry(
+            prefix,
+            RegistryArgs(
+                repository_id=prefix,
+                project=project,
+                region=region,
+                encryption_key=keys.keys[REGISTRY_KEY].id,
+                encryption_key_grants=keys.grants[REGISTRY_KEY],
+                protect=config.protect,
+                labels=labels,
+                provider=provider,
+            ),
+            pulumi.ResourceOptions(parent=self),
+        )
+        # Nodes pull images Gitpod built from this repository only (no project-wide registry read).
+        artifactregistry.RepositoryIamMember(
+            f"{prefix}-nodes-registry-reader",
+            project=project,
+            location=region,
+            repository=registry.repository.repository_id,
+            role="roles/artifactregistry.reader",
+            member=nodes.member,
+            opts=on_gcp,
+        )
+        zone = CloudDnsZone(
+            prefix,
+            DnsArgs(prefix, config.domain, gcp.existing_zone_name, config.protect, labels, provider),
+            pulumi.ResourceOptions(parent=self),
+        )
+
+        scope = IdentityScope(prefix, project, region, provider)
+        dns_roles = DnsRoles(prefix, scope, pulumi.ResourceOptions(parent=self))
+        dns_grants = (
+            Grant("dns-zone", dns_roles.record_writer.name, zone.zone_name),
+            Grant("project", dns_roles.zone_lister.name),
+        )
+        storage_grants = (Grant("bucket", "roles/storage.objectAdmin", bucket.bucket.name),)
+        repository = registry.repository.repository_id
+        namespace = config.gitpod.namespace
+        identities = workload_service_accounts(
+            scope,
+            {
+                "cert-manager": WorkloadGrant("cert-manager", "cert-manager", "cert-manager", dns_grants),
+                "external-dns": WorkloadGrant("external-dns", "external-dns", "external-dns", dns_grants),
+                "gitpod-server-storage": WorkloadGrant(namespace, "server", "server", storage_grants),
+                "gitpod-ws-daemon-storage": WorkloadGrant(namespace, "ws-daemon", "ws-daemon", storage_grants),
+                "gitpod-image-builder-registry": WorkloadGrant(
+                    namespace, "image-builder-mk3", "image-builder",
+                    (Grant("repository", "roles/artifactregistry.writer", repository),)),
+                "gitpod-registry-facade-registry": WorkloadGrant(
+                    namespace, "registry-facade", "registry-facade",
+                    (Grant("repository", "roles/artifactregistry.reader", repository),)),
+            },
+            self,
+        )
+
+        instance = database.instance
+        self.platform = Platform(
+            cloud="gcp",
+            region=region,
+            cluster=Cluster(
+                name=gke.cluster.name,
+                kubernetes_provider=gke.kubernetes_provider,
+                node_pool_labels=pools.labels,
+                # GKE's own autoscaler scales the pools (autoscaling bounds on each pool).
+                needs_cluster_autoscaler=False,
+            ),
+            database=Database(
+                host=instance.private_ip_address,
+                port=pulumi.Output.from_input(MYSQL_PORT),
+                username=database.user.name,
+                password=database.password,
+                database_name="gitpod",
+                ca_bundle_url=cloud_sql_ca_url(project, f"{prefix}-db"),
+                ca_bundle_pem=instance.server_ca_certs.apply(
+                    lambda certs: "".join(cert.cert or "" for cert in certs or [])
+                ),
+                restore_target=RestoreTarget(
+                    kind="cloudsql",
+                    instance_id=instance.name,
+                    region=region,
+                    backup_replica_region=config.replica_region if config.database.cross_region_backups else None,
+                ),
+            ),
+            # A multi-region or dual-region bucket is its own replica: there is no second bucket to adopt.
+            object_storage=ObjectStorage(
+                kind="gcs",
+                bucket=bucket.bucket.name,
+                # The cell's region (Gitpod labels its installation with it); the bucket itself spans
+                # config.storage_location.
+                region=region,
+                replica_bucket=None,
+                replica_region=None,
+                project=project,
+            ),
+            registry=Registry(kind="artifact-registry", url=registry.url, server=registry.server),
+            dns=DnsZone(kind="clouddns", zone_id=zone.zone_name, domain=config.domain,
+                        name_servers=zone.name_servers),
+            identities=identities,
+        )
+        self.register_outputs(
+            {
+                "cluster_name": gke.cluster.name,
+                "database_address": instance.private_ip_address,
+                "bucket": bucket.bucket.name,
+                "registry_url": registry.url,
+                "zone_name": zone.zone_name,
+            }
+        )

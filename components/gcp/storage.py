@@ -1,0 +1,71 @@
+"""GCS for Gitpod's workspace content: one bucket in a multi-region or dual-region location (survives a regional
+outage without replication), versioned, uniform access, never public, and only noncurrent versions expire."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pulumi
+from pulumi_gcp import storage
+
+from components.component import stateful
+from components.config import default_storage_location
+
+SOFT_DELETE_SECONDS = 7 * 86400
+
+
+def bucket_location(location: str) -> tuple[str, list[str] | None]:
+    """(location, data locations) for the API: a custom dual-region `r1+r2` is its continent's multi-region
+    with two data locations."""
+    if "+" not in location:
+        return location, None
+    regions = location.split("+")
+    return default_storage_location(regions[0]) or location, [region.upper() for region in regions]
+
+
+@dataclass(frozen=True)
+class BucketArgs:
+    bucket_name: str
+    location: str
+    noncurrent_version_retention_days: int
+    protect: bool
+    labels: Mapping[str, str]
+    provider: pulumi.ProviderResource
+
+
+class WorkspaceBucket(pulumi.ComponentResource):
+    bucket: storage.Bucket
+
+    def __init__(self, name: str, args: BucketArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("gitpod-cell:gcp:WorkspaceBucket", name, None, opts)
+        location, data_locations = bucket_location(args.location)
+        self.bucket = storage.Bucket(
+            name,
+            name=args.bucket_name,
+            location=location,
+            custom_placement_config=(
+                storage.BucketCustomPlacementConfigArgs(data_locations=data_locations) if data_locations else None
+            ),
+            storage_class="STANDARD",
+            versioning=storage.BucketVersioningArgs(enabled=True),
+            uniform_bucket_level_access=True,
+            public_access_prevention="enforced",
+            soft_delete_policy=storage.BucketSoftDeletePolicyArgs(retention_duration_seconds=SOFT_DELETE_SECONDS),
+            # Only noncurrent (overwritten or deleted) versions expire: a live object, such as a pinned
+            # workspace's backup, is never deleted by a lifecycle rule.
+            lifecycle_rules=[
+                storage.BucketLifecycleRuleArgs(
+                    action=storage.BucketLifecycleRuleActionArgs(type="Delete"),
+                    condition=storage.BucketLifecycleRuleConditionArgs(
+                        with_state="ARCHIVED",
+                        days_since_noncurrent_time=args.noncurrent_version_retention_days,
+                    ),
+                )
+            ],
+            force_destroy=False,
+            labels=dict(args.labels),
+            opts=stateful(self, args.protect, provider=args.provider),
+        )
+        self.register_outputs({"bucket": self.bucket.name, "url": self.bucket.url})
+

@@ -1,0 +1,63 @@
+"""The rollout and maintenance hooks on the installer Job, as `pulumi.ResourceHook`s named after their steps.
+
+    before the Job is created or updated:  enter-maintenance -> record-restore-point
+    after it completed:                     health-gate -> backup-config -> exit-maintenance
+
+The installer Job's name carries the Gitpod version and the config hash, so a rollout *replaces* it (the new Job
+is created): the steps are bound to create and to update alike.
+
+The bodies live in `ops/rollout_hooks.py` and are imported only when a hook runs, so planning and previews never
+load them. Each run builds its own clients from what the hook context resolves to. What they need, from whoever
+runs `pulumi up`:
+
+- AWS: the standard credential chain (env, profile, SSO, instance role) with rds:DescribeDBInstances,
+  rds:CreateDBSnapshot (only when PITR is off), s3:PutObject/GetObject/ListBucketVersions on the cell's bucket.
+- Kubernetes: a kubeconfig for the cell ($KUBECONFIG or ~/.kube/config, e.g. from
+  `aws eks update-kubeconfig --name <clusterName output>`), allowed to get/create/patch ConfigMaps and list
+  Deployments/StatefulSets in the Gitpod namespace. The Platform does not hand its kubeconfig to the Gitpod
+  layer, so the hooks cannot reuse the Kubernetes provider's.
+
+Under the offline plan (the SDK mock engine) hooks register and never run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pulumi
+
+ENTER_MAINTENANCE = "enter-maintenance"
+RECORD_RESTORE_POINT = "record-restore-point"
+HEALTH_GATE = "health-gate"
+BACKUP_CONFIG = "backup-config"
+EXIT_MAINTENANCE = "exit-maintenance"
+BEFORE_ROLLOUT = (ENTER_MAINTENANCE, RECORD_RESTORE_POINT)
+AFTER_ROLLOUT = (HEALTH_GATE, BACKUP_CONFIG, EXIT_MAINTENANCE)
+
+
+def _step_callback(step: str, context: Mapping[str, Any], ledgers: dict[str, Any]) -> Any:
+    async def callback(args: pulumi.ResourceHookArgs) -> None:
+        from ops.rollout_hooks import HookContext, hook_callback
+
+        await hook_callback(step, HookContext(**context), ledgers=ledgers)(args)
+
+    callback.__name__ = f"gitpod_cell_{step.replace('-', '_')}"
+    callback.__doc__ = f"gitpod-cell rollout step {step!r} (body: ops.rollout_hooks)."
+    return callback
+
+
+def rollout_hooks(context: Mapping[str, Any]) -> dict[str, pulumi.ResourceHook]:
+    """One hook per step. `context` holds the `ops.rollout_hooks.HookContext` fields (plain values or Outputs of
+    resources the Job depends on). The steps share one ledger per resource, so an after-step refuses to run when
+    the step before it failed (e.g. maintenance is not ended after a failed health gate: the lease ends it)."""
+    ledgers: dict[str, Any] = {}
+    return {step: pulumi.ResourceHook(step, _step_callback(step, context, ledgers))
+            for step in (*BEFORE_ROLLOUT, *AFTER_ROLLOUT)}
+
+
+def rollout_binding(hooks: Mapping[str, pulumi.ResourceHook]) -> pulumi.ResourceHookBinding:
+    before = [hooks[step] for step in BEFORE_ROLLOUT]
+    after = [hooks[step] for step in AFTER_ROLLOUT]
+    return pulumi.ResourceHookBinding(before_create=before, before_update=list(before),
+                                      after_create=after, after_update=list(after))

@@ -1,0 +1,160 @@
+"""GitpodInstallation: Gitpod on any cell, from the `Platform` contract and `CellConfig` alone.
+
+Everything is created on the Platform's Kubernetes provider: cert-manager, external-dns and (where the cloud
+needs it) cluster-autoscaler, the Let's Encrypt issuer and certificate, the Gitpod namespace and secrets, and the
+installer Job with its rollout hooks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+
+from components.config import CellConfig
+from components.gitpod.cert_manager import cert_manager
+from components.gitpod.certificates import certificates
+from components.gitpod.cluster_autoscaler import cluster_autoscaler
+from components.gitpod.external_dns import external_dns
+from components.gitpod.hooks import rollout_binding, rollout_hooks
+from components.gitpod.installer import INSTALLATION_CONFIG_MAP, InstallerArgs, installer
+from components.gitpod.installer_config import (
+    InstallerInputs,
+    config_hash,
+    garbage_collection_summary,
+    render_installer_config,
+    requires_experimental,
+)
+from components.gitpod.namespace_secrets import namespace_and_secrets
+from components.platform import Platform, WorkloadIdentity
+
+MAINTENANCE_CONFIG_MAP = "ws-manager-mk2-maintenance-mode"
+
+
+@dataclass(frozen=True)
+class GitpodInstallationArgs:
+    platform: Platform
+    config: CellConfig
+
+
+class GitpodInstallation(pulumi.ComponentResource):
+    url: str
+    version: str
+    config_hash: pulumi.Output[str]
+    config_yaml: pulumi.Output[str]
+    maintenance_config_map: str
+    installation_record: str
+
+    def __init__(self, name: str, args: GitpodInstallationArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        platform, config = args.platform, args.config
+        # Children inherit the cluster's provider from here: nothing can land on an ambient kubeconfig's cluster.
+        kubernetes = platform.cluster.kubernetes_provider
+        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(providers=[kubernetes]))
+        super().__init__("gitpod-cell:gitpod:GitpodInstallation", name, None, opts)
+        gitpod = config.gitpod
+        namespace = gitpod.namespace
+        labels = {"app.kubernetes.io/part-of": "gitpod-cell", "gitpod-cell/stack": config.stack}
+        opts_here = pulumi.ResourceOptions(parent=self)
+
+        cert_manager_release = cert_manager(name, _identity(platform, "cert-manager"), opts_here)
+        dns_project = config.gcp_project if platform.dns.kind == "clouddns" else None
+        external_dns(name, _identity(platform, "external-dns"), platform.dns, config.stack, platform.region,
+                     dns_project, opts_here)
+        if platform.cluster.needs_cluster_autoscaler:
+            cluster_autoscaler(name, _identity(platform, "cluster-autoscaler"), platform.cluster,
+                               config.cluster.kubernetes_version, platform.region, opts_here)
+
+        secrets = namespace_and_secrets(name, namespace, platform, labels, self, config.protect)
+        tls = certificates(
+            name, gitpod.letsencrypt, platform.dns, platform.region, dns_project, namespace,
+            pulumi.ResourceOptions(parent=self, depends_on=[cert_manager_release, secrets.namespace]),
+        )
+
+        self.config_yaml = _rendered_config(platform, config)
+        self.config_hash = self.config_yaml.apply(config_hash)
+        hooks = rollout_hooks({
+            "stack": config.stack,
+            "aws_region": platform.database.restore_target.region,
+            "db_instance_id": platform.database.restore_target.instance_id,
+            "bucket": platform.object_storage.bucket,
+            "gitpod_version": gitpod.version,
+            "config_hash": self.config_hash,
+            "installer_config_yaml": self.config_yaml,
+            "namespace": namespace,
+            "lease_minutes": gitpod.maintenance_lease_minutes,
+        })
+        lifecycle = gitpod.workspace
+        setup = installer(
+            name,
+            InstallerArgs(
+                namespace=namespace,
+                version=gitpod.version,
+                installer_image=gitpod.installer_image,
+                config_yaml=self.config_yaml,
+                config_hash=self.config_hash,
+                use_experimental_config=requires_experimental(config),
+                # With the bundle in hand (Cloud SQL) Pulumi writes the CA secret; otherwise the Job fetches it.
+                database_ca_url="" if platform.database.ca_bundle_pem is not None else platform.database.ca_bundle_url,
+                node_selector=platform.cluster.node_pool_labels.get("services", {}),
+                record={
+                    "timeoutDefault": lifecycle.timeout_default,
+                    "timeoutExtended": lifecycle.timeout_extended,
+                    "timeoutAfterClose": lifecycle.timeout_after_close,
+                    "maxLifetime": lifecycle.max_lifetime,
+                    "maintenanceLeaseMinutes": str(gitpod.maintenance_lease_minutes),
+                    "garbageCollection": garbage_collection_summary(config),
+                },
+                hooks=rollout_binding(hooks),
+                depends_on=[secrets.namespace, secrets.database, secrets.registry, *secrets.database_ca,
+                            tls.certificate],
+            ),
+            self,
+        )
+
+        self.url = f"https://{config.domain}"
+        self.version = gitpod.version
+        self.maintenance_config_map = f"{namespace}/{MAINTENANCE_CONFIG_MAP}"
+        self.installation_record = f"{namespace}/{INSTALLATION_CONFIG_MAP}"
+        if not lifecycle.garbage_collection.enabled:
+            pulumi.log.warn(f"workspace garbage collection is OFF for {config.stack}: "
+                            f"{garbage_collection_summary(config)}", resource=self)
+        self.register_outputs({
+            "url": self.url,
+            "version": self.version,
+            "config_hash": self.config_hash,
+            "maintenance_config_map": self.maintenance_config_map,
+            "installation_record": self.installation_record,
+            "installer_job": setup.job.metadata.apply(lambda m: m.name if m else None),
+        })
+
+
+def _identity(platform: Platform, workload: str) -> WorkloadIdentity:
+    try:
+        return platform.identities[workload]
+    except KeyError:
+        raise ValueError(f"the Platform has no {workload!r} identity; identities: "
+                         f"{', '.join(sorted(platform.identities))}") from None
+
+
+def _rendered_config(platform: Platform, config: CellConfig) -> pulumi.Output[str]:
+    own = [identity for identity in platform.identities.values() if identity.namespace == config.gitpod.namespace]
+    resolved: list[Any] = [platform.object_storage.bucket, platform.registry.url,
+                           *(identity.annotations for identity in own)]
+
+    def render(values: list[Any]) -> str:
+        bucket, registry_url, *annotations = values
+        by_account: dict[str, dict[str, str]] = {}
+        for identity, account_annotations in zip(own, annotations, strict=True):
+            by_account.setdefault(identity.service_account, {}).update(account_annotations)
+        inputs = InstallerInputs(
+            object_storage_kind=platform.object_storage.kind,
+            object_storage_region=platform.object_storage.region,
+            bucket=bucket,
+            registry_url=registry_url,
+            service_account_annotations=by_account,
+            gcs_project=platform.object_storage.project,
+        )
+        return render_installer_config(inputs, config)
+
+    return pulumi.Output.all(*resolved).apply(render)

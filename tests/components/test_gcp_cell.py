@@ -1,0 +1,387 @@
+"""The GCP reference architecture, asserted on what the real program registers under the mock engine."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import pytest
+
+from components.gcp.naming import service_account_id
+from components.gcp.network import plan_ranges
+from ops.plan.runner import PlanDocument
+
+Registered = Callable[[str], PlanDocument]
+PROJECT = "acme-gitpod-prod"
+STATEFUL_TYPES = (
+    "gcp:sql/databaseInstance:DatabaseInstance",
+    "gcp:storage/bucket:Bucket",
+    "gcp:artifactregistry/repository:Repository",
+    "gcp:dns/managedZone:ManagedZone",
+    "gcp:kms/keyRing:KeyRing",
+    "gcp:kms/cryptoKey:CryptoKey",
+)
+# Where each labelled type keeps its labels (pulumi-gcp 10 input names).
+LABEL_PATHS = {
+    "gcp:sql/databaseInstance:DatabaseInstance": ("settings", "userLabels"),
+    "gcp:container/cluster:Cluster": ("resourceLabels",),
+    "gcp:container/nodePool:NodePool": ("nodeConfig", "resourceLabels"),
+    "gcp:storage/bucket:Bucket": ("labels",),
+    "gcp:artifactregistry/repository:Repository": ("labels",),
+    "gcp:kms/cryptoKey:CryptoKey": ("labels",),
+    "gcp:dns/managedZone:ManagedZone": ("labels",),
+    "gcp:compute/globalAddress:GlobalAddress": ("labels",),
+}
+
+
+def inputs_of(plan: PlanDocument, resource_type: str, name: str | None = None) -> dict:
+    return plan.one(resource_type, name)["inputs"]
+
+
+def by_urn(plan: PlanDocument, urn: str) -> dict:
+    return next(r for r in plan.resources if r["urn"] == urn)
+
+
+def test_one_gcp_provider_with_project_and_region(registered: Registered) -> None:
+    plan = registered("prod-gcp")
+    provider = inputs_of(plan, "pulumi:providers:gcp")
+    assert (provider["project"], provider["region"]) == (PROJECT, "europe-west1")
+    # Providers receive structured inputs as JSON strings.
+    default_labels = provider["defaultLabels"]
+    labels = json.loads(default_labels) if isinstance(default_labels, str) else default_labels
+    assert labels["environment"] == "prod"
+    gcp_resources = [r for r in plan.resources if r["type"].startswith("gcp:")]
+    assert gcp_resources
+    assert all(r["provider"] and r["provider"].startswith(plan.one("pulumi:providers:gcp")["urn"])
+               for r in gcp_resources)
+    assert not [r for r in plan.resources if r["type"].startswith("aws:")]
+
+
+def test_network_has_secondary_ranges_nat_private_google_access_and_flow_logs(registered: Registered) -> None:
+    plan = registered("prod-gcp")
+    network = inputs_of(plan, "gcp:compute/network:Network")
+    assert network["autoCreateSubnetworks"] is False
+    subnet = inputs_of(plan, "gcp:compute/subnetwork:Subnetwork")
+    ranges = plan_ranges("10.52.0.0/16")
+    assert subnet["ipCidrRange"] == ranges.nodes
+    assert {r["rangeName"]: r["ipCidrRange"] for r in subnet["secondaryIpRanges"]} == {
+        "pods": ranges.pods, "services": ranges.services}
+    assert subnet["privateIpGoogleAccess"] is True
+    assert subnet["logConfig"]["metadata"] == "INCLUDE_ALL_METADATA"
+    assert subnet["network"] == f"projects/{PROJECT}/global/networks/gitpod-prod-gcp"
+    nat = inputs_of(plan, "gcp:compute/routerNat:RouterNat")
+    assert nat["router"] == "gitpod-prod-gcp-router"
+    assert nat["sourceSubnetworkIpRangesToNat"] == "LIST_OF_SUBNETWORKS"
+    assert nat["subnetworks"][0]["name"].endswith("/subnetworks/gitpod-prod-gcp-nodes")
+    assert nat["logConfig"]["enable"] is True
+
+
+def test_ranges_never_overlap() -> None:
+    import ipaddress
+
+    for cidr in ("10.52.0.0/16", "10.60.0.0/20"):
+        plan = plan_ranges(cidr)
+        blocks = [ipaddress.ip_network(b) for b in (plan.nodes, plan.pods, plan.services, plan.control_plane)]
+        assert all(not a.overlaps(b) for i, a in enumerate(blocks) for b in blocks[i + 1:])
+        assert all(block.subnet_of(ipaddress.ip_network(cidr)) for block in blocks)
+
+
+def test_gke_cluster_is_regional_private_and_hardened_in_prod(registered: Registered) -> None:
+    plan = registered("prod-gcp")
+    cluster = plan.one("gcp:container/cluster:Cluster")
+    inputs = cluster["inputs"]
+    assert inputs["location"] == "europe-west1"
+    assert inputs["privateClusterConfig"]["enablePrivateNodes"] is True
+    assert inputs["privateClusterConfig"]["enablePrivateEndpoint"] is False
+    authorized = inputs["masterAuthorizedNetworksConfig"]
+    assert [b["cidrBlock"] for b in authorized["cidrBlocks"]] == ["203.0.113.0/24"]
+    assert authorized["gcpPublicCidrsAccessEnabled"] is False
+    assert inputs["releaseChannel"]["channel"] == "REGULAR"
+    assert inputs["workloadIdentityConfig"]["workloadPool"] == f"{PROJECT}.svc.id.goog"
+    assert inputs["enableShieldedNodes"] is True
+    assert inputs["networkPolicy"] == {"enabled": True, "provider": "CALICO"}
+    assert inputs["addonsConfig"]["networkPolicyConfig"]["disabled"] is False
+    assert inputs["databaseEncryption"]["state"] == "ENCRYPTED"
+    assert inputs["databaseEncryption"]["keyName"].endswith("/keyRings/gitpod-prod-gcp/cryptoKeys/gke-secrets")
+    assert inputs["enableIntranodeVisibility"] is True
+    assert inputs["masterAuth"]["clientCertificateConfig"]["issueClientCertificate"] is False
+    assert inputs["enableLegacyAbac"] is False
+    assert inputs["removeDefaultNodePool"] is True
+    assert inputs["deletionProtection"] is True
+    assert inputs["ipAllocationPolicy"] == {"clusterSecondaryRangeName": "pods",
+                                            "servicesSecondaryRangeName": "services"}
+    assert inputs["maintenancePolicy"]["recurringWindow"]["recurrence"] == "FREQ=WEEKLY;BYDAY=SA,SU"
+    # The temporary default pool never runs as the Compute default service account.
+    assert inputs["nodeConfig"]["serviceAccount"].startswith("gitpod-prod-gcp-nodes@")
+    assert cluster["options"]["protect"] is True
+    # The GKE service agent may use the key before the cluster is created.
+    grant = next(r for r in plan.by_type("gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember")
+                 if r["inputs"]["cryptoKeyId"].endswith("/gke-secrets"))
+    assert grant["inputs"]["role"] == "roles/cloudkms.cryptoKeyEncrypterDecrypter"
+    assert grant["inputs"]["member"] == \
+        "serviceAccount:service-210987654321@container-engine-robot.iam.gserviceaccount.com"
+    assert grant["urn"] in cluster["options"]["dependsOn"]
+
+
+def test_dev_may_run_a_zonal_cluster_with_a_private_endpoint(registered: Registered, stack_variant) -> None:
+    from ops.plan.runner import run_program
+
+    assert inputs_of(registered("dev-gcp"), "gcp:container/cluster:Cluster")["location"] == "europe-west1-b"
+    resources, _ = run_program(stack_variant("dev-gcp", {"gitpod-cell:cluster.publicAccessCidrs": []}))
+    cluster = next(r for r in resources if r["type"] == "gcp:container/cluster:Cluster")["inputs"]
+    assert cluster["privateClusterConfig"]["enablePrivateEndpoint"] is True
+    assert cluster["masterAuthorizedNetworksConfig"].get("cidrBlocks", []) == []
+
+
+def test_kubernetes_provider_uses_gke_auth_plugin(registered: Registered) -> None:
+    from components.gcp.cluster import build_kubeconfig
+
+    kubeconfig = json.loads(build_kubeconfig("c", "172.16.0.2", "Q0E="))
+    user = kubeconfig["users"][0]["user"]
+    assert user["exec"]["command"] == "gke-gcloud-auth-plugin"
+    assert "token" not in user
+    assert "client-certificate-data" not in user
+    assert kubeconfig["clusters"][0]["cluster"]["server"] == "https://172.16.0.2"
+    provider = inputs_of(registered("prod-gcp"), "pulumi:providers:kubernetes")
+    assert provider["kubeconfig"] == "[secret]"
+
+
+def test_node_pools_carry_gitpod_labels_and_are_hardened(registered: Registered) -> None:
+    plan = registered("prod-gcp")
+    pools = {p["inputs"]["name"]: p["inputs"] for p in plan.by_type("gcp:container/nodePool:NodePool")}
+    assert set(pools) == {"services", "regular-workspaces", "headless-workspaces"}
+    labels = set().union(*(p["nodeConfig"]["labels"] for p in pools.values()))
+    assert labels == {"gitpod.io/workload_meta", "gitpod.io/workload_ide", "gitpod.io/workload_workspace_services",
+                      "gitpod.io/workload_services", "gitpod.io/workload_workspace_regular",
+                      "gitpod.io/workload_workspace_headless"}
+    assert pools["regular-workspaces"]["autoscaling"]["totalMinNodeCount"] == 3
+    assert pools["regular-workspaces"]["autoscaling"]["totalMaxNodeCount"] == 50
+    assert pools["regular-workspaces"]["nodeConfig"]["machineType"] == "n2-standard-16"
+    for pool in pools.values():
+        assert pool["management"] == {"autoRepair": True, "autoUpgrade": True}
+        node = pool["nodeConfig"]
+        assert node["shieldedInstanceConfig"] == {"enableSecureBoot": True, "enableIntegrityMonitoring": True}
+        assert node["workloadMetadataConfig"]["mode"] == "GKE_METADATA"
+        assert node["serviceAccount"] == f"gitpod-prod-gcp-nodes@{PROJECT}.iam.gserviceaccount.com"
+        assert "compute@developer" not in node["serviceAccount"]
+
+
+def test_node_service_account_is_least_privilege(registered: Registered) -> None:
+    plan = registered("prod-gcp")
+    node_member = f"serviceAccount:gitpod-prod-gcp-nodes@{PROJECT}.iam.gserviceaccount.com"
+    roles = {r["inputs"]["role"] for r in plan.by_type("gcp:projects/iAMMember:IAMMember")
+             if r["inputs"]["member"] == node_member}
+    assert roles == {"roles/logging.logWriter", "roles/monitoring.metricWriter", "roles/monitoring.viewer",
+                     "roles/stackdriver.resourceMetadata.writer", "roles/autoscaling.metricsWriter"}
+    readers = [r["inputs"] for r in plan.by_type("gcp:artifactregistry/repositoryIamMember:RepositoryIamMember")
+               if r["inputs"]["member"] == node_member]
+    assert [(r["role"], r["repository"]) for r in readers] == [("roles/artifactregistry.reader", "gitpod-prod-gcp")]
+
+
+@pytest.mark.parametrize(("stack", "availability", "retained", "log_days", "location"),
+                         [("prod-gcp", "REGIONAL", 14, 7, "europe-west4"), ("dev-gcp", "ZONAL", 7, 3, None)])
+def test_cloud_sql_is_private_tls_only_and_recoverable(registered: Registered, stack: str, availability: str,
+                                                       retained: int, log_days: int, location: str | None) -> None:
+    plan = registered(stack)
+    instance = plan.one("gcp:sql/databaseInstance:DatabaseInstance")
+    db = instance["inputs"]
+    settings = db["settings"]
+    assert db["databaseVersion"] == "MYSQL_8_0"
+    assert settings["availabilityType"] == availability
+    backups = settings["backupConfiguration"]
+    assert backups["enabled"] is True
+    assert backups["binaryLogEnabled"] is True
+    assert backups["backupRetentionSettings"] == {"retainedBackups": retained, "retentionUnit": "COUNT"}
+    assert backups["transactionLogRetentionDays"] == log_days
+    assert backups.get("location") == location
+    ip = settings["ipConfiguration"]
+    assert ip["ipv4Enabled"] is False
+    assert ip["privateNetwork"].endswith("/global/networks/gitpod-" + stack)
+    assert ip["sslMode"] == "ENCRYPTED_ONLY"
+    assert db["deletionProtection"] is True
+    assert settings["deletionProtectionEnabled"] is True
+    assert settings["retainBackupsOnDelete"] is True
+    assert {f["name"]: f["value"] for f in settings["databaseFlags"]} == {"explicit_defaults_for_timestamp": "off"}
+    assert settings["maintenanceWindow"]["day"] == 7
+    assert settings["maintenanceWindow"]["hour"] == 4
+    assert db["encryptionKeyName"].endswith("/cryptoKeys/cloudsql")
+    # Private services access exists before the instance.
+    connection = plan.one("gcp:servicenetworking/connection:Connection")
+    assert connection["inputs"]["service"] == "servicenetworking.googleapis.com"
+    address = inputs_of(plan, "gcp:compute/globalAddress:GlobalAddress")
+    assert (address["purpose"], address["addressType"]) == ("VPC_PEERING", "INTERNAL")
+    assert connection["urn"] in instance["options"]["dependsOn"]
+
+
+def test_database_password_is_random_secret_and_user_and_schema_exist(registered: Registered) -> None:
+    plan = registered("prod-gcp")
+    password = plan.one("random:index/randomPassword:RandomPassword")
+    user = plan.one("gcp:sql/user:User")
+    assert user["inputs"]["name"] == "gitpod"
+    assert user["inputs"]["password"] == "[secret]"
+    assert password["urn"] in user["dependencies"]
+    database = inputs_of(plan, "gcp:sql/database:Database")
+    assert (database["name"], database["charset"]) == ("gitpod", "utf8mb4")
+    assert "offline-" not in json.dumps(plan.document)
+
+
+def test_bucket_is_multi_region_versioned_private_and_keeps_live_objects(registered: Registered) -> None:
+    plan = registered("prod-gcp")
+    bucket = inputs_of(plan, "gcp:storage/bucket:Bucket")
+    assert bucket["name"] == f"gitpod-prod-gcp-{PROJECT}"
+    assert bucket["location"] == "EU"
+    assert bucket["versioning"] == {"enabled": True}
+    assert bucket["uniformBucketLevelAccess"] is True
+    assert bucket["publicAccessPrevention"] == "enforced"
+    assert bucket["forceDestroy"] is False
+    for rule in bucket["lifecycleRules"]:
+        if rule["action"]["type"] == "Delete":
+            assert rule["condition"]["withState"] == "ARCHIVED", "live objects must never be deleted"
+            assert rule["condition"]["daysSinceNoncurrentTime"] == 30
+            assert "age" not in rule["condition"]
+
+
+def test_custom_dual_region_bucket(stack_variant) -> None:
+    from ops.plan.runner import run_program
+
+    resources, _ = run_program(stack_variant("prod-gcp", {"gitpod-cell:gcp.storageLocation":
+                                                          "europe-west1+europe-west4"}))
+    bucket = next(r for r in resources if r["type"] == "gcp:storage/bucket:Bucket")["inputs"]
+    assert bucket["location"] == "EU"
+    assert bucket["customPlacementConfig"]["dataLocations"] == ["EUROPE-WEST1", "EUROPE-WEST4"]
+
+
+def test_registry_deletes_only_untagged_images(registered: Registered) -> None:
+    repository = inputs_of(registered("prod-gcp"), "gcp:artifactregistry/repository:Repository")
+    assert (repository["format"], repository["location"]) == ("DOCKER", "europe-west1")
+    assert repository["kmsKeyName"].endswith("/cryptoKeys/artifact-registry")
+    assert repository["cleanupPolicyDryRun"] is False
+    policies = {p["id"]: p for p in repository["cleanupPolicies"]}
+    assert policies["keep-tagged"]["action"] == "KEEP"
+    assert policies["keep-tagged"]["condition"]["tagState"] == "TAGGED"
+    for policy in policies.values():
+        if policy["action"] == "DELETE":
+            assert policy["condition"]["tagState"] == "UNTAGGED"
+
+
+def test_dns_zone_with_dnssec_or_adopted(registered: Registered, stack_variant) -> None:
+    from ops.plan.runner import run_program
+
+    zone = inputs_of(registered("prod-gcp"), "gcp:dns/managedZone:ManagedZone")
+    assert zone["dnsName"] == "gitpod.example.com."
+    assert zone["dnssecConfig"]["state"] == "on"
+    assert zone["visibility"] == "public"
+    resources, outputs = run_program(stack_variant("dev-gcp", {"gitpod-cell:gcp.existingZoneName": "acme-dev"}))
+    assert not [r for r in resources if r["type"] == "gcp:dns/managedZone:ManagedZone"]
+    assert outputs["dnsZoneId"] == "acme-dev"
+    zone_iam = "gcp:dns/dnsManagedZoneIamMember:DnsManagedZoneIamMember"
+    bindings = [r["inputs"] for r in resources if r["type"] == zone_iam]
+    assert {b["managedZone"] for b in bindings} == {"acme-dev"}
+
+
+def test_workload_identity_binds_exactly_one_ksa_and_no_keys(registered: Registered) -> None:
+    for stack in ("prod-gcp", "dev-gcp"):
+        types = {r["type"] for r in registered(stack).resources}
+        assert "gcp:serviceaccount/key:Key" not in types
+    plan = registered("prod-gcp")
+    expected = {
+        "cert-manager": "cert-manager/cert-manager",
+        "external-dns": "external-dns/external-dns",
+        "gitpod-server-storage": "gitpod/server",
+        "gitpod-ws-daemon-storage": "gitpod/ws-daemon",
+        "gitpod-image-builder-registry": "gitpod/image-builder-mk3",
+        "gitpod-registry-facade-registry": "gitpod/registry-facade",
+    }
+    bindings = {r["name"].removesuffix("-workload-identity"): r["inputs"]
+                for r in plan.by_type("gcp:serviceaccount/iAMMember:IAMMember")}
+    for workload, ksa in expected.items():
+        binding = bindings[f"gitpod-prod-gcp-{workload}"]
+        assert binding["role"] == "roles/iam.workloadIdentityUser"
+        assert binding["member"] == f"serviceAccount:{PROJECT}.svc.id.goog[{ksa}]"
+    for account in plan.by_type("gcp:serviceaccount/account:Account"):
+        assert 6 <= len(account["inputs"]["accountId"]) <= 30
+
+
+def test_workload_roles_are_scoped_to_one_resource(registered: Registered) -> None:
+    plan = registered("prod-gcp")
+
+    def member(workload: str) -> str:
+        return f"serviceAccount:{service_account_id('gitpod-prod-gcp', workload)}@{PROJECT}.iam.gserviceaccount.com"
+
+    bucket_grants = {(r["inputs"]["member"], r["inputs"]["role"], r["inputs"]["bucket"])
+                     for r in plan.by_type("gcp:storage/bucketIAMMember:BucketIAMMember")}
+    bucket = f"gitpod-prod-gcp-{PROJECT}"
+    assert bucket_grants == {(member("server"), "roles/storage.objectAdmin", bucket),
+                             (member("ws-daemon"), "roles/storage.objectAdmin", bucket)}
+    repository_grants = {(r["inputs"]["member"], r["inputs"]["role"])
+                         for r in plan.by_type("gcp:artifactregistry/repositoryIamMember:RepositoryIamMember")}
+    assert (member("image-builder"), "roles/artifactregistry.writer") in repository_grants
+    assert (member("registry-facade"), "roles/artifactregistry.reader") in repository_grants
+    # No predefined DNS admin role anywhere: custom roles, record changes bound on the zone only.
+    project_roles = [r["inputs"] for r in plan.by_type("gcp:projects/iAMMember:IAMMember")]
+    assert not [r for r in project_roles if r["role"] in ("roles/dns.admin", "roles/owner", "roles/editor")]
+    records = inputs_of(plan, "gcp:projects/iAMCustomRole:IAMCustomRole", "gitpod-prod-gcp-dns-records")
+    assert "dns.managedZones.create" not in records["permissions"]
+    assert "dns.resourceRecordSets.update" in records["permissions"]
+    zone_bindings = [r["inputs"] for r in plan.by_type("gcp:dns/dnsManagedZoneIamMember:DnsManagedZoneIamMember")]
+    assert {b["member"] for b in zone_bindings} == {member("cert-manager"), member("external-dns")}
+    assert {b["role"] for b in zone_bindings} == {f"projects/{PROJECT}/roles/gitpod_prod_gcp_dns_records"}
+    lister = inputs_of(plan, "gcp:projects/iAMCustomRole:IAMCustomRole", "gitpod-prod-gcp-dns-zone-list")
+    assert lister["permissions"] == ["dns.managedZones.list"]
+
+
+def test_kms_keys_rotate_and_service_agents_can_use_them(registered: Registered) -> None:
+    plan = registered("prod-gcp")
+    keys = {k["inputs"]["name"]: k for k in plan.by_type("gcp:kms/cryptoKey:CryptoKey")}
+    assert set(keys) == {"gke-secrets", "cloudsql", "artifact-registry"}
+    assert all(k["inputs"]["rotationPeriod"] == "7776000s" for k in keys.values())
+    members = {r["inputs"]["cryptoKeyId"].rsplit("/", 1)[-1]: r["inputs"]["member"]
+               for r in plan.by_type("gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember")}
+    assert members["cloudsql"].endswith("@gcp-sa-cloud-sql.iam.gserviceaccount.com")
+    assert members["artifact-registry"].endswith("@gcp-sa-artifactregistry.iam.gserviceaccount.com")
+
+
+@pytest.mark.parametrize("stack", ["prod-gcp", "dev-gcp"])
+def test_every_labelled_resource_carries_cell_labels(registered: Registered, stack: str) -> None:
+    plan = registered(stack)
+    labelled = [r for r in plan.resources if r["type"] in LABEL_PATHS]
+    assert len(labelled) >= 10
+    for resource in labelled:
+        labels = resource["inputs"]
+        for key in LABEL_PATHS[resource["type"]]:
+            labels = labels[key]
+        assert labels["environment"] == stack.removesuffix("-gcp"), resource["urn"]
+        assert labels["cell"] == stack
+        assert labels["managed-by"] == "pulumi"
+        assert all(k == k.lower() and str(v) == str(v).lower() for k, v in labels.items())
+
+
+def test_prod_protects_and_retains_every_stateful_resource(registered: Registered) -> None:
+    for stack, protected in (("prod-gcp", True), ("dev-gcp", False)):
+        plan = registered(stack)
+        stateful = [r for r in plan.resources if r["type"] in STATEFUL_TYPES]
+        assert {r["type"] for r in stateful} == set(STATEFUL_TYPES)
+        for resource in stateful:
+            assert resource["options"]["protect"] is protected, resource["urn"]
+            assert resource["options"]["retainOnDelete"] is True, resource["urn"]
+
+
+def test_platform_outputs_describe_the_gcp_cell(registered: Registered) -> None:
+    outputs = registered("prod-gcp").document["outputs"]
+    assert outputs["cloud"] == "gcp"
+    assert outputs["databaseRestoreTarget"] == {"kind": "cloudsql", "instanceId": "gitpod-prod-gcp-db",
+                                                "region": "europe-west1", "backupReplicaRegion": "europe-west4"}
+    assert outputs["bucket"] == f"gitpod-prod-gcp-{PROJECT}"
+    assert outputs["replicaBucket"] is None
+    assert outputs["registryUrl"] == f"europe-west1-docker.pkg.dev/{PROJECT}/gitpod-prod-gcp"
+    assert outputs["dnsZoneId"] == "gitpod-prod-gcp"
+    assert outputs["databaseHost"].startswith("10.")
+
+
+def test_components_follow_pulumi_style(registered: Registered) -> None:
+    plan = registered("dev-gcp")
+    cell = [r for r in plan.resources if r["type"].startswith("gitpod-cell:gcp:")]
+    assert {r["type"] for r in cell} >= {"gitpod-cell:gcp:GcpCell", "gitpod-cell:gcp:GkeCluster",
+                                         "gitpod-cell:gcp:CloudSqlDatabase", "gitpod-cell:gcp:Network"}
+    urns = {r["urn"] for r in plan.resources}
+    assert all(r["parent"] in urns for r in plan.resources if r["custom"])

@@ -1,0 +1,258 @@
+"""The Gitpod layer as the real program registers it under the mock engine: releases, issuer, certificate,
+namespace, secrets, and the installer Job with its rollout hooks."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import yaml
+
+from components.gitpod import hooks
+from components.gitpod.installer import job_name, sanitise_version
+from ops.plan.runner import PlanDocument, run_program
+
+Registered = Callable[[str], PlanDocument]
+STACKS = ("dev", "staging", "prod")
+BEFORE = ["enter-maintenance", "record-restore-point"]
+AFTER = ["health-gate", "backup-config", "exit-maintenance"]
+
+
+def by_k8s_name(plan: PlanDocument, resource_type: str, name: str) -> dict[str, Any]:
+    found = [r for r in plan.by_type(resource_type) if r["inputs"]["metadata"]["name"] == name]
+    assert len(found) == 1, f"{resource_type} {name}: {len(found)}"
+    return found[0]
+
+
+def installer_job(plan: PlanDocument) -> dict[str, Any]:
+    jobs = plan.by_type("kubernetes:batch/v1:Job")
+    assert len(jobs) == 1
+    return jobs[0]
+
+
+def test_everything_runs_on_the_cells_kubernetes_provider(registered: Registered) -> None:
+    plan = registered("prod")
+    provider = plan.one("pulumi:providers:kubernetes")
+    component = plan.one("gitpod-cell:gitpod:GitpodInstallation")
+    children = [r for r in plan.resources if r["parent"] == component["urn"] and r["type"].startswith("kubernetes:")]
+    assert len(children) >= 12
+    assert all(r["provider"].rsplit("::", 1)[0] == provider["urn"] for r in children)
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_pinned_helm_releases_bound_to_their_identities(registered: Registered, stack: str) -> None:
+    plan = registered(stack)
+    releases = {r["inputs"]["chart"]: r["inputs"] for r in plan.by_type("kubernetes:helm.sh/v3:Release")}
+    assert set(releases) == {"cert-manager", "external-dns", "cluster-autoscaler"}
+    for release in releases.values():
+        assert release["version"]
+        assert release["repositoryOpts"]["repo"].startswith("https://")
+        assert release["atomic"] is True
+    cert_manager = releases["cert-manager"]
+    assert cert_manager["namespace"] == "cert-manager"
+    assert cert_manager["values"]["crds"]["enabled"] is True
+    assert cert_manager["values"]["serviceAccount"]["name"] == "cert-manager"
+    arn = cert_manager["values"]["serviceAccount"]["annotations"]["eks.amazonaws.com/role-arn"]
+    assert arn.startswith(f"arn:aws:iam::123456789012:role/gitpod-{stack}-cert-manager")
+    external_dns = releases["external-dns"]["values"]
+    assert external_dns["provider"] == {"name": "aws"}
+    assert external_dns["domainFilters"] == [plan.document["outputs"]["gitpodUrl"].removeprefix("https://")]
+    assert external_dns["extraArgs"] == [f"--zone-id-filter={plan.document['outputs']['dnsZoneId']}"]
+    assert external_dns["txtOwnerId"] == stack
+    assert "eks.amazonaws.com/role-arn" in external_dns["serviceAccount"]["annotations"]
+    autoscaler_values = releases["cluster-autoscaler"]
+    assert autoscaler_values["namespace"] == "kube-system"
+    assert autoscaler_values["values"]["autoDiscovery"]["clusterName"] == f"gitpod-{stack}"
+    assert autoscaler_values["values"]["image"]["tag"].startswith("v1.33.")
+    assert "eks.amazonaws.com/role-arn" in autoscaler_values["values"]["rbac"]["serviceAccount"]["annotations"]
+
+
+@pytest.mark.parametrize(("stack", "issuer", "server"), [
+    ("dev", "letsencrypt-staging", "https://acme-staging-v02.api.letsencrypt.org/directory"),
+    ("prod", "letsencrypt", "https://acme-v02.api.letsencrypt.org/directory"),
+])
+def test_dns01_issuer_and_wildcard_certificate(registered: Registered, stack: str, issuer: str, server: str) -> None:
+    plan = registered(stack)
+    cluster_issuer = plan.one("kubernetes:cert-manager.io/v1:ClusterIssuer")["inputs"]
+    assert cluster_issuer["metadata"]["name"] == issuer
+    acme = cluster_issuer["spec"]["acme"]
+    assert acme["server"] == server
+    assert acme["email"] == "platform-team@example.com"
+    route53 = acme["solvers"][0]["dns01"]["route53"]
+    assert route53 == {"region": "eu-west-1", "hostedZoneID": plan.document["outputs"]["dnsZoneId"]}
+    certificate = plan.one("kubernetes:cert-manager.io/v1:Certificate")
+    domain = plan.document["outputs"]["gitpodUrl"].removeprefix("https://")
+    assert certificate["inputs"]["metadata"] == {"name": "https-certificates", "namespace": "gitpod"}
+    assert certificate["inputs"]["spec"]["secretName"] == "https-certificates"
+    assert certificate["inputs"]["spec"]["issuerRef"]["name"] == issuer
+    assert certificate["inputs"]["spec"]["dnsNames"] == [domain, f"*.{domain}", f"*.ws.{domain}"]
+
+
+def test_namespace_and_secrets_keep_every_value_secret(registered: Registered) -> None:
+    plan = registered("prod")
+    namespace = plan.one("kubernetes:core/v1:Namespace")["inputs"]["metadata"]
+    assert namespace["name"] == "gitpod"
+    assert namespace["labels"]["pod-security.kubernetes.io/enforce"] == "privileged"
+    assert namespace["labels"]["pod-security.kubernetes.io/warn"] == "baseline"
+    database = by_k8s_name(plan, "kubernetes:core/v1:Secret", "gitpod-database")
+    registry = by_k8s_name(plan, "kubernetes:core/v1:Secret", "gitpod-registry")
+    assert database["inputs"]["stringData"] == "[secret]"
+    assert registry["inputs"]["stringData"] == "[secret]"
+    assert registry["inputs"]["type"] == "kubernetes.io/dockerconfigjson"
+    key = plan.one("random:index/randomBytes:RandomBytes")
+    assert key["inputs"]["length"] == 32
+    assert key["options"]["protect"] is True
+    assert key["urn"] in database["dependencies"]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_installer_job_pinned_named_and_hooked(registered: Registered, stack: str) -> None:
+    plan = registered(stack)
+    job = installer_job(plan)
+    version = "release-2022.06.0.10"
+    config_hash = plan.document["outputs"]["gitpodConfigHash"]
+    assert job["name"] == f"gitpod-installer-{sanitise_version(version)}"
+    metadata = job["inputs"]["metadata"]
+    assert metadata["name"] == job_name(version, config_hash)
+    assert metadata["name"].startswith("gitpod-installer-release-2022-06-0-10-")
+    assert len(metadata["name"]) <= 63
+    assert metadata["labels"]["app.kubernetes.io/name"] == "gitpod-installer"
+    assert job["options"]["hooks"] == {"beforeCreate": BEFORE, "beforeUpdate": BEFORE,
+                                       "afterCreate": AFTER, "afterUpdate": AFTER}
+    assert job["options"]["customTimeouts"] == {"create": "30m", "update": "30m"}
+    spec = job["inputs"]["spec"]
+    assert "ttlSecondsAfterFinished" not in spec
+    assert spec["backoffLimit"] == 2
+    pod = spec["template"]["spec"]
+    assert pod["restartPolicy"] == "Never"
+    assert pod["serviceAccountName"] == "gitpod-installer"
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    (container,) = pod["containers"]
+    assert container["image"] == f"eu.gcr.io/gitpod-core-dev/build/installer:{version}"
+    assert container["securityContext"]["allowPrivilegeEscalation"] is False
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert container["resources"]["limits"]["memory"]
+    script = container["command"][-1]
+    assert '/app/installer render --config "$CONFIG" --namespace "$NAMESPACE"' in script
+    assert "kubectl apply --server-side" in script
+    env = {e["name"]: e["value"] for e in container["env"]}
+    assert env["CONFIG"] == "/config/config.yaml"
+    assert env["RENDER_FLAGS"] == ""
+    assert env["DATABASE_CA_URL"].startswith("https://truststore.pki.rds.amazonaws.com/")
+    # The Job waits for what its config references, and for its record and config to exist.
+    depends = set(job["options"]["dependsOn"])
+    for resource_type, name in (("kubernetes:core/v1:ConfigMap", "gitpod-installer-config"),
+                                ("kubernetes:core/v1:ConfigMap", "gitpod-installation"),
+                                ("kubernetes:core/v1:Secret", "gitpod-database")):
+        assert by_k8s_name(plan, resource_type, name)["urn"] in depends
+    assert plan.one("kubernetes:cert-manager.io/v1:Certificate")["urn"] in depends
+
+
+def test_installation_record_and_exports(registered: Registered) -> None:
+    plan = registered("prod")
+    record = by_k8s_name(plan, "kubernetes:core/v1:ConfigMap", "gitpod-installation")["inputs"]
+    outputs = plan.document["outputs"]
+    assert record["metadata"]["namespace"] == "gitpod"
+    assert record["data"] == {
+        "version": "release-2022.06.0.10",
+        "configHash": outputs["gitpodConfigHash"],
+        "timeoutDefault": "30m",
+        "timeoutExtended": "180m",
+        "timeoutAfterClose": "5m",
+        "maxLifetime": "36h",
+        "maintenanceLeaseMinutes": "60",
+        "garbageCollection": "on: stopped workspaces are deleted 14 days after their last start; "
+                             "pinned workspaces are never deleted",
+    }
+    assert outputs["gitpodUrl"] == "https://gitpod.example.com"
+    assert outputs["gitpodVersion"] == "release-2022.06.0.10"
+    assert len(outputs["gitpodConfigHash"]) == 64
+    assert outputs["maintenanceConfigMap"] == "gitpod/ws-manager-mk2-maintenance-mode"
+    assert outputs["installationRecord"] == "gitpod/gitpod-installation"
+
+
+def test_gc_off_is_said_in_the_plan(stack_variant: Callable[..., Any]) -> None:
+    resources, _ = run_program(stack_variant("dev", {
+        "gitpod-cell:gitpod.workspace.garbageCollection": {"enabled": False}}))
+    plan = PlanDocument({"resources": resources})
+    record = by_k8s_name(plan, "kubernetes:core/v1:ConfigMap", "gitpod-installation")
+    assert record["inputs"]["data"]["garbageCollection"].startswith("OFF: stopped workspaces are never deleted")
+    config = by_k8s_name(plan, "kubernetes:core/v1:ConfigMap", "gitpod-installer-config")
+    assert "disableWorkspaceGarbageCollection: true" in config["inputs"]["data"]["config.yaml"]
+    (container,) = installer_job(plan)["inputs"]["spec"]["template"]["spec"]["containers"]
+    env = {e["name"]: e["value"] for e in container["env"]}
+    assert env["RENDER_FLAGS"] == "--use-experimental-config"
+
+
+def test_config_change_renames_the_job(registered: Registered, stack_variant: Callable[..., Any]) -> None:
+    before = installer_job(registered("dev"))
+    resources, _ = run_program(stack_variant("dev", {"gitpod-cell:gitpod.workspace.timeoutDefault": "20m"}))
+    after = installer_job(PlanDocument({"resources": resources}))
+    assert before["name"] == after["name"]  # same Pulumi resource: a replacement, so its create hooks run
+    assert before["inputs"]["metadata"]["name"] != after["inputs"]["metadata"]["name"]
+
+
+def test_job_names_are_dns_labels_for_any_version() -> None:
+    name = job_name("Release_2024.11.0+build.5-" + "x" * 80, "f" * 64)
+    assert len(name) <= 63
+    assert name == name.lower()
+    assert not name.startswith("-")
+    assert name.endswith("-ffffffffff")
+
+
+def test_hook_names_match_the_ops_steps() -> None:
+    from ops import rollout_hooks
+
+    assert hooks.BEFORE_ROLLOUT == rollout_hooks.BEFORE_ROLLOUT_STEPS
+    assert hooks.AFTER_ROLLOUT == rollout_hooks.AFTER_ROLLOUT_STEPS
+
+
+def test_hook_callbacks_delegate_to_ops_lazily(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ops import rollout_hooks
+
+    calls: list[tuple[str, Any, Any, Any]] = []
+
+    def fake_hook_callback(step: str, context: Any, *, ledgers: dict[str, Any]) -> Any:
+        async def run(args: Any) -> None:
+            calls.append((step, context, ledgers, args))
+
+        return run
+
+    monkeypatch.setattr(rollout_hooks, "hook_callback", fake_hook_callback)
+    ledgers: dict[str, Any] = {}
+    context = {"stack": "dev", "aws_region": "eu-west-1", "db_instance_id": "db", "bucket": "b"}
+    callback = hooks._step_callback("health-gate", context, ledgers)
+    # Not asyncio.run: it would unset the thread's event loop that the mock-engine tests after this one use.
+    loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(callback("args"))
+    finally:
+        loop.close()
+    (step, built, shared, args), = calls
+    assert step == "health-gate"
+    assert isinstance(built, rollout_hooks.HookContext)
+    assert (built.stack, built.bucket) == ("dev", "b")
+    assert shared is ledgers
+    assert args == "args"
+
+
+def test_gcp_cell_plugs_in_unchanged(registered: Registered) -> None:
+    plan = registered("dev-gcp")
+    charts = {r["inputs"]["chart"]: r["inputs"]["values"] for r in plan.by_type("kubernetes:helm.sh/v3:Release")}
+    assert set(charts) == {"cert-manager", "external-dns"}  # GKE scales its node pools itself
+    assert charts["external-dns"]["provider"] == {"name": "google"}
+    assert "--google-project=acme-gitpod-dev" in charts["external-dns"]["extraArgs"]
+    solver = plan.one("kubernetes:cert-manager.io/v1:ClusterIssuer")["inputs"]["spec"]["acme"]["solvers"][0]
+    assert solver["dns01"]["cloudDNS"]["project"] == "acme-gitpod-dev"
+    # Cloud SQL's CA bundle comes with the Platform: Pulumi writes it (as a secret), the Job fetches nothing.
+    ca = by_k8s_name(plan, "kubernetes:core/v1:Secret", "gitpod-database-ca")
+    assert ca["inputs"]["stringData"] == "[secret]"
+    (container,) = installer_job(plan)["inputs"]["spec"]["template"]["spec"]["containers"]
+    assert {e["name"]: e["value"] for e in container["env"]}["DATABASE_CA_URL"] == ""
+    assert ca["urn"] in installer_job(plan)["options"]["dependsOn"]
+    config_map = by_k8s_name(plan, "kubernetes:core/v1:ConfigMap", "gitpod-installer-config")
+    document = yaml.safe_load(config_map["inputs"]["data"]["config.yaml"])
+    assert document["objectStorage"]["cloudStorage"]["project"] == "acme-gitpod-dev"
+    assert document["containerRegistry"]["external"]["url"].startswith("europe-west1-docker.pkg.dev/acme-gitpod-dev/")
