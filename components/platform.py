@@ -81,6 +81,8 @@ class DnsZone:
 class Cluster:
     name: pulumi.Output[str]
     kubernetes_provider: pulumi.ProviderResource
+    # The provider's kubeconfig (a secret; short-lived tokens via the cloud CLI), also used by the rollout hooks.
+    kubeconfig: pulumi.Output[str]
     # Workload labels present on node pools (DESIGN.md), by pool name.
     node_pool_labels: Mapping[str, Mapping[str, str]]
     # True when a cluster-autoscaler must be installed in-cluster (EKS); GKE autoscales itself.

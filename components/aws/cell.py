@@ -123,6 +123,7 @@ class AwsCell(pulumi.ComponentResource):
             cluster=Cluster(
                 name=eks.cluster.name,
                 kubernetes_provider=eks.kubernetes_provider,
+                kubeconfig=pulumi.Output.secret(eks.kubeconfig),
                 node_pool_labels=pools.labels,
                 needs_cluster_autoscaler=True,
             ),

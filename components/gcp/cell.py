@@ -213,6 +213,7 @@ class GcpCell(pulumi.ComponentResource):
             cluster=Cluster(
                 name=gke.cluster.name,
                 kubernetes_provider=gke.kubernetes_provider,
+                kubeconfig=pulumi.Output.secret(gke.kubeconfig),
                 node_pool_labels=pools.labels,
                 # GKE's own autoscaler scales the pools (autoscaling bounds on each pool).
                 needs_cluster_autoscaler=False,

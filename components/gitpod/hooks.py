@@ -12,10 +12,9 @@ runs `pulumi up`:
 
 - AWS: the standard credential chain (env, profile, SSO, instance role) with rds:DescribeDBInstances,
   rds:CreateDBSnapshot (only when PITR is off), s3:PutObject/GetObject/ListBucketVersions on the cell's bucket.
-- Kubernetes: a kubeconfig for the cell ($KUBECONFIG or ~/.kube/config, e.g. from
-  `aws eks update-kubeconfig --name <clusterName output>`), allowed to get/create/patch ConfigMaps and list
-  Deployments/StatefulSets in the Gitpod namespace. The Platform does not hand its kubeconfig to the Gitpod
-  layer, so the hooks cannot reuse the Kubernetes provider's.
+- Kubernetes: the cell's own kubeconfig (the one the Kubernetes provider uses, handed over in `Platform`), whose
+  exec plugin (`aws eks get-token` / `gke-gcloud-auth-plugin`) needs the cloud CLI and an identity allowed to
+  get/create/patch ConfigMaps and list Deployments/StatefulSets in the Gitpod namespace.
 
 Under the offline plan (the SDK mock engine) hooks register and never run.
 """

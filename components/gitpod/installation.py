@@ -83,6 +83,7 @@ class GitpodInstallation(pulumi.ComponentResource):
             "installer_config_yaml": self.config_yaml,
             "namespace": namespace,
             "lease_minutes": gitpod.maintenance_lease_minutes,
+            "kubeconfig": platform.cluster.kubeconfig,
         })
         lifecycle = gitpod.workspace
         setup = installer(
