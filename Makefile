@@ -19,6 +19,7 @@ plan: venv
 
 lint: venv
 	$(PY) -m ruff check .
+	$(PY) -m policies.table --check README.md
 
 test: venv lint
 	$(PY) -m pytest -q -n 2

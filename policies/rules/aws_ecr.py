@@ -1,0 +1,35 @@
+"""ECR repositories: vulnerability scanning and KMS encryption."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from policies.core.props import as_list, get, truthy
+from policies.core.rule import Report, resource_rule
+from policies.rules.tokens import ECR_REPOSITORY
+
+
+@resource_rule(
+    name="aws-ecr-scan-on-push",
+    summary="ECR repositories scan images for vulnerabilities on push.",
+    types=[ECR_REPOSITORY],
+    control="CKV_AWS_163, AWS FSBP ECR.1",
+)
+def ecr_scan_on_push(args: Any, report: Report) -> None:
+    if not truthy(get(args.props, "imageScanningConfiguration.scanOnPush")):
+        report("imageScanningConfiguration.scanOnPush must be true.")
+
+
+@resource_rule(
+    name="aws-ecr-kms-encryption",
+    summary="ECR repositories are encrypted with a KMS key.",
+    types=[ECR_REPOSITORY],
+    control="CKV_AWS_136",
+)
+def ecr_kms_encryption(args: Any, report: Report) -> None:
+    configs = as_list(get(args.props, "encryptionConfigurations"))
+    kms = [c for c in configs if get(c, "encryptionType") in ("KMS", "KMS_DSSE")]
+    if not kms:
+        report("encryptionConfigurations does not use encryptionType 'KMS' (the default is AES256).")
+    elif not any(get(c, "kmsKey") for c in kms):
+        report("encryptionConfigurations.kmsKey is not set; use the cell's customer-managed key.")

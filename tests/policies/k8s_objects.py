@@ -1,0 +1,46 @@
+"""Kubernetes object records as pulumi-kubernetes registers them (camelCase inputs)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.policies.records import resource
+
+JOB = "kubernetes:batch/v1:Job"
+CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
+INSTALLER_LABELS = {"app.kubernetes.io/name": "gitpod-installer"}
+HARDENED = {"runAsNonRoot": True, "allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True}
+RESOURCES = {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"memory": "512Mi"}}
+ALL_HOOKS = {
+    "beforeCreate": ["enter-maintenance", "record-restore-point"],
+    "afterCreate": ["health-gate", "backup-config", "exit-maintenance"],
+}
+
+
+def container(name: str = "installer", image: str = "eu.gcr.io/gitpod-io/installer:release-2024.01.1",
+              **fields: Any) -> dict[str, Any]:
+    return {"name": name, "image": image, "securityContext": dict(HARDENED), "resources": RESOURCES, **fields}
+
+
+def job(*containers: dict[str, Any], name: str = "installer", labels: dict[str, str] | None = None,
+        namespace: str = "gitpod", hooks: dict[str, list[str]] | None = None,
+        pod: dict[str, Any] | None = None) -> dict[str, Any]:
+    return resource(JOB, name, {
+        "apiVersion": "batch/v1", "kind": "Job",
+        "metadata": {"name": name, "namespace": namespace, "labels": labels if labels is not None else {}},
+        "spec": {"template": {"spec": {"restartPolicy": "Never", "containers": list(containers), **(pod or {})}}},
+    }, hooks=hooks)
+
+
+def installer(*containers: dict[str, Any], hooks: dict[str, list[str]] | None = None) -> dict[str, Any]:
+    return job(*(containers or (container(),)), labels=INSTALLER_LABELS, hooks=ALL_HOOKS if hooks is None else hooks)
+
+
+def installation_config_map(data: dict[str, str] | None = None, name: str = "gitpod-installation") -> dict[str, Any]:
+    defaults = {"version": "release-2024.01.1", "timeoutDefault": "30m", "timeoutExtended": "3h",
+                "timeoutAfterClose": "2m", "maxLifetime": "36h", "maintenanceLeaseMinutes": "30"}
+    return resource(CONFIG_MAP, "installation", {
+        "apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": name, "namespace": "gitpod"},
+        "data": defaults if data is None else data,
+    })

@@ -1,0 +1,148 @@
+"""Identity rules: no IAM users or keys, no admin wildcards, IRSA roles scoped to one service account."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.policies.records import resource
+
+ROLE = "aws:iam/role:Role"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+OIDC = "arn:aws:iam::123456789012:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/ABC"
+ISSUER = "oidc.eks.eu-west-1.amazonaws.com/id/ABC"
+
+
+def document(*statements):
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+def trust(condition=None):
+    statement = {"Effect": "Allow", "Principal": {"Federated": OIDC}, "Action": "sts:AssumeRoleWithWebIdentity"}
+    if condition is not None:
+        statement["Condition"] = condition
+    return document(statement)
+
+
+class TestNoIamUsers:
+    rule = "aws-no-iam-users"
+
+    @pytest.mark.parametrize("resource_type", [
+        "aws:iam/user:User", "aws:iam/userPolicyAttachment:UserPolicyAttachment",
+    ])
+    def test_fails_for_user_resources(self, check, resource_type):
+        user = resource(resource_type, "ci", {"name": "ci"})
+        kind = resource_type.rsplit(":", 1)[-1]
+        assert check(self.rule, user) == [(user["urn"], f"{kind} resources are not allowed; use an IAM role (IRSA) "
+                                                        "instead.")]
+
+    def test_passes_for_roles(self, check):
+        assert check(self.rule, resource(ROLE, "r", {"assumeRolePolicy": trust()})) == []
+
+    def test_passes_with_no_inputs(self, check):
+        assert check(self.rule, resource(ROLE, "r")) == []
+
+
+class TestNoAccessKeys:
+    rule = "aws-no-access-keys"
+
+    def test_fails(self, check):
+        key = resource("aws:iam/accessKey:AccessKey", "ci", {"user": "ci"})
+        assert check(self.rule, key) == [(key["urn"], "static access keys are not allowed; use an IAM role (IRSA) "
+                                                      "instead.")]
+
+    def test_fails_with_no_inputs(self, check):
+        key = resource("aws:iam/accessKey:AccessKey", "ci")
+        assert len(check(self.rule, key)) == 1
+
+    def test_passes_without_keys(self, check):
+        assert check(self.rule, resource(ROLE, "r", {})) == []
+
+
+class TestNoWildcardAdmin:
+    rule = "aws-iam-no-wildcard-admin"
+
+    def test_passes_for_scoped_policy(self, check):
+        policy = resource(ROLE_POLICY, "dns", {"role": "r", "policy": document(
+            {"Effect": "Allow", "Action": ["route53:ChangeResourceRecordSets"],
+             "Resource": "arn:aws:route53:::hostedzone/Z1"},
+            {"Effect": "Allow", "Action": "route53:ListHostedZones", "Resource": "*"})})
+        assert check(self.rule, policy) == []
+
+    def test_fails_for_star_on_star(self, check):
+        policy = resource(ROLE_POLICY, "admin", {"role": "r", "policy": document(
+            {"Sid": "Admin", "Effect": "Allow", "Action": "*", "Resource": "*"})})
+        assert check(self.rule, policy) == [
+            (policy["urn"], "policy statement Admin allows '*' on '*'; grant only the actions and resources the "
+                            "workload needs.")
+        ]
+
+    def test_fails_for_service_wildcard_on_star_in_inline_role_policy(self, check):
+        role = resource(ROLE, "r", {"assumeRolePolicy": trust(), "inlinePolicies": [
+            {"name": "s3", "policy": document({"Effect": "Allow", "Action": ["s3:*"], "Resource": ["*"]})}]})
+        assert check(self.rule, role) == [
+            (role["urn"], "inline policy s3 statement #0 allows 's3:*' on '*'; grant only the actions and resources "
+                          "the workload needs.")
+        ]
+
+    def test_service_wildcards_allowed_by_config(self, check):
+        policy = resource(ROLE_POLICY, "s3", {"policy": document({"Effect": "Allow", "Action": "s3:*",
+                                                                  "Resource": "*"})})
+        assert check(self.rule, policy, config={"allowServiceWildcards": True}) == []
+
+    def test_deny_statements_are_fine(self, check):
+        policy = resource(ROLE_POLICY, "deny", {"policy": document({"Effect": "Deny", "Action": "*",
+                                                                    "Resource": "*"})})
+        assert check(self.rule, policy) == []
+
+    def test_passes_when_absent(self, check):
+        assert check(self.rule, resource(ROLE_POLICY, "empty", {"role": "r"})) == []
+
+
+class TestIrsaSingleServiceAccount:
+    rule = "aws-irsa-single-service-account"
+
+    def role(self, condition):
+        return resource(ROLE, "irsa", {"assumeRolePolicy": trust(condition)})
+
+    def test_passes(self, check):
+        role = self.role({"StringEquals": {f"{ISSUER}:sub": "system:serviceaccount:gitpod:registry-facade",
+                                           f"{ISSUER}:aud": "sts.amazonaws.com"}})
+        assert check(self.rule, role) == []
+
+    def test_fails_for_wildcard_subject(self, check):
+        role = self.role({"StringLike": {f"{ISSUER}:sub": "system:serviceaccount:gitpod:*"},
+                          "StringEquals": {f"{ISSUER}:aud": "sts.amazonaws.com"}})
+        assert check(self.rule, role) == [
+            (role["urn"], "the trust policy matches service accounts by pattern (system:serviceaccount:gitpod:*); "
+                          "name one service account exactly.")
+        ]
+
+    def test_fails_for_two_service_accounts(self, check):
+        role = self.role({"StringEquals": {
+            f"{ISSUER}:sub": ["system:serviceaccount:gitpod:server", "system:serviceaccount:gitpod:proxy"],
+            f"{ISSUER}:aud": "sts.amazonaws.com"}})
+        assert check(self.rule, role) == [
+            (role["urn"], "the role trusts 2 service accounts (system:serviceaccount:gitpod:proxy, "
+                          "system:serviceaccount:gitpod:server); create one role per service account.")
+        ]
+
+    def test_fails_when_condition_absent(self, check):
+        role = self.role(None)
+        assert check(self.rule, role) == [
+            (role["urn"], "the trust policy does not pin :aud to sts.amazonaws.com."),
+            (role["urn"], "the trust policy has no StringEquals condition on :sub; any service account in the "
+                          "cluster could assume this role."),
+        ]
+
+    def test_fails_for_malformed_subject(self, check):
+        role = self.role({"StringEquals": {f"{ISSUER}:sub": "gitpod/server", f"{ISSUER}:aud": "sts.amazonaws.com"}})
+        assert check(self.rule, role) == [
+            (role["urn"], ":sub gitpod/server is not of the form system:serviceaccount:NAMESPACE:NAME.")
+        ]
+
+    def test_ignores_service_roles(self, check):
+        role = resource(ROLE, "eks", {"assumeRolePolicy": document({
+            "Effect": "Allow", "Principal": {"Service": "eks.amazonaws.com"}, "Action": "sts:AssumeRole"})})
+        assert check(self.rule, role) == []
