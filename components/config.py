@@ -22,7 +22,7 @@ Environment = Literal["dev", "staging", "prod"]
 Cloud = Literal["aws", "gcp"]
 ReleaseChannel = Literal["RAPID", "REGULAR", "STABLE"]
 
-SUPPORTED_KUBERNETES_VERSIONS: tuple[str, ...] = ("1.31", "1.32", "1.33", "1.34")
+SUPPORTED_KUBERNETES_VERSIONS: tuple[str, ...] = ("1.33", "1.34", "1.35")
 NODE_POOL_NAMES: tuple[str, ...] = ("services", "regular-workspaces", "headless-workspaces")
 MIN_BACKUP_RETENTION_DAYS = 7
 MAX_BACKUP_RETENTION_DAYS = 35
@@ -130,7 +130,7 @@ class NodePoolsConfig(_Section):
 
 
 class ClusterConfig(_Section):
-    kubernetes_version: str = "1.33"
+    kubernetes_version: str = "1.34"
     public_access_cidrs: list[str] = Field(default_factory=list)
     admin_role_arns: list[str] = Field(default_factory=list)
     node_pools: NodePoolsConfig
@@ -391,6 +391,51 @@ class GitpodConfig(_Section):
         return value
 
 
+class ConfigBackupRef(_Section):
+    """An installer-config + version-label backup written by the rollout hooks or `ops backup config`."""
+
+    bucket: str
+    key: str
+    version_id: str | None = None
+
+
+class RestoreConfig(_Section):
+    """Build this cell from another cell's backups (`ops restore plan` writes this section).
+
+    The database is created by the provider's point-in-time restore of `sourceDbInstance`; the bucket named in
+    `adoptBucket` is used as it is (read, never created or changed) instead of a new empty one.
+    """
+
+    source_db_instance: str
+    point_in_time: str = "latest"
+    # Restoring in another region: the ARN of the automated-backups replica there (RDS), from `ops restore plan`.
+    source_automated_backups_arn: str | None = None
+    adopt_bucket: str
+    config_backup: ConfigBackupRef | None = None
+
+    @field_validator("point_in_time")
+    @classmethod
+    def _point_in_time(cls, value: str) -> str:
+        if value == "latest":
+            return value
+        if not re.match(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$", value):
+            raise ValueError(f"{value!r} is neither 'latest' nor a UTC time such as 2026-11-21T08:30:00Z")
+        return value
+
+    @field_validator("source_automated_backups_arn")
+    @classmethod
+    def _backups_arn(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^arn:aws[a-z-]*:rds:[a-z0-9-]+:\d{12}:auto-backup:ab-[a-z0-9]+$",
+                                              value):
+            raise ValueError(f"{value!r} is not an RDS automated-backups ARN (arn:aws:rds:<region>:<account>:"
+                             "auto-backup:ab-...)")
+        return value
+
+    @property
+    def latest(self) -> bool:
+        return self.point_in_time == "latest"
+
+
 class CellConfig(_Section):
     stack: str
     cloud: Cloud = "aws"
@@ -410,6 +455,7 @@ class CellConfig(_Section):
     dns: DnsConfig = DnsConfig()
     gcp: GcpConfig | None = None
     gitpod: GitpodConfig
+    restore: RestoreConfig | None = None
 
     @field_validator("region", "replica_region")
     @classmethod
@@ -522,7 +568,7 @@ class CellConfig(_Section):
 # Keys accepted under the `gitpod-cell:` namespace, and other namespaces read.
 _TOP_LEVEL_KEYS = {
     "cloud", "environment", "replicaRegion", "domain", "tags", "network", "cluster", "database", "storage", "dns",
-    "gcp", "gitpod",
+    "gcp", "gitpod", "restore",
 }
 _REGION_KEY = "aws:region"
 # The keys each cloud's provider reads, and the CellConfig field each one fills.

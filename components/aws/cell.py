@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
@@ -16,7 +17,7 @@ from components.aws.network import Network, NetworkArgs
 from components.aws.node_pools import NodePools, NodePoolsArgs
 from components.aws.policy_documents import Statement, allow, document
 from components.aws.registry import GITPOD_REPOSITORIES, ContainerRegistry, RegistryArgs
-from components.aws.storage import ReplicatedStorage, StorageArgs
+from components.aws.storage import AdoptedBucket, ReplicatedStorage, StorageArgs
 from components.config import CellConfig
 from components.platform import (
     Cluster,
@@ -74,29 +75,15 @@ class AwsCell(pulumi.ComponentResource):
         database = MysqlDatabase(
             prefix,
             DatabaseArgs(prefix, config.database, network.vpc_id, network.database_subnet_ids,
-                         eks.security_group_id, replica, config.protect, tags),
+                         eks.security_group_id, replica, config.protect, tags, restore=config.restore),
             on_primary,
         )
-        storage = ReplicatedStorage(
-            prefix,
-            StorageArgs(
-                prefix,
-                primary_bucket_name=account_id.apply(lambda account: f"{prefix}-{account}-{config.region}"),
-                replica_bucket_name=account_id.apply(lambda account: f"{prefix}-{account}-{config.replica_region}"),
-                noncurrent_version_retention_days=config.storage.noncurrent_version_retention_days,
-                primary_provider=primary,
-                replica_provider=replica,
-                protect=config.protect,
-                tags=tags,
-            ),
-            on_primary,
-        )
+        storage = cell_storage(config, prefix, account_id, primary, replica, tags, self)
         registry = ContainerRegistry(
             prefix, RegistryArgs(prefix, prefix, GITPOD_REPOSITORIES, config.protect, tags), on_primary
         )
         dns = DnsZone(prefix, DnsArgs(config.domain, config.dns.zone_id, config.protect, tags), on_primary)
 
-        bucket_arn = storage.primary.bucket.arn
         repository_arns = [repo.arn for repo in registry.repositories.values()]
         namespace = config.gitpod.namespace
         grants = {
@@ -106,10 +93,8 @@ class AwsCell(pulumi.ComponentResource):
                                                                                      dns.zone_arn)),
             "cluster-autoscaler": WorkloadGrant("kube-system", "cluster-autoscaler",
                                                 resolved(lambda: autoscaler_statements(prefix))),
-            "gitpod-server-storage": WorkloadGrant(namespace, "server", resolved(
-                storage_statements, bucket_arn, storage.primary.key.arn)),
-            "gitpod-ws-daemon-storage": WorkloadGrant(namespace, "ws-daemon", resolved(
-                storage_statements, bucket_arn, storage.primary.key.arn)),
+            "gitpod-server-storage": WorkloadGrant(namespace, "server", storage.statements),
+            "gitpod-ws-daemon-storage": WorkloadGrant(namespace, "ws-daemon", storage.statements),
             "gitpod-image-builder-registry": WorkloadGrant(namespace, "image-builder-mk3", resolved(
                 lambda *arns: registry_statements(arns, push=True), *repository_arns)),
             "gitpod-registry-facade-registry": WorkloadGrant(namespace, "registry-facade", resolved(
@@ -143,10 +128,10 @@ class AwsCell(pulumi.ComponentResource):
             ),
             object_storage=ObjectStorage(
                 kind="s3",
-                bucket=storage.primary.bucket.bucket,
+                bucket=storage.bucket,
                 region=config.region,
-                replica_bucket=storage.replica.bucket.bucket,
-                replica_region=config.replica_region,
+                replica_bucket=storage.replica_bucket,
+                replica_region=config.replica_region if storage.replica_bucket is not None else None,
             ),
             registry=Registry(kind="ecr", url=registry.url, server=registry.server),
             dns=PlatformDnsZone(kind="route53", zone_id=dns.zone_id, domain=config.domain,
@@ -157,8 +142,7 @@ class AwsCell(pulumi.ComponentResource):
             {
                 "cluster_name": eks.cluster.name,
                 "database_address": database.instance.address,
-                "bucket": storage.primary.bucket.bucket,
-                "replica_bucket": storage.replica.bucket.bucket,
+                "bucket": storage.bucket,
                 "registry_url": registry.url,
                 "zone_id": dns.zone_id,
             }
@@ -217,11 +201,52 @@ def autoscaler_statements(cluster_name: str) -> list[Statement]:
     ]
 
 
-def storage_statements(bucket_arn: str, key_arn: str) -> list[Statement]:
+@dataclass(frozen=True)
+class CellStorage:
+    bucket: pulumi.Output[str]
+    replica_bucket: pulumi.Output[str] | None
+    # What Gitpod's storage workloads may do on the bucket.
+    statements: pulumi.Output[list]
+
+
+def cell_storage(config: CellConfig, prefix: str, account_id: pulumi.Output[str], primary: aws.Provider,
+                 replica: aws.Provider, tags: dict[str, str], parent: pulumi.Resource) -> CellStorage:
+    """A new replicated bucket pair, or, when restoring, the backed-up bucket adopted as it is."""
+    on_primary = pulumi.ResourceOptions(parent=parent, provider=primary)
+    if config.restore is not None:
+        adopted = AdoptedBucket(f"{prefix}-adopted", config.restore.adopt_bucket, primary, on_primary)
+        # The adopted bucket's key belongs to the old cell: allow its use only through S3 in this region.
+        return CellStorage(adopted.bucket_name, None, resolved(
+            lambda arn: storage_statements(arn, None, config.region), adopted.arn))
+    storage = ReplicatedStorage(
+        prefix,
+        StorageArgs(
+            prefix,
+            primary_bucket_name=account_id.apply(lambda account: f"{prefix}-{account}-{config.region}"),
+            replica_bucket_name=account_id.apply(lambda account: f"{prefix}-{account}-{config.replica_region}"),
+            noncurrent_version_retention_days=config.storage.noncurrent_version_retention_days,
+            primary_provider=primary,
+            replica_provider=replica,
+            protect=config.protect,
+            tags=tags,
+        ),
+        on_primary,
+    )
+    return CellStorage(storage.primary.bucket.bucket, storage.replica.bucket.bucket, resolved(
+        lambda arn, key: storage_statements(arn, key, config.region), storage.primary.bucket.arn,
+        storage.primary.key.arn))
+
+
+def storage_statements(bucket_arn: str, key_arn: str | None, region: str) -> list[Statement]:
+    if key_arn is not None:
+        use_key = allow(["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"], [key_arn])
+    else:
+        use_key = allow(["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"], ["*"],
+                        {"StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"}})
     return [
         allow(["s3:ListBucket", "s3:GetBucketLocation"], [bucket_arn]),
         allow(["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"], [f"{bucket_arn}/*"]),
-        allow(["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"], [key_arn]),
+        use_key,
     ]
 
 

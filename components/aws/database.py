@@ -11,7 +11,7 @@ from pulumi_aws import ec2, rds, vpc
 
 from components.aws.kms import encryption_key
 from components.component import child, stateful
-from components.config import DatabaseConfig
+from components.config import DatabaseConfig, RestoreConfig
 
 MYSQL_PORT = 3306
 # Gitpod's schema relies on MySQL 5.7 timestamp semantics; TLS is enforced server-side, not only by clients.
@@ -37,6 +37,17 @@ class DatabaseArgs:
     replica_provider: pulumi.ProviderResource
     protect: bool
     tags: Mapping[str, str]
+    restore: RestoreConfig | None = None
+
+
+def point_in_time_restore(restore: RestoreConfig) -> rds.InstanceRestoreToPointInTimeArgs:
+    """RDS creates the instance from the source's automated backups (its own region's, or their replica)."""
+    return rds.InstanceRestoreToPointInTimeArgs(
+        source_db_instance_identifier=None if restore.source_automated_backups_arn else restore.source_db_instance,
+        source_db_instance_automated_backups_arn=restore.source_automated_backups_arn,
+        use_latest_restorable_time=True if restore.latest else None,
+        restore_time=None if restore.latest else restore.point_in_time,
+    )
 
 
 class MysqlDatabase(pulumi.ComponentResource):
@@ -95,7 +106,9 @@ class MysqlDatabase(pulumi.ComponentResource):
             storage_type="gp3",
             storage_encrypted=True,
             kms_key_id=key.arn,
-            db_name=DATABASE_NAME,
+            # A restored instance brings its schema and users; the password below is then reset to ours.
+            db_name=None if args.restore else DATABASE_NAME,
+            restore_to_point_in_time=point_in_time_restore(args.restore) if args.restore else None,
             username=MASTER_USERNAME,
             password=self.password,
             port=MYSQL_PORT,
@@ -122,7 +135,9 @@ class MysqlDatabase(pulumi.ComponentResource):
             ca_cert_identifier="rds-ca-rsa2048-g1",
             apply_immediately=False,
             tags={**tags, "Name": identifier},
-            opts=stateful(self, args.protect, ignore_changes=["snapshotIdentifier"]),
+            # Where the data came from only matters at creation: dropping `gitpod-cell:restore` later must never
+            # replace (and so empty) the database.
+            opts=stateful(self, args.protect, ignore_changes=["snapshotIdentifier", "restoreToPointInTime"]),
         )
         if settings.cross_region_backups:
             replica_key = encryption_key(

@@ -218,3 +218,20 @@ def replication_policy(source_arn: str, destination_arn: str, source_key: str, d
             allow(["kms:Encrypt", "kms:GenerateDataKey"], [destination_key]),
         ]
     )
+
+
+class AdoptedBucket(pulumi.ComponentResource):
+    """A restore's bucket: an existing bucket (the old primary, or its replica when that region is gone) used as
+    it is. The cell reads it and never creates, changes or deletes it, so no restore can touch its objects."""
+
+    bucket_name: pulumi.Output[str]
+    arn: pulumi.Output[str]
+
+    def __init__(self, name: str, bucket_name: str, provider: pulumi.ProviderResource,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("gitpod-cell:aws:AdoptedBucket", name, None, opts)
+        found = s3.get_bucket_output(bucket=bucket_name, opts=pulumi.InvokeOutputOptions(parent=self,
+                                                                                          provider=provider))
+        self.bucket_name = found.bucket
+        self.arn = found.arn
+        self.register_outputs({"bucket": self.bucket_name, "arn": self.arn})

@@ -16,7 +16,7 @@ from components.gcp.naming import bucket_name
 from components.gcp.network import Network, NetworkArgs
 from components.gcp.node_pools import NodePools, NodePoolsArgs, NodeServiceAccount
 from components.gcp.registry import ArtifactRegistry, RegistryArgs
-from components.gcp.storage import BucketArgs, WorkspaceBucket
+from components.gcp.storage import AdoptedBucket, BucketArgs, WorkspaceBucket
 from components.platform import (
     Cluster,
     Database,
@@ -135,21 +135,26 @@ class GcpCell(pulumi.ComponentResource):
                 protect=config.protect,
                 labels=labels,
                 provider=provider,
+                restore=config.restore,
             ),
             pulumi.ResourceOptions(parent=self),
         )
-        bucket = WorkspaceBucket(
-            f"{prefix}-workspaces",
-            BucketArgs(
-                bucket_name=bucket_name(prefix, project),
-                location=config.storage_location,
-                noncurrent_version_retention_days=config.storage.noncurrent_version_retention_days,
-                protect=config.protect,
-                labels=labels,
-                provider=provider,
-            ),
-            pulumi.ResourceOptions(parent=self),
-        )
+        if config.restore is not None:
+            workspace_bucket = AdoptedBucket(f"{prefix}-adopted", config.restore.adopt_bucket, provider,
+                                             pulumi.ResourceOptions(parent=self)).bucket_name
+        else:
+            workspace_bucket = WorkspaceBucket(
+                f"{prefix}-workspaces",
+                BucketArgs(
+                    bucket_name=bucket_name(prefix, project),
+                    location=config.storage_location,
+                    noncurrent_version_retention_days=config.storage.noncurrent_version_retention_days,
+                    protect=config.protect,
+                    labels=labels,
+                    provider=provider,
+                ),
+                pulumi.ResourceOptions(parent=self),
+            ).bucket.name
         registry = ArtifactRegistry(
             prefix,
             RegistryArgs(
@@ -186,7 +191,7 @@ class GcpCell(pulumi.ComponentResource):
             Grant("dns-zone", dns_roles.record_writer.name, zone.zone_name),
             Grant("project", dns_roles.zone_lister.name),
         )
-        storage_grants = (Grant("bucket", "roles/storage.objectAdmin", bucket.bucket.name),)
+        storage_grants = (Grant("bucket", "roles/storage.objectAdmin", workspace_bucket),)
         repository = registry.repository.repository_id
         namespace = config.gitpod.namespace
         identities = workload_service_accounts(
@@ -238,7 +243,7 @@ class GcpCell(pulumi.ComponentResource):
             # A multi-region or dual-region bucket is its own replica: there is no second bucket to adopt.
             object_storage=ObjectStorage(
                 kind="gcs",
-                bucket=bucket.bucket.name,
+                bucket=workspace_bucket,
                 # The cell's region (Gitpod labels its installation with it); the bucket itself spans
                 # config.storage_location.
                 region=region,
@@ -255,7 +260,7 @@ class GcpCell(pulumi.ComponentResource):
             {
                 "cluster_name": gke.cluster.name,
                 "database_address": instance.private_ip_address,
-                "bucket": bucket.bucket.name,
+                "bucket": workspace_bucket,
                 "registry_url": registry.url,
                 "zone_name": zone.zone_name,
             }

@@ -10,7 +10,7 @@ import pulumi_random as random
 from pulumi_gcp import compute, servicenetworking, sql
 
 from components.component import child, stateful
-from components.config import DatabaseConfig
+from components.config import DatabaseConfig, RestoreConfig
 
 MYSQL_PORT = 3306
 DATABASE_NAME = "gitpod"
@@ -39,6 +39,16 @@ class DatabaseArgs:
     protect: bool
     labels: Mapping[str, str]
     provider: pulumi.ProviderResource
+    restore: RestoreConfig | None = None
+
+
+def point_in_time_clone(restore: RestoreConfig) -> sql.DatabaseInstanceCloneArgs:
+    """Cloud SQL's point-in-time recovery is a clone of the source from its backups and binary log; without a
+    time it clones the source's current state."""
+    return sql.DatabaseInstanceCloneArgs(
+        source_instance_name=restore.source_db_instance,
+        point_in_time=None if restore.latest else restore.point_in_time,
+    )
 
 
 class CloudSqlDatabase(pulumi.ComponentResource):
@@ -85,6 +95,7 @@ class CloudSqlDatabase(pulumi.ComponentResource):
             database_version="MYSQL_8_0",
             encryption_key_name=args.encryption_key,
             deletion_protection=settings.deletion_protection,
+            clone=point_in_time_clone(args.restore) if args.restore else None,
             settings=sql.DatabaseInstanceSettingsArgs(
                 tier=settings.instance_class,
                 edition="ENTERPRISE",
@@ -126,8 +137,9 @@ class CloudSqlDatabase(pulumi.ComponentResource):
                 ),
                 user_labels=labels,
             ),
+            # The clone source only matters at creation: dropping `gitpod-cell:restore` must never replace it.
             opts=stateful(self, args.protect, provider=args.provider,
-                          depends_on=[peering, *args.encryption_key_grants]),
+                          depends_on=[peering, *args.encryption_key_grants], ignore_changes=["clone"]),
         )
         self.user = sql.User(
             f"{name}-db-user",

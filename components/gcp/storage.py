@@ -69,3 +69,18 @@ class WorkspaceBucket(pulumi.ComponentResource):
         )
         self.register_outputs({"bucket": self.bucket.name, "url": self.bucket.url})
 
+
+
+class AdoptedBucket(pulumi.ComponentResource):
+    """A restore's bucket: the old cell's bucket used as it is (its multi-region location survives a regional
+    outage). Looked up, never created, changed or deleted by this cell."""
+
+    bucket_name: pulumi.Output[str]
+
+    def __init__(self, name: str, bucket_name: str, provider: pulumi.ProviderResource,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("gitpod-cell:gcp:AdoptedBucket", name, None, opts)
+        found = storage.get_bucket_output(name=bucket_name, opts=pulumi.InvokeOutputOptions(parent=self,
+                                                                                            provider=provider))
+        self.bucket_name = found.name
+        self.register_outputs({"bucket": self.bucket_name})

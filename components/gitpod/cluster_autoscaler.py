@@ -10,7 +10,7 @@ from components.gitpod.charts import CLUSTER_AUTOSCALER, pinned_release
 from components.platform import Cluster, WorkloadIdentity
 
 # The autoscaler's minor version must match the cluster's (it simulates the scheduler of that release).
-AUTOSCALER_IMAGE_TAGS = {"1.31": "v1.31.1", "1.32": "v1.32.1", "1.33": "v1.33.0", "1.34": "v1.34.0"}
+AUTOSCALER_IMAGE_TAGS = {"1.33": "v1.33.0", "1.34": "v1.34.0", "1.35": "v1.35.0"}
 
 
 def cluster_autoscaler(

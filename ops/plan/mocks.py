@@ -290,7 +290,14 @@ def _route53_get_zone(args: dict[str, Any], region: str) -> dict[str, Any]:
             "arn": f"arn:aws:route53:::hostedzone/{zone_id}"}
 
 
+def _s3_get_bucket(args: dict[str, Any], region: str) -> dict[str, Any]:
+    bucket = args.get("bucket", "existing-bucket")
+    return {"bucket": bucket, "id": bucket, "arn": f"arn:aws:s3:::{bucket}", "region": region,
+            "bucketRegionalDomainName": f"{bucket}.s3.{region}.amazonaws.com"}
+
+
 _CALLS: dict[str, Callable[[dict[str, Any], str], dict[str, Any]]] = {
+    "aws:s3/getBucket:getBucket": _s3_get_bucket,
     "aws:index/getAvailabilityZones:getAvailabilityZones": _availability_zones,
     "aws:index/getCallerIdentity:getCallerIdentity": _caller_identity,
     "aws:route53/getZone:getZone": _route53_get_zone,
@@ -466,3 +473,12 @@ _CALLS.update({
     "gcp:organizations/getProject:getProject": _gcp_get_project,
     "gcp:dns/getManagedZone:getManagedZone": _gcp_get_managed_zone,
 })
+
+
+def _gcs_get_bucket(args: dict[str, Any], region: str) -> dict[str, Any]:
+    bucket = args.get("name", "existing-bucket")
+    return {"name": bucket, "id": bucket, "url": f"gs://{bucket}", "selfLink": f"https://www.googleapis.com/storage/v1/b/{bucket}",
+            "location": "EU", "project": GCP_PROJECT}
+
+
+_CALLS["gcp:storage/getBucket:getBucket"] = _gcs_get_bucket

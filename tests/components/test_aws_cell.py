@@ -62,7 +62,7 @@ def test_subnet_plan_never_overlaps() -> None:
 def test_eks_control_plane(registered: Registered) -> None:
     plan = registered("prod")
     cluster = plan.one("aws:eks/cluster:Cluster")["inputs"]
-    assert cluster["version"] == "1.33"
+    assert cluster["version"] == "1.34"
     assert cluster["vpcConfig"]["endpointPrivateAccess"] is True
     assert cluster["vpcConfig"]["endpointPublicAccess"] is True
     assert cluster["vpcConfig"]["publicAccessCidrs"] == ["203.0.113.0/24"]

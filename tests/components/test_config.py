@@ -71,7 +71,7 @@ def test_prod_defaults_apply_when_the_stack_omits_sections() -> None:
         ("dev", {"gitpod-cell:environment": "production"}, "gitpod-cell:environment", "'dev', 'staging' or 'prod'"),
         ("dev", {"aws:region": "europe"}, "aws:region", "not an AWS region"),
         ("dev", {"gitpod-cell:cluster.kubernetesVersion": "1.20"}, "gitpod-cell:cluster.kubernetesVersion",
-         "accepted: 1.31"),
+         "accepted: 1.33"),
         ("dev", {"gitpod-cell:cluster.publicAccessCidrs": ["0.0.0.0/0"]}, "gitpod-cell:cluster.publicAccessCidrs",
          "too much of the internet"),
         ("dev", {"gitpod-cell:database.engineVersion": "5.7"}, "gitpod-cell:database.engineVersion", "MySQL 8.0"),
@@ -161,3 +161,14 @@ def test_random_bad_configs_never_raise_anything_but_a_config_error(base: str, c
     for key, message in issues:
         assert key.startswith(("gitpod-cell", "aws:")) or key in raw, key
         assert message
+
+
+def test_config_and_policy_pack_agree_on_the_oldest_supported_kubernetes_version() -> None:
+    from components.config import SUPPORTED_KUBERNETES_VERSIONS
+    from policies.rules.aws_eks import VERSION_SCHEMA
+
+    assert VERSION_SCHEMA["minimumVersion"]["default"] == min(SUPPORTED_KUBERNETES_VERSIONS)
+    for version in SUPPORTED_KUBERNETES_VERSIONS:
+        from components.gitpod.cluster_autoscaler import AUTOSCALER_IMAGE_TAGS
+
+        assert AUTOSCALER_IMAGE_TAGS[version].startswith(f"v{version}.")

@@ -65,7 +65,7 @@ def test_pinned_helm_releases_bound_to_their_identities(registered: Registered, 
     autoscaler_values = releases["cluster-autoscaler"]
     assert autoscaler_values["namespace"] == "kube-system"
     assert autoscaler_values["values"]["autoDiscovery"]["clusterName"] == f"gitpod-{stack}"
-    assert autoscaler_values["values"]["image"]["tag"].startswith("v1.33.")
+    assert autoscaler_values["values"]["image"]["tag"].startswith("v1.34.")
     assert "eks.amazonaws.com/role-arn" in autoscaler_values["values"]["rbac"]["serviceAccount"]["annotations"]
 
 
