@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -14,6 +13,7 @@ from components.aws.identity import OidcIssuer, WorkloadGrant, WorkloadRole
 from components.aws.kms import encryption_key
 from components.aws.policy_documents import allow, service_trust
 from components.component import child
+from components.kubeconfig import exec_kubeconfig
 
 CONTROL_PLANE_LOG_TYPES: tuple[str, ...] = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 MANAGED_ADDONS: tuple[str, ...] = ("vpc-cni", "kube-proxy", "coredns")
@@ -180,27 +180,8 @@ class EksCluster(pulumi.ComponentResource):
 
 
 def build_kubeconfig(cluster_name: str, endpoint: str, ca_data: str, region: str) -> str:
-    """A kubeconfig that authenticates with `aws eks get-token` (short-lived tokens, no static credentials)."""
-    return json.dumps(
-        {
-            "apiVersion": "v1",
-            "kind": "Config",
-            "clusters": [{"name": cluster_name,
-                          "cluster": {"server": endpoint, "certificate-authority-data": ca_data}}],
-            "contexts": [{"name": cluster_name, "context": {"cluster": cluster_name, "user": cluster_name}}],
-            "current-context": cluster_name,
-            "users": [
-                {
-                    "name": cluster_name,
-                    "user": {
-                        "exec": {
-                            "apiVersion": "client.authentication.k8s.io/v1beta1",
-                            "command": "aws",
-                            "args": ["eks", "get-token", "--cluster-name", cluster_name, "--region", region,
-                                     "--output", "json"],
-                        }
-                    },
-                }
-            ],
-        }
-    )
+    """Authenticates with `aws eks get-token`: the caller's AWS identity, short-lived tokens."""
+    return exec_kubeconfig(cluster_name, endpoint, ca_data, {
+        "command": "aws",
+        "args": ["eks", "get-token", "--cluster-name", cluster_name, "--region", region, "--output", "json"],
+    })

@@ -3,7 +3,6 @@ Identity, shielded nodes, network policy and application-layer secrets encryptio
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -15,6 +14,7 @@ from pulumi_gcp import container
 from components.component import child
 from components.config import GkeMaintenanceWindowConfig
 from components.gcp.network import PODS_RANGE, SERVICES_RANGE
+from components.kubeconfig import exec_kubeconfig
 
 # A Saturday in the past: GKE only uses the date to anchor the weekly recurrence.
 _WINDOW_ANCHOR = datetime(2025, 1, 4, tzinfo=UTC)
@@ -150,29 +150,10 @@ class GkeCluster(pulumi.ComponentResource):
 
 
 def build_kubeconfig(cluster_name: str, endpoint: str, ca_data: str) -> str:
-    """A kubeconfig that authenticates with `gke-gcloud-auth-plugin` (short-lived tokens from the caller's
-    gcloud credentials; no client certificate, no static token)."""
-    return json.dumps(
-        {
-            "apiVersion": "v1",
-            "kind": "Config",
-            "clusters": [{"name": cluster_name,
-                          "cluster": {"server": f"https://{endpoint}", "certificate-authority-data": ca_data}}],
-            "contexts": [{"name": cluster_name, "context": {"cluster": cluster_name, "user": cluster_name}}],
-            "current-context": cluster_name,
-            "users": [
-                {
-                    "name": cluster_name,
-                    "user": {
-                        "exec": {
-                            "apiVersion": "client.authentication.k8s.io/v1beta1",
-                            "command": "gke-gcloud-auth-plugin",
-                            "provideClusterInfo": True,
-                            "installHint": "Install gke-gcloud-auth-plugin: gcloud components install "
-                                           "gke-gcloud-auth-plugin",
-                        }
-                    },
-                }
-            ],
-        }
-    )
+    """Authenticates with `gke-gcloud-auth-plugin`: the caller's gcloud credentials, short-lived tokens; no client
+    certificate, no static token."""
+    return exec_kubeconfig(cluster_name, f"https://{endpoint}", ca_data, {
+        "command": "gke-gcloud-auth-plugin",
+        "provideClusterInfo": True,
+        "installHint": "Install gke-gcloud-auth-plugin: gcloud components install gke-gcloud-auth-plugin",
+    })

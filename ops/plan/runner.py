@@ -80,7 +80,8 @@ def _run_program(stack: StackFile, program: Path) -> tuple[list[dict[str, Any]],
     _sync_await(run_pulumi_func(lambda: runpy.run_path(str(program), run_name="__main__")))
     root = pulumi.runtime.get_root_resource()
     outputs = {name: _sync_await(_resolve(value)) for name, value in getattr(root, "outputs", {}).items()}
-    return monitor.records, outputs
+    # Registration order depends on how the program's outputs resolved; URN order is stable run to run.
+    return sorted(monitor.records, key=lambda record: record["urn"]), outputs
 
 
 async def _resolve(value: Any) -> Any:

@@ -2,24 +2,13 @@
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import pytest
 
 from components.config import CellConfig, CellConfigError
-from ops.stackfile import load_stack
+from tests.config_helpers import issues_for, shipped
 from tests.conftest import with_changes
-
-
-def shipped(name: str) -> dict[str, Any]:
-    return copy.deepcopy(load_stack(name).config)
-
-
-def issues_for(base: str, changes: dict[str, Any]) -> dict[str, str]:
-    with pytest.raises(CellConfigError) as caught:
-        CellConfig.from_stack_config(base, with_changes(shipped(base), changes))
-    return dict(caught.value.issues)
 
 
 @pytest.mark.parametrize("stack", ["dev-gcp", "prod-gcp"])
