@@ -28,13 +28,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     target.add_argument("--stack", help="stack name: plans stacks/Pulumi.<stack>.yaml")
     target.add_argument("--stack-file", type=Path, help="any stack file (the stack is named after the file)")
     parser.add_argument("--json", action="store_true", help="print the plan as one JSON document on stdout")
+    parser.add_argument("--policy-pack-config", type=Path, metavar="PATH",
+                        help="the policy pack's thresholds, as `pulumi preview --policy-pack-config` takes them")
     parser.set_defaults(handler=handle)
 
 
 def handle(args: argparse.Namespace) -> int:
     stack = load_stack(args.stack) if args.stack else load_stack_file(args.stack_file)
+    policy_config = load_policy_config(args.policy_pack_config) if args.policy_pack_config else None
     started = time.monotonic()
-    plan = build_plan(stack)
+    plan = build_plan(stack, policy_config)
     if args.json:
         json.dump(plan, sys.stdout, indent=2, sort_keys=False)
         sys.stdout.write("\n")
@@ -47,7 +50,18 @@ def handle(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_plan(stack: StackFile) -> dict[str, Any]:
+def load_policy_config(path: Path) -> dict[str, Any]:
+    try:
+        document = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as error:
+        raise OpsError(f"--policy-pack-config {path}: {error}", EXIT_CONFIG_ERROR) from None
+    if not isinstance(document, dict):
+        raise OpsError(f"--policy-pack-config {path}: expected a JSON object keyed by policy name",
+                       EXIT_CONFIG_ERROR)
+    return document
+
+
+def build_plan(stack: StackFile, policy_config: dict[str, Any] | None = None) -> dict[str, Any]:
     """Validate the config, run the program under mocks, run the policy pack: the DESIGN.md document."""
     from components.config import CellConfig, CellConfigError
 
@@ -57,16 +71,21 @@ def build_plan(stack: StackFile) -> dict[str, Any]:
         raise OpsError(f"{stack.path}: {error}", EXIT_CONFIG_ERROR) from None
 
     from ops.plan.runner import run_program
+    from policies.core.config import PolicyConfigError
     from policies.offline import evaluate
 
     resources, outputs = run_program(stack)
+    try:
+        report = evaluate(resources, policy_config)
+    except PolicyConfigError as error:
+        raise OpsError(f"policy pack config: {error}", EXIT_CONFIG_ERROR) from None
     return {
         "stack": stack.name,
         "offline": True,
         "config": config.redacted(),
         "resources": resources,
         "outputs": outputs,
-        "policies": evaluate(resources),
+        "policies": report,
     }
 
 

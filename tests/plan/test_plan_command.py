@@ -108,3 +108,21 @@ def test_unknown_stack_is_a_clear_error() -> None:
     result = run_ops("plan", "--stack", "does-not-exist")
     assert result.returncode == 2
     assert "no stack named 'does-not-exist'" in result.stderr
+
+
+def test_policy_pack_config_tunes_thresholds_offline(tmp_path: Path) -> None:
+    stricter = tmp_path / "policy-config.json"
+    stricter.write_text(json.dumps({"aws-rds-backup-retention": {"minimumDays": 30}}))
+    result = run_ops("plan", "--stack", "prod", "--policy-pack-config", str(stricter))
+    assert result.returncode == 1
+    assert "aws-rds-backup-retention" in result.stdout
+    assert "mandatory policy violation" in result.stderr
+
+
+def test_bad_policy_pack_config_exits_2(tmp_path: Path) -> None:
+    broken = tmp_path / "policy-config.json"
+    broken.write_text(json.dumps({"no-such-policy": {"x": 1}}))
+    result = run_ops("plan", "--stack", "dev", "--policy-pack-config", str(broken))
+    assert result.returncode == 2
+    assert "no-such-policy" in result.stderr
+    assert "Traceback" not in result.stderr
