@@ -408,6 +408,8 @@ class RestoreConfig(_Section):
 
     source_db_instance: str
     point_in_time: str = "latest"
+    # Where the source cell ran (informational: the restore itself reads the backups named here).
+    source_region: str | None = None
     # Restoring in another region: the ARN of the automated-backups replica there (RDS), from `ops restore plan`.
     source_automated_backups_arn: str | None = None
     adopt_bucket: str

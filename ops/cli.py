@@ -15,6 +15,10 @@ COMMAND_MODULES: tuple[str, ...] = (
     "ops.plan.command",
     "ops.rollout_cli",
     "ops.maintenance_cli",
+    "ops.backup_cli",
+    "ops.restore_cli",
+    "ops.drill_cli",
+    "ops.preflight_cli",
 )
 
 EXIT_CONFIG_ERROR = 2

@@ -5,6 +5,7 @@
     PATCH  /api/v1/namespaces/{ns}/configmaps/{name}        (application/merge-patch+json only)
     GET    /apis/apps/v1/namespaces/{ns}/deployments         (?labelSelector=k=v[,k=v])
     GET    /apis/apps/v1/namespaces/{ns}/statefulsets
+    GET    /api/v1/nodes                                     (ops/cluster_nodes.py, for preflight)
 
 It answers like the API server does for these calls (Status objects on errors, 404 for an unknown namespace,
 409 AlreadyExists, resourceVersion bumps, merge-patch semantics including `null` deleting a key), optionally over
@@ -28,6 +29,7 @@ from typing import Any
 
 _CONFIG_MAP = re.compile(r"^/api/v1/namespaces/([^/]+)/configmaps/([^/]+)$")
 _CONFIG_MAPS = re.compile(r"^/api/v1/namespaces/([^/]+)/configmaps$")
+_NODES = "/api/v1/nodes"
 _WORKLOADS = re.compile(r"^/apis/apps/v1/namespaces/([^/]+)/(deployments|statefulsets)$")
 # A hung request is released at the latest after this long, so a forgotten fault cannot wedge the test run.
 _MAX_HANG_SECONDS = 5.0
@@ -73,6 +75,7 @@ class KubeDouble:
         self.token = token
         self.config_maps: dict[tuple[str, str], dict[str, Any]] = {}
         self.workloads: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}  # (ns, resource) -> name -> object
+        self.nodes: dict[str, dict[str, Any]] = {}
         self.requests: list[RecordedRequest] = []
         self.faults: list[Fault] = []
         # Called with (method, path) before each workload list is answered: lets a test evolve state per poll.
@@ -163,6 +166,27 @@ class KubeDouble:
     def put_stateful_set(self, namespace: str, name: str, **state: Any) -> None:
         self._put_workload("statefulsets", "StatefulSet", namespace, name, **state)
 
+    def put_node(
+        self,
+        name: str,
+        *,
+        labels: dict[str, str] | None = None,
+        kernel_version: str = "6.1.112-124.190.amzn2023.x86_64",
+        container_runtime_version: str = "containerd://1.7.22",
+        kubelet_version: str = "v1.33.5-eks-113cf36",
+    ) -> None:
+        node_info = {"kernelVersion": kernel_version, "containerRuntimeVersion": container_runtime_version,
+                     "kubeletVersion": kubelet_version, "osImage": "Amazon Linux 2023", "architecture": "amd64"}
+        with self._lock:
+            self._resource_version += 1
+            self.nodes[name] = {
+                "apiVersion": "v1",
+                "kind": "Node",
+                "metadata": {"name": name, "labels": dict(labels or {}),
+                             "resourceVersion": str(self._resource_version)},
+                "status": {"nodeInfo": node_info},
+            }
+
     def _put_workload(
         self,
         resource: str,
@@ -229,6 +253,10 @@ class KubeDouble:
             return fault.status, _status(fault.status, "InternalError", f"injected fault on request {number}")
         if self.token is not None and headers.get("authorization") != f"Bearer {self.token}":
             return 401, _status(401, "Unauthorized", "Unauthorized")
+        if path == _NODES and method == "GET":
+            with self._lock:
+                items = [copy.deepcopy(node) for node in self.nodes.values()]
+            return 200, {"apiVersion": "v1", "kind": "NodeList", "metadata": {}, "items": items}
         if (match := _WORKLOADS.match(path)) and method == "GET":
             if self.before_list is not None:
                 self.before_list(method, path)

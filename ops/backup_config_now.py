@@ -1,0 +1,40 @@
+"""Take the installer config + version-label backup on demand, exactly as the rollout hook `backup-config` does.
+
+The applied config is read from the cluster (ConfigMap `gitpod-installer-config`, key `config.yaml`, written by
+the Pulumi program) and the version label and config hash from the `gitpod-installation` record; the backup is
+written with ops.config_backup (same layout, same pointer) and recorded as `lastConfigBackup`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from ops.config_backup import ConfigBackup, write_config_backup
+from ops.installation_record import read_installation_record, update_installation_record
+from ops.kube import KubeApi, KubeNotFound
+
+# components/gitpod/installer.py (ops/ does not import Pulumi components).
+INSTALLER_CONFIG_MAP = "gitpod-installer-config"
+INSTALLER_CONFIG_FILE = "config.yaml"
+
+
+class BackupConfigError(Exception):
+    pass
+
+
+def backup_config_now(kube: KubeApi, s3: Any, bucket: str, stack: str, namespace: str, now: datetime) -> ConfigBackup:
+    record = read_installation_record(kube, namespace)
+    if record is None or not record.version or not record.config_hash:
+        raise BackupConfigError(f"no gitpod-installation record with version and configHash in namespace "
+                                f"{namespace!r}: is Gitpod installed by this cell?")
+    try:
+        config_map = kube.get_config_map(namespace, INSTALLER_CONFIG_MAP)
+    except KubeNotFound as error:
+        raise BackupConfigError(f"ConfigMap {namespace}/{INSTALLER_CONFIG_MAP} not found") from error
+    config_yaml = config_map.data.get(INSTALLER_CONFIG_FILE, "")
+    if not config_yaml.strip():
+        raise BackupConfigError(f"ConfigMap {namespace}/{INSTALLER_CONFIG_MAP} has no {INSTALLER_CONFIG_FILE}")
+    backup = write_config_backup(s3, bucket, stack, record.version, record.config_hash, config_yaml, now)
+    update_installation_record(kube, namespace, config_backup=backup)
+    return backup

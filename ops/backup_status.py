@@ -1,0 +1,200 @@
+"""What of a cell is backed up, and where — and, in plain words, what is not.
+
+    database         point-in-time window, cross-region copies of automated backups, last snapshot
+    object storage   versioning and replication of the bucket (and the replica's versioning)
+    installer config the last config + version-label backup (ops.config_backup's pointer)
+    registry         the Gitpod repositories (not backed up: losing them only slows workspace starts)
+
+Clients are injected (boto3 rds, s3, ecr; a second rds/s3 for the replica region), so tests use moto's server.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ops.cell_target import CellTarget
+from ops.config_backup import ConfigBackupError, read_latest_config_backup
+from ops.pitr_window import PitrWindowError, describe_instance, read_pitr_window
+from ops.timestamps import format_rfc3339, require_aware
+
+CONFIG_BACKUP_MAX_AGE_DAYS = 30
+
+
+@dataclass(frozen=True)
+class StatusClients:
+    rds: Any
+    s3: Any
+    ecr: Any
+    replica_rds: Any | None = None
+    replica_s3: Any | None = None
+
+
+@dataclass
+class BackupStatus:
+    stack: str
+    checked_at: datetime
+    sections: dict[str, dict[str, Any]] = field(default_factory=dict)
+    not_protected: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"stack": self.stack, "checkedAt": format_rfc3339(self.checked_at), **self.sections,
+                "notProtected": self.not_protected}
+
+    def describe(self) -> str:
+        lines = [f"Backups of cell {self.stack!r} (checked {format_rfc3339(self.checked_at)})"]
+        for name, section in self.sections.items():
+            lines.append(f"\n{name}:")
+            lines += [f"  {key}: {_plain(value)}" for key, value in section.items()]
+        lines.append("\nNot protected:")
+        lines += [f"  - {gap}" for gap in self.not_protected] or ["  - nothing found"]
+        return "\n".join(lines)
+
+
+def collect_backup_status(clients: StatusClients, target: CellTarget, now: datetime) -> BackupStatus:
+    status = BackupStatus(target.stack, require_aware(now))
+    for name, collect in (
+        ("database", lambda: _database(clients, target, status.not_protected)),
+        ("objectStorage", lambda: _object_storage(clients, target, status.not_protected)),
+        ("installerConfig", lambda: _installer_config(clients, target, now, status.not_protected)),
+        ("registry", lambda: _registry(clients, target, status.not_protected)),
+    ):
+        try:
+            status.sections[name] = collect()
+        except Exception as error:  # report what can be seen; an unreadable part is itself a gap
+            status.sections[name] = {"error": f"{type(error).__name__}: {error}"}
+            status.not_protected.append(f"{name}: could not be checked ({error})")
+    status.not_protected.append("cluster: not backed up by design; it is recreated from this repository "
+                                "(`pulumi up`), and Gitpod from the installer config backup")
+    return status
+
+
+def _database(clients: StatusClients, target: CellTarget, gaps: list[str]) -> dict[str, Any]:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        instance = describe_instance(clients.rds, target.db_instance_id)
+        window = read_pitr_window(clients.rds, target.db_instance_id, instance)
+    except PitrWindowError as error:
+        gaps.append(f"database: {error}")
+        return {"instance": target.db_instance_id, "error": str(error)}
+    section: dict[str, Any] = {"instance": target.db_instance_id, "pointInTimeRecovery": window.to_dict()}
+    if not window.enabled:
+        gaps.append("database: point-in-time recovery is off; only manual snapshots can restore it")
+    replications = [entry.get("DBInstanceAutomatedBackupsArn") for entry in
+                    instance.get("DBInstanceAutomatedBackupsReplications") or []]
+    section["crossRegionBackups"] = _replicated_backups(clients, target, replications)
+    if not section["crossRegionBackups"]["replicated"]:
+        gaps.append(f"database: automated backups are not copied to another region; losing {target.region} "
+                    "loses the database backups with it")
+    try:
+        snapshots = clients.rds.describe_db_snapshots(DBInstanceIdentifier=target.db_instance_id)["DBSnapshots"]
+    except (ClientError, BotoCoreError) as error:
+        snapshots = []
+        section["lastSnapshotError"] = str(error)
+    if snapshots:
+        last = max(snapshots, key=lambda snapshot: snapshot.get("SnapshotCreateTime") or datetime.min)
+        section["lastSnapshot"] = {
+            "id": last["DBSnapshotIdentifier"],
+            "type": last.get("SnapshotType"),
+            "status": last.get("Status"),
+            "createdAt": format_rfc3339(last["SnapshotCreateTime"]) if last.get("SnapshotCreateTime") else None,
+        }
+    else:
+        section["lastSnapshot"] = None
+    return section
+
+
+def _replicated_backups(clients: StatusClients, target: CellTarget, arns: list[Any]) -> dict[str, Any]:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    result: dict[str, Any] = {"replicated": bool(arns), "region": target.replica_region, "arns": arns}
+    if clients.replica_rds is None or not target.replica_region:
+        return result
+    try:
+        backups = clients.replica_rds.describe_db_instance_automated_backups(
+            DBInstanceIdentifier=target.db_instance_id).get("DBInstanceAutomatedBackups") or []
+    except (ClientError, BotoCoreError) as error:
+        result["replicaError"] = str(error)
+        return result
+    windows = [backup.get("RestoreWindow") or {} for backup in backups]
+    if backups:
+        result["replicated"] = True
+        result["replicaRestoreWindows"] = [
+            {key: format_rfc3339(value) for key, value in window.items() if isinstance(value, datetime)}
+            for window in windows
+        ]
+    return result
+
+
+def _object_storage(clients: StatusClients, target: CellTarget, gaps: list[str]) -> dict[str, Any]:
+    from botocore.exceptions import ClientError
+
+    versioning = clients.s3.get_bucket_versioning(Bucket=target.bucket).get("Status") or "Disabled"
+    section: dict[str, Any] = {"bucket": target.bucket, "versioning": versioning}
+    if versioning != "Enabled":
+        gaps.append(f"object storage: versioning of {target.bucket} is {versioning}; an overwrite or delete "
+                    "cannot be undone")
+    try:
+        rules = clients.s3.get_bucket_replication(Bucket=target.bucket)["ReplicationConfiguration"]["Rules"]
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") != "ReplicationConfigurationNotFoundError":
+            raise
+        rules = []
+    enabled = [rule for rule in rules if rule.get("Status") == "Enabled"]
+    section["replication"] = [{"id": rule.get("ID"), "status": rule.get("Status"),
+                               "destination": (rule.get("Destination") or {}).get("Bucket")} for rule in rules]
+    if not enabled:
+        gaps.append(f"object storage: {target.bucket} is not replicated; workspace content is lost with "
+                    f"{target.region}")
+    if target.replica_bucket and clients.replica_s3 is not None:
+        try:
+            replica = clients.replica_s3.get_bucket_versioning(Bucket=target.replica_bucket).get("Status")
+            section["replicaBucket"] = {"bucket": target.replica_bucket, "versioning": replica or "Disabled"}
+        except ClientError as error:
+            section["replicaBucket"] = {"bucket": target.replica_bucket, "error": str(error)}
+            gaps.append(f"object storage: replica bucket {target.replica_bucket} cannot be read ({error})")
+    return section
+
+
+def _installer_config(clients: StatusClients, target: CellTarget, now: datetime, gaps: list[str]) -> dict[str, Any]:
+    try:
+        restored = read_latest_config_backup(clients.s3, target.bucket, target.stack)
+    except ConfigBackupError as error:
+        gaps.append(f"installer config: the backup cannot be read ({error})")
+        return {"error": str(error)}
+    if restored is None:
+        gaps.append("installer config: no config + version-label backup yet; a restore could not reinstall the "
+                    f"same Gitpod (`python -m ops backup config --stack {target.stack}`)")
+        return {"lastBackup": None}
+    backup = restored.backup
+    age_days = (require_aware(now) - backup.backed_up_at).total_seconds() / 86400
+    if age_days > CONFIG_BACKUP_MAX_AGE_DAYS:
+        gaps.append(f"installer config: the last backup is {age_days:.0f} days old")
+    return {"lastBackup": backup.to_dict(), "ageDays": round(age_days, 1)}
+
+
+def _registry(clients: StatusClients, target: CellTarget, gaps: list[str]) -> dict[str, Any]:
+    from botocore.exceptions import ClientError
+
+    found: dict[str, Any] = {}
+    for name in target.repositories:
+        try:
+            (repository,) = clients.ecr.describe_repositories(repositoryNames=[name])["repositories"]
+            found[name] = {"uri": repository.get("repositoryUri"),
+                           "scanOnPush": (repository.get("imageScanningConfiguration") or {}).get("scanOnPush")}
+        except ClientError as error:
+            found[name] = {"error": error.response.get("Error", {}).get("Code", str(error))}
+    gaps.append("registry: images are not backed up; after a loss Gitpod rebuilds them, so workspace starts are "
+                "slower until the cache is warm")
+    return {"repositories": found}
+
+
+def _plain(value: Any) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{key}={_plain(item)}" for key, item in value.items()) or "-"
+    if isinstance(value, list):
+        return "; ".join(_plain(item) for item in value) or "none"
+    return "-" if value is None else str(value)
+

@@ -1,0 +1,407 @@
+"""The recovery drill: restore the cell's database to a scratch instance, prove it usable, measure, clean up.
+
+Steps, in order (a failure names its step):
+
+    pitr-window     read the source's point-in-time window; choose the restore time (latest, or the one asked for)
+    source-counts   row counts of Gitpod's key tables on the source, now
+    restore         restore_db_instance_to_point_in_time into a scratch instance (same subnets, same security groups)
+    wait-available  wait until the scratch instance is available and has an endpoint
+    verify          connect over TLS, Gitpod schema present, row counts within tolerance of the source
+    delete-scratch  delete the scratch instance (no final snapshot): runs whatever happened before
+    write-report    JSON + Markdown to s3://<bucket>/gitpod-cell/<stack>/drills/<timestamp>.{json,md}
+
+RTO is start to verified; RPO is the source's "now" (when the restore time was chosen) minus the restore time. The
+RDS and S3 clients are injected, and so are the two database connectors: tests point the restored one at a MariaDB
+rebuilt from a binlog replay, since moto's scratch instance has no database behind it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ops.check_result import CheckResult, failed
+from ops.mysql_checks import (
+    DEFAULT_DATABASE,
+    GITPOD_KEY_TABLES,
+    GITPOD_SCHEMA_TABLES,
+    RowCountTolerance,
+    check_schema_present,
+    check_tls,
+    compare_row_counts,
+    row_counts,
+)
+from ops.pitr_window import read_pitr_window
+from ops.timestamps import format_rfc3339, utc_now
+
+PITR_WINDOW = "pitr-window"
+SOURCE_COUNTS = "source-counts"
+RESTORE = "restore"
+WAIT_AVAILABLE = "wait-available"
+VERIFY = "verify"
+DELETE_SCRATCH = "delete-scratch"
+WRITE_REPORT = "write-report"
+DRILL_STEPS: tuple[str, ...] = (PITR_WINDOW, SOURCE_COUNTS, RESTORE, WAIT_AVAILABLE, VERIFY, DELETE_SCRATCH,
+                                WRITE_REPORT)
+BACKUP_ROOT = "gitpod-cell"
+WAIT_DELAY_SECONDS = 30
+WAIT_MAX_ATTEMPTS = 120  # an hour at the default delay: large instances take a while to restore
+
+RestoredConnector = Callable[[str, int], Any]
+
+
+class DrillFailed(Exception):
+    """The drill failed at `step`; `report` is what was measured (also written to the bucket when possible)."""
+
+    def __init__(self, step: str, cause: BaseException, report: DrillReport) -> None:
+        self.step = step
+        self.cause = cause
+        self.report = report
+        super().__init__(f"drill step {step!r} failed: {type(cause).__name__}: {cause}")
+
+
+class VerificationFailed(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class DrillSettings:
+    stack: str
+    db_instance_id: str
+    bucket: str
+    database: str = DEFAULT_DATABASE
+    key_tables: tuple[str, ...] = GITPOD_KEY_TABLES
+    schema_tables: tuple[str, ...] = GITPOD_SCHEMA_TABLES
+    tolerance: RowCountTolerance = field(default_factory=RowCountTolerance)
+    restore_time: datetime | None = None  # None: the latest restorable time
+    scratch_instance_class: str | None = None  # None: as the source
+    wait_delay_seconds: int = WAIT_DELAY_SECONDS
+    wait_max_attempts: int = WAIT_MAX_ATTEMPTS
+
+
+@dataclass(frozen=True)
+class DrillClients:
+    rds: Any
+    s3: Any
+    connect_source: Callable[[], Any]
+    connect_restored: RestoredConnector
+    clock: Callable[[], datetime] = utc_now
+    progress: Callable[[str], None] = print
+
+
+@dataclass
+class StepRecord:
+    name: str
+    started_at: datetime
+    finished_at: datetime | None = None
+    passed: bool | None = None
+    detail: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "startedAt": format_rfc3339(self.started_at),
+                "finishedAt": format_rfc3339(self.finished_at) if self.finished_at else None,
+                "passed": self.passed, "detail": self.detail}
+
+
+@dataclass
+class DrillReport:
+    stack: str
+    source_instance: str
+    scratch_instance: str
+    started_at: datetime
+    source_now: datetime | None = None
+    restore_time: datetime | None = None
+    verified_at: datetime | None = None
+    finished_at: datetime | None = None
+    failed_step: str | None = None
+    error: str | None = None
+    steps: list[StepRecord] = field(default_factory=list)
+    checks: list[CheckResult] = field(default_factory=list)
+    source_counts: dict[str, int] = field(default_factory=dict)
+    restored_counts: dict[str, int] = field(default_factory=dict)
+    scratch_requested: bool = False
+    scratch_deleted: bool = False
+    report_keys: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return self.failed_step is None
+
+    @property
+    def scratch_state(self) -> str:
+        if not self.scratch_requested:
+            return "never created"
+        return "deleted" if self.scratch_deleted else "NOT deleted: delete it by hand"
+
+    @property
+    def rto_seconds(self) -> float | None:
+        return (self.verified_at - self.started_at).total_seconds() if self.verified_at else None
+
+    @property
+    def rpo_seconds(self) -> float | None:
+        if self.source_now is None or self.restore_time is None:
+            return None
+        return (self.source_now - self.restore_time).total_seconds()
+
+    def to_dict(self) -> dict[str, Any]:
+        def moment(value: datetime | None) -> str | None:
+            return format_rfc3339(value) if value else None
+
+        return {
+            "stack": self.stack,
+            "outcome": "passed" if self.passed else "failed",
+            "failedStep": self.failed_step,
+            "error": self.error,
+            "sourceInstance": self.source_instance,
+            "scratchInstance": self.scratch_instance,
+            "scratchRequested": self.scratch_requested,
+            "scratchDeleted": self.scratch_deleted,
+            "startedAt": moment(self.started_at),
+            "sourceNow": moment(self.source_now),
+            "restoreTime": moment(self.restore_time),
+            "verifiedAt": moment(self.verified_at),
+            "finishedAt": moment(self.finished_at),
+            "rtoSeconds": self.rto_seconds,
+            "rpoSeconds": self.rpo_seconds,
+            "sourceRowCounts": self.source_counts,
+            "restoredRowCounts": self.restored_counts,
+            "checks": [check.to_dict() for check in self.checks],
+            "steps": [step.to_dict() for step in self.steps],
+        }
+
+    def to_markdown(self) -> str:
+        outcome = "PASSED" if self.passed else f"FAILED at step `{self.failed_step}`"
+        lines = [
+            f"# Recovery drill of `{self.stack}`: {outcome}",
+            "",
+            f"- Source instance: `{self.source_instance}`; scratch instance: `{self.scratch_instance}` "
+            f"({self.scratch_state})",
+            f"- Started: {_text(self.started_at)}; restore time: {_text(self.restore_time)}; verified: "
+            f"{_text(self.verified_at)}",
+            f"- RTO (start to verified): {_duration(self.rto_seconds)}",
+            f"- RPO (source now minus restore time): {_duration(self.rpo_seconds)}",
+        ]
+        if self.error:
+            lines.append(f"- Error: {self.error}")
+        lines += ["", "| step | result | detail |", "|---|---|---|"]
+        for step in self.steps:
+            result = {True: "pass", False: "FAIL", None: "-"}[step.passed]
+            lines.append(f"| {step.name} | {result} | {step.detail.replace('|', '/')} |")
+        if self.checks:
+            lines += ["", "| check | result | reason |", "|---|---|---|"]
+            lines += [f"| {c.name} | {'pass' if c.passed else 'FAIL'} | {c.reason.replace('|', '/')} |"
+                      for c in self.checks]
+        if self.source_counts:
+            lines += ["", "| table | source rows | restored rows |", "|---|---|---|"]
+            lines += [f"| {table} | {count} | {self.restored_counts.get(table, '-')} |"
+                      for table, count in self.source_counts.items()]
+        return "\n".join(lines) + "\n"
+
+
+def scratch_instance_id(stack_prefix: str, started_at: datetime) -> str:
+    """`<prefix>-drill-<yyyymmddhhmmss>`: unmistakable as a drill's, never the source's (RDS: at most 63)."""
+    return f"{stack_prefix[:40].rstrip('-')}-drill-{started_at:%Y%m%d%H%M%S}"
+
+
+def report_key(stack: str, started_at: datetime, extension: str) -> str:
+    return f"{BACKUP_ROOT}/{stack}/drills/{started_at:%Y%m%dT%H%M%SZ}.{extension}"
+
+
+def run_drill(clients: DrillClients, settings: DrillSettings, *, scratch_prefix: str | None = None) -> DrillReport:
+    """Run every step; raise DrillFailed naming the first failing step, after cleanup and the report."""
+    started_at = clients.clock()
+    scratch = scratch_instance_id(scratch_prefix or settings.db_instance_id, started_at)
+    if scratch == settings.db_instance_id:
+        raise ValueError("the scratch instance must never be the source instance")
+    report = DrillReport(settings.stack, settings.db_instance_id, scratch, started_at)
+    runner = _StepRunner(clients, report)
+    restore_requested = False
+    try:
+        window = runner.run(PITR_WINDOW, lambda: read_pitr_window(clients.rds, settings.db_instance_id))
+        report.source_now = clients.clock()
+        report.restore_time = runner.run(PITR_WINDOW, lambda: window.restore_time(settings.restore_time),
+                                         record=False)
+        runner.detail(PITR_WINDOW, f"{window.describe()}; restoring to {format_rfc3339(report.restore_time)}")
+        report.source_counts = runner.run(SOURCE_COUNTS, lambda: _counts(clients.connect_source, settings))
+        runner.detail(SOURCE_COUNTS, _counts_text(report.source_counts))
+        restore_requested = report.scratch_requested = True
+        runner.run(RESTORE, lambda: _restore(clients.rds, settings, scratch, report.restore_time))
+        runner.detail(RESTORE, f"{scratch} from {settings.db_instance_id} at {format_rfc3339(report.restore_time)}")
+        host, port = runner.run(WAIT_AVAILABLE, lambda: _wait_available(clients.rds, settings, scratch))
+        runner.detail(WAIT_AVAILABLE, f"{scratch} available at {host}:{port}")
+        runner.run(VERIFY, lambda: _verify(clients, settings, report, host, port))
+        report.verified_at = clients.clock()
+        runner.detail(VERIFY, "TLS, schema and row counts as expected")
+    except _StepFailed:
+        pass
+    finally:
+        if restore_requested:
+            try:
+                runner.run(DELETE_SCRATCH, lambda: _delete_scratch(clients.rds, settings, scratch))
+                report.scratch_deleted = True
+                runner.detail(DELETE_SCRATCH, f"{scratch} deleted")
+            except _StepFailed:
+                pass
+        report.finished_at = clients.clock()
+        try:
+            runner.run(WRITE_REPORT, lambda: _write_report(clients.s3, settings, report))
+            runner.detail(WRITE_REPORT, ", ".join(f"s3://{settings.bucket}/{key}" for key in report.report_keys))
+        except _StepFailed:
+            pass
+    if runner.first_failure is not None:
+        step, cause = runner.first_failure
+        raise DrillFailed(step, cause, report)
+    clients.progress(f"drill passed: RTO {_duration(report.rto_seconds)}, RPO {_duration(report.rpo_seconds)}")
+    return report
+
+
+class _StepFailed(Exception):
+    pass
+
+
+@dataclass
+class _StepRunner:
+    clients: DrillClients
+    report: DrillReport
+    first_failure: tuple[str, BaseException] | None = None
+
+    def run(self, name: str, action: Callable[[], Any], *, record: bool = True) -> Any:
+        step = self._step(name) if not record else StepRecord(name, self.clients.clock())
+        if record:
+            self.report.steps.append(step)
+            self.clients.progress(f"[drill] {name} ...")
+        try:
+            result = action()
+        except Exception as error:
+            step.passed, step.finished_at, step.detail = False, self.clients.clock(), f"{type(error).__name__}: {error}"
+            self.clients.progress(f"[drill] {name} FAILED: {error}")
+            if self.first_failure is None:
+                self.first_failure = (name, error)
+                self.report.failed_step, self.report.error = name, str(error)
+            raise _StepFailed(name) from error
+        step.passed, step.finished_at = True, self.clients.clock()
+        return result
+
+    def detail(self, name: str, text: str) -> None:
+        self._step(name).detail = text
+        self.clients.progress(f"[drill] {name} ok: {text}")
+
+    def _step(self, name: str) -> StepRecord:
+        return next(step for step in reversed(self.report.steps) if step.name == name)
+
+
+def _counts(connect: Callable[[], Any], settings: DrillSettings) -> dict[str, int]:
+    connection = connect()
+    try:
+        return row_counts(connection, settings.database, settings.key_tables)
+    finally:
+        connection.close()
+
+
+def _restore(rds: Any, settings: DrillSettings, scratch: str, restore_time: datetime | None) -> None:
+    source = rds.describe_db_instances(DBInstanceIdentifier=settings.db_instance_id)["DBInstances"][0]
+    request: dict[str, Any] = {
+        "SourceDBInstanceIdentifier": settings.db_instance_id,
+        "TargetDBInstanceIdentifier": scratch,
+        "RestoreTime": restore_time,
+        "MultiAZ": False,
+        "PubliclyAccessible": False,
+        "DeletionProtection": False,
+        "Tags": [{"Key": "Purpose", "Value": "recovery-drill"}, {"Key": "Cell", "Value": settings.stack},
+                 {"Key": "ManagedBy", "Value": "gitpod-cell-ops"}],
+    }
+    if settings.scratch_instance_class:
+        request["DBInstanceClass"] = settings.scratch_instance_class
+    subnet_group = (source.get("DBSubnetGroup") or {}).get("DBSubnetGroupName")
+    if subnet_group:
+        request["DBSubnetGroupName"] = subnet_group
+    security_groups = [group["VpcSecurityGroupId"] for group in source.get("VpcSecurityGroups") or []
+                       if group.get("VpcSecurityGroupId")]
+    if security_groups:
+        request["VpcSecurityGroupIds"] = security_groups
+    parameter_groups = [group["DBParameterGroupName"] for group in source.get("DBParameterGroups") or []
+                        if group.get("DBParameterGroupName")]
+    if parameter_groups:
+        # The cell's parameter group carries require_secure_transport and explicit_defaults_for_timestamp.
+        request["DBParameterGroupName"] = parameter_groups[0]
+    rds.restore_db_instance_to_point_in_time(**request)
+
+
+def _wait_available(rds: Any, settings: DrillSettings, scratch: str) -> tuple[str, int]:
+    rds.get_waiter("db_instance_available").wait(
+        DBInstanceIdentifier=scratch,
+        WaiterConfig={"Delay": settings.wait_delay_seconds, "MaxAttempts": settings.wait_max_attempts},
+    )
+    instance = rds.describe_db_instances(DBInstanceIdentifier=scratch)["DBInstances"][0]
+    endpoint = instance.get("Endpoint") or {}
+    if not endpoint.get("Address"):
+        raise RuntimeError(f"{scratch} is available but reports no endpoint")
+    return str(endpoint["Address"]), int(endpoint.get("Port") or 3306)
+
+
+def _verify(clients: DrillClients, settings: DrillSettings, report: DrillReport, host: str, port: int) -> None:
+    connection = clients.connect_restored(host, port)
+    try:
+        report.checks.append(check_tls(connection))
+        schema = check_schema_present(connection, settings.database, settings.schema_tables)
+        report.checks.append(schema)
+        if schema.passed:
+            report.restored_counts = row_counts(connection, settings.database, settings.key_tables)
+            report.checks.append(compare_row_counts(report.source_counts, report.restored_counts,
+                                                    settings.tolerance))
+        else:
+            report.checks.append(failed("row counts", "not compared: the schema is incomplete"))
+    finally:
+        connection.close()
+    for check in report.checks:
+        clients.progress(f"[drill]   {check.line()}")
+    failures = [check for check in report.checks if not check.passed]
+    if failures:
+        raise VerificationFailed("; ".join(f"{check.name}: {check.reason}" for check in failures))
+
+
+def _delete_scratch(rds: Any, settings: DrillSettings, scratch: str) -> None:
+    from botocore.exceptions import ClientError
+
+    if scratch == settings.db_instance_id or "-drill-" not in scratch:
+        raise ValueError(f"refusing to delete {scratch!r}: not a drill's scratch instance")
+    try:
+        rds.delete_db_instance(DBInstanceIdentifier=scratch, SkipFinalSnapshot=True, DeleteAutomatedBackups=True)
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") == "DBInstanceNotFound":
+            return  # the restore never created it
+        raise
+    rds.get_waiter("db_instance_deleted").wait(
+        DBInstanceIdentifier=scratch,
+        WaiterConfig={"Delay": settings.wait_delay_seconds, "MaxAttempts": settings.wait_max_attempts},
+    )
+
+
+def _write_report(s3: Any, settings: DrillSettings, report: DrillReport) -> None:
+    json_key = report_key(settings.stack, report.started_at, "json")
+    markdown_key = report_key(settings.stack, report.started_at, "md")
+    report.report_keys = [json_key, markdown_key]
+    s3.put_object(Bucket=settings.bucket, Key=json_key, ContentType="application/json",
+                  Body=json.dumps(report.to_dict(), indent=2, sort_keys=True).encode())
+    s3.put_object(Bucket=settings.bucket, Key=markdown_key, ContentType="text/markdown",
+                  Body=report.to_markdown().encode())
+
+
+def _counts_text(counts: dict[str, int]) -> str:
+    return ", ".join(f"{table}={count}" for table, count in counts.items())
+
+
+def _text(moment: datetime | None) -> str:
+    return format_rfc3339(moment) if moment else "-"
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "not measured"
+    whole = round(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}h{minutes:02d}m{secs:02d}s" if hours else f"{minutes}m{secs:02d}s"

@@ -1,0 +1,82 @@
+"""`python -m ops restore plan --from-stack OLD --to-stack NEW [--time T] [--region R]`.
+
+Writes stacks/Pulumi.NEW.yaml from OLD's stack file and backups (ops/restore_plan.py) and prints the commands to
+run. --region R restores into OLD's replica region (when OLD's region is gone): the replica bucket is adopted and
+the database is restored from the backups replicated there.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from ops.cli import EXIT_CONFIG_ERROR, OpsError
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser("restore", help="restore a cell into a new one from its backups",
+                                   description=__doc__.splitlines()[0])
+    actions = parser.add_subparsers(dest="restore_action", required=True, metavar="ACTION")
+    plan = actions.add_parser("plan", help="write the new stack file and print the `pulumi up` to run")
+    plan.add_argument("--from-stack", required=True, help="the cell to restore from")
+    plan.add_argument("--to-stack", required=True, help="the new cell's stack name")
+    plan.add_argument("--time", default="latest", help="restore time (RFC3339) or 'latest' (default)")
+    plan.add_argument("--region", default=None, help="region of the new cell: OLD's region (default) or its "
+                                                     "replica region")
+    plan.add_argument("--installer-image", default=None,
+                      help="installer image for the backed-up version (default: OLD's image with that tag)")
+    plan.add_argument("--db-instance", default=None, help="OLD's RDS instance (default gitpod-<OLD>-db)")
+    plan.add_argument("--bucket", default=None, help="OLD's primary bucket (default gitpod-<OLD>-<account>-<region>)")
+    plan.add_argument("--aws-profile", default=None, help="AWS profile (default: the standard credential chain)")
+    plan.add_argument("--force", action="store_true", help="overwrite the new stack file if it exists")
+    plan.set_defaults(handler=plan_command)
+
+
+def plan_command(args: argparse.Namespace) -> int:
+    from ops import stackfile
+    from ops.cell_target import aws_session, resolve_cell_target
+    from ops.restore_plan import RestorePlanError, RestoreRequest, plan_restore
+
+    if args.from_stack == args.to_stack:
+        raise OpsError("--to-stack must name a new stack, not the one restored from", EXIT_CONFIG_ERROR)
+    old = stackfile.load_stack(args.from_stack, stackfile.STACKS_DIR)
+    new_path = stackfile.stack_path(args.to_stack, stackfile.STACKS_DIR)
+    if new_path.exists() and not args.force:
+        raise OpsError(f"{new_path} exists; pass --force to overwrite it", EXIT_CONFIG_ERROR)
+    old_region = str(old.config.get("aws:region") or "")
+
+    def account_id() -> str:
+        return str(aws_session(args.aws_profile, old_region or "us-east-1").client("sts")
+                   .get_caller_identity()["Account"])
+
+    old_target = resolve_cell_target(args.from_stack, old.config, account_id=account_id,
+                                     db_instance=args.db_instance, bucket=args.bucket)
+    into_replica = args.region is not None and args.region != old_target.region
+    source = aws_session(args.aws_profile, old_target.region)
+    adopted = aws_session(args.aws_profile, args.region) if into_replica else source
+    request = RestoreRequest(args.from_stack, args.to_stack, args.time, args.region, args.installer_image)
+    try:
+        plan = plan_restore(request, dict(old.config), old.secret_keys, old_target, rds=source.client("rds"),
+                            s3=adopted.client("s3"), replica_rds=adopted.client("rds") if into_replica else None)
+    except RestorePlanError as error:
+        raise OpsError(f"cannot plan the restore: {error}", EXIT_CONFIG_ERROR) from error
+    new_path.write_text(plan.stack_file_text(args.from_stack))
+    print(f"wrote {new_path}")
+    print(f"  database: {plan.window.describe()}")
+    print(f"  restore to: {plan.restore['pointInTime']}; adopt bucket {plan.restore['adoptBucket']}")
+    print(f"  Gitpod {plan.backup.gitpod_version} with the config backed up at "
+          f"s3://{plan.backup.bucket}/{plan.backup.key} (version {plan.backup.version_id})")
+    for note in plan.notes:
+        print(f"  note: {note}")
+    print("then run:")
+    for command in plan.commands(_relative(new_path)):
+        print(f"  {command}")
+    return 0
+
+
+def _relative(path: Path) -> Path:
+    try:
+        return path.relative_to(Path.cwd())
+    except ValueError:
+        return path
