@@ -15,6 +15,9 @@ def export_platform(config: CellConfig, platform: Platform) -> None:
     pulumi.export("region", platform.region)
     pulumi.export("clusterName", platform.cluster.name)
     pulumi.export("databaseHost", platform.database.host)
+    # For `ops preflight` / `ops drill` (`pulumi stack output --show-secrets databasePassword`); stays a secret.
+    pulumi.export("databasePassword", pulumi.Output.secret(platform.database.password))
+    pulumi.export("kubeconfig", platform.cluster.kubeconfig)
     pulumi.export("databaseRestoreTarget", {
         "kind": platform.database.restore_target.kind,
         "instanceId": platform.database.restore_target.instance_id,

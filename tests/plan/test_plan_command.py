@@ -126,3 +126,8 @@ def test_bad_policy_pack_config_exits_2(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "no-such-policy" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_secret_outputs_stay_secret(prod_plan: dict) -> None:
+    assert prod_plan["outputs"]["databasePassword"] == "[secret]"
+    assert prod_plan["outputs"]["kubeconfig"] == "[secret]"
