@@ -1,15 +1,22 @@
 """The GitHub Actions workflows: actionlint on every file, and the promises actionlint cannot check —
 staging before prod, the `production` environment, one concurrency group per stack, minimal permissions,
-pinned actions, and the deploy jobs kept in step with stacks/fleet.yaml."""
+pinned actions, and the deploy wave jobs kept in step with stacks/fleet.yaml.
+
+deploy.yml holds one short `deploy-<wave>` job per fleet wave; each calls the reusable workflow deploy-wave.yml,
+which holds the per-stack job. Every job that needs Python uses the composite action .github/actions/setup-cell.
+The deploy checks are functions run on the real files and, in `test_the_deploy_checks_catch_*`, on broken copies,
+so a check that stops failing when the order or the environment is broken fails the suite itself."""
 
 from __future__ import annotations
 
+import copy
 import itertools
 import os
 import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +28,13 @@ from ops.stackfile import REPO_ROOT
 
 WORKFLOWS_DIR = REPO_ROOT / ".github" / "workflows"
 WORKFLOWS = sorted(WORKFLOWS_DIR.glob("*.yml")) + sorted(WORKFLOWS_DIR.glob("*.yaml"))
+ACTIONS_DIR = REPO_ROOT / ".github" / "actions"
+LOCAL_ACTIONS = sorted(ACTIONS_DIR.glob("*/action.yml"))
+SETUP_CELL = "./.github/actions/setup-cell"
+DEPLOY_WAVE = "./.github/workflows/deploy-wave.yml"
 PINNED_ACTION = re.compile(r"^[\w.-]+/[\w./-]+@v\d+\.\d+\.\d+$")
 OIDC_ACTIONS = ("aws-actions/configure-aws-credentials@", "google-github-actions/auth@")
+EXPRESSION = re.compile(r"\$\{\{.*?\}\}")
 
 # Inputs the actions document (their action.yml). actionlint knows the inputs of popular actions only when they are
 # referenced by major tag, so with full version pins a misspelt input would otherwise pass silently.
@@ -41,16 +53,48 @@ KNOWN_INPUTS = {
 }  # fmt: skip
 
 
-def load_workflow(name: str) -> dict[str, Any]:
-    document = yaml.safe_load((WORKFLOWS_DIR / name).read_text())
+def load_yaml(path: Path) -> dict[str, Any]:
+    document = yaml.safe_load(path.read_text())
     # YAML 1.1 reads the key `on` as True.
     if True in document:
         document["on"] = document.pop(True)
     return document
 
 
+def load_workflow(name: str) -> dict[str, Any]:
+    return load_yaml(WORKFLOWS_DIR / name)
+
+
+def load_local_action(uses: str) -> dict[str, Any]:
+    return load_yaml(REPO_ROOT / uses / "action.yml")
+
+
+def load_called_workflow(uses: str) -> dict[str, Any]:
+    return load_yaml(REPO_ROOT / uses)
+
+
 def steps_using(job: dict[str, Any], action: str) -> list[dict[str, Any]]:
     return [step for step in job.get("steps", []) if str(step.get("uses", "")).startswith(f"{action}@")]
+
+
+def needs_of(job: dict[str, Any]) -> list[str]:
+    needs = job.get("needs", [])
+    return [needs] if isinstance(needs, str) else list(needs)
+
+
+def uses_oidc(job: dict[str, Any]) -> bool:
+    """Whether the job asks for an OIDC token: in its steps, in the composite actions it runs, or in the jobs of
+    the reusable workflow it calls."""
+    called = job.get("uses")
+    if called is not None:
+        return any(uses_oidc(called_job) for called_job in load_called_workflow(called)["jobs"].values())
+    for step in job.get("steps", []):
+        uses = str(step.get("uses", ""))
+        if uses.startswith(OIDC_ACTIONS):
+            return True
+        if uses.startswith("./") and uses_oidc({"steps": load_local_action(uses)["runs"]["steps"]}):
+            return True
+    return False
 
 
 def fleet_without_stack_files() -> Fleet:
@@ -67,12 +111,31 @@ def find_tool(name: str) -> str:
     return found
 
 
+def check_step_uses(where: str, step: dict[str, Any]) -> None:
+    """A step's action is pinned to vX.Y.Z and given only inputs it documents; a local action exists."""
+    uses = step["uses"]
+    if uses.startswith("./"):
+        assert (REPO_ROOT / uses / "action.yml").is_file(), f"{where}: no local action {uses}/action.yml"
+        declared = set(load_local_action(uses).get("inputs", {}))
+        unknown = set(step.get("with", {})) - declared
+        assert not unknown, f"{where}: {uses} has no input(s) {sorted(unknown)}"
+        return
+    assert PINNED_ACTION.match(uses), f"{where}: {uses} is not pinned to vX.Y.Z"
+    action = uses.split("@")[0]
+    assert action in KNOWN_INPUTS, f"{where}: add {action}'s inputs to KNOWN_INPUTS"
+    unknown = set(step.get("with", {})) - KNOWN_INPUTS[action]
+    assert not unknown, f"{where}: {action} has no input(s) {sorted(unknown)}"
+
+
 def test_there_are_workflows_for_pull_requests_deploys_and_nightly_checks():
-    assert {path.name for path in WORKFLOWS} >= {"pull-request.yml", "deploy.yml", "nightly.yml"}
+    assert {path.name for path in WORKFLOWS} >= {"pull-request.yml", "deploy.yml", "deploy-wave.yml", "nightly.yml"}
+    assert (REPO_ROOT / SETUP_CELL / "action.yml") in LOCAL_ACTIONS
 
 
 @pytest.mark.parametrize("workflow", WORKFLOWS, ids=lambda path: path.name)
 def test_actionlint_passes(workflow):
+    # actionlint also reads the reusable workflow and the local actions a workflow uses: it checks the inputs passed
+    # to them, and that a calling job grants every permission (e.g. id-token: write) the called jobs ask for.
     actionlint = find_tool("actionlint")
     shellcheck = find_tool("shellcheck")
 
@@ -91,15 +154,27 @@ def test_actionlint_passes(workflow):
 @pytest.mark.parametrize("workflow", WORKFLOWS, ids=lambda path: path.name)
 def test_actions_are_pinned_to_full_versions_and_use_known_inputs(workflow):
     for job_id, job in load_workflow(workflow.name)["jobs"].items():
+        if "uses" in job:
+            assert job["uses"].startswith("./.github/workflows/"), f"{job_id}: call only this repository's workflows"
+            assert (REPO_ROOT / job["uses"]).is_file(), f"{job_id}: no workflow {job['uses']}"
+            continue
+        checked_out = False
         for step in job.get("steps", []):
             uses = step.get("uses")
             if uses is None:
                 continue
-            assert PINNED_ACTION.match(uses), f"{workflow.name}:{job_id}: {uses} is not pinned to vX.Y.Z"
-            action = uses.split("@")[0]
-            assert action in KNOWN_INPUTS, f"{workflow.name}:{job_id}: add {action}'s inputs to KNOWN_INPUTS"
-            unknown = set(step.get("with", {})) - KNOWN_INPUTS[action]
-            assert not unknown, f"{workflow.name}:{job_id}: {action} has no input(s) {sorted(unknown)}"
+            check_step_uses(f"{workflow.name}:{job_id}", step)
+            if uses.startswith("./"):
+                assert checked_out, f"{workflow.name}:{job_id}: {uses} exists only after actions/checkout"
+            checked_out = checked_out or uses.startswith("actions/checkout@")
+
+
+@pytest.mark.parametrize("workflow", WORKFLOWS, ids=lambda path: path.name)
+def test_python_is_set_up_only_by_the_shared_action(workflow):
+    for job_id, job in load_workflow(workflow.name)["jobs"].items():
+        assert not steps_using(job, "actions/setup-python"), f"{job_id}: use {SETUP_CELL} instead of setup-python"
+        for step in job.get("steps", []):
+            assert "python -m venv" not in step.get("run", ""), f"{job_id}: {SETUP_CELL} creates .venv"
 
 
 @pytest.mark.parametrize("workflow", WORKFLOWS, ids=lambda path: path.name)
@@ -108,8 +183,7 @@ def test_permissions_are_minimal(workflow):
     assert document["permissions"] == {"contents": "read"}, "the workflow default must be read-only"
     for job_id, job in document["jobs"].items():
         permissions = job.get("permissions", {})
-        uses_oidc = any(str(step.get("uses", "")).startswith(OIDC_ACTIONS) for step in job.get("steps", []))
-        assert (permissions.get("id-token") == "write") == uses_oidc, f"{job_id}: id-token: write only with OIDC"
+        assert (permissions.get("id-token") == "write") == uses_oidc(job), f"{job_id}: id-token: write only with OIDC"
         assert "write-all" not in str(permissions)
 
 
@@ -123,6 +197,48 @@ def test_pulumi_cli_version_matches_the_sdk_pin(workflow):
         for job in document["jobs"].values():
             for step in steps_using(job, "pulumi/actions"):
                 assert step["with"]["pulumi-version"] == "${{ env.PULUMI_VERSION }}"
+
+
+@pytest.mark.parametrize("action", LOCAL_ACTIONS, ids=lambda path: path.parent.name)
+class TestLocalActions:
+    """actionlint checks what the workflows pass to a local action, but not the action's own steps."""
+
+    def test_is_a_composite_of_pinned_actions_with_known_inputs(self, action):
+        document = load_yaml(action)
+        assert document["runs"]["using"] == "composite"
+        for index, step in enumerate(document["runs"]["steps"]):
+            if "uses" in step:
+                assert not step["uses"].startswith("./"), "keep local actions one level deep"
+                check_step_uses(f"{action.parent.name}: step {index}", step)
+            else:
+                assert step.get("shell") == "bash", f"step {index}: a composite run step must name its shell"
+
+    def test_uses_only_declared_inputs(self, action):
+        document = load_yaml(action)
+        referenced = set(re.findall(r"\binputs\.([\w-]+)", action.read_text()))
+        undeclared = referenced - set(document.get("inputs", {}))
+        assert not undeclared, f"undeclared input(s) {sorted(undeclared)}"
+
+    def test_run_scripts_pass_shellcheck(self, action):
+        shellcheck = find_tool("shellcheck")
+        for step in load_yaml(action)["runs"]["steps"]:
+            if "run" not in step:
+                continue
+            script = EXPRESSION.sub("placeholder", step["run"])  # as actionlint does for workflow scripts
+            completed = subprocess.run(
+                [shellcheck, "--shell=bash", "--norc", "-"], input=script, capture_output=True, text=True, check=False
+            )
+            assert completed.returncode == 0, completed.stdout + completed.stderr
+
+
+def test_setup_cell_puts_the_venv_on_path_after_setting_up_python():
+    document = load_local_action(SETUP_CELL)
+    setup_python, venv = document["runs"]["steps"]
+    assert setup_python["uses"].startswith("actions/setup-python@")
+    assert setup_python["with"]["python-version"] == "${{ inputs.python-version }}"
+    assert setup_python["with"]["cache"] == "pip"
+    assert 'echo "${PWD}/.venv/bin" >> "$GITHUB_PATH"' in venv["run"]
+    assert document["inputs"]["venv"]["default"] == "true"
 
 
 class TestPullRequestWorkflow:
@@ -157,55 +273,194 @@ class TestPullRequestWorkflow:
         assert "credentials_json" not in gcp["with"]
 
 
+def check_wave_jobs(deploy: dict[str, Any], fleet: Fleet) -> None:
+    """deploy.yml: one `deploy-<wave>` job per fleet wave, in fleet order, each needing the one before (so every
+    staging wave is deployed and health-checked before any production wave), each calling deploy-wave.yml with its
+    wave's stacks, parallelism and environment."""
+    jobs = deploy["jobs"]
+    wave_job_ids = [f"deploy-{wave.name}" for wave in fleet.waves]
+    assert [job_id for job_id in jobs if job_id.startswith("deploy-")] == wave_job_ids, "one job per wave, in order"
+    previous: str | None = None
+    for wave, job_id in zip(fleet.waves, wave_job_ids, strict=True):
+        job = jobs[job_id]
+        assert job.get("uses") == DEPLOY_WAVE, f"{job_id}: call {DEPLOY_WAVE}"
+        expected_needs = {"fleet"} if previous is None else {"fleet", previous}
+        assert set(needs_of(job)) == expected_needs, f"{job_id} must need exactly {sorted(expected_needs)}"
+        # `if: always()` or similar would start a wave after the one before it failed.
+        assert "if" not in job, f"{job_id}: a wave starts only when the wave before it succeeded"
+        expected_environment = "production" if wave.stage == "production" else "staging"
+        arguments = job.get("with", {})
+        assert arguments.get("environment") == expected_environment, f"{job_id}: environment {expected_environment}"
+        assert arguments.get("wave") == wave.name
+        output = f"fromJSON(needs.fleet.outputs.{wave.name})"
+        assert arguments.get("stacks") == f"${{{{ toJSON({output}.stacks) }}}}"
+        assert arguments.get("parallelism") == f"${{{{ {output}.parallelism }}}}"
+        assert jobs["fleet"]["outputs"][wave.name] == f"${{{{ steps.waves.outputs.{wave.name} }}}}"
+        assert job.get("secrets") == "inherit", f"{job_id}: the called job needs the Pulumi secrets"
+        assert job.get("permissions") == {"contents": "read", "id-token": "write"}, f"{job_id}: grant OIDC, no more"
+        previous = job_id
+
+    def upstream(job_id: str) -> set[str]:
+        direct = set(needs_of(jobs[job_id]))
+        return direct.union(*(upstream(need) for need in direct))
+
+    staging_jobs = {f"deploy-{wave.name}" for wave in fleet.waves if wave.stage == "staging"}
+    for wave in fleet.waves:
+        if wave.stage == "production":
+            assert staging_jobs <= upstream(f"deploy-{wave.name}"), f"deploy-{wave.name} must wait for staging"
+
+
+def check_wave_workflow(document: dict[str, Any]) -> None:
+    """deploy-wave.yml: the per-stack job, in the environment the caller names, one update per stack at a time."""
+    inputs = document["on"]["workflow_call"]["inputs"]
+    assert {name: spec["type"] for name, spec in inputs.items()} == {
+        "wave": "string", "environment": "string", "stacks": "string", "parallelism": "number",
+    }  # fmt: skip
+    assert all(spec["required"] for spec in inputs.values()), "no defaults: a wave states its environment"
+    assert "concurrency" not in document, "per stack only: a workflow-level group would serialise or cancel waves"
+    [job] = document["jobs"].values()
+    assert job.get("environment") == "${{ inputs.environment }}", "the job runs in the caller's environment"
+    assert job.get("concurrency") == {"group": "pulumi-up-${{ matrix.stack }}", "cancel-in-progress": False}
+    assert job["strategy"]["matrix"] == {"stack": "${{ fromJSON(inputs.stacks) }}"}
+    assert job["strategy"]["max-parallel"] == "${{ inputs.parallelism }}"
+    assert job["strategy"]["fail-fast"] is False, "a running pulumi up is never cancelled"
+    assert job["permissions"] == {"contents": "read", "id-token": "write"}
+
+    [aws] = steps_using(job, "aws-actions/configure-aws-credentials")
+    [gcp] = steps_using(job, "google-github-actions/auth")
+    assert aws["with"]["role-to-assume"] == "${{ vars.AWS_DEPLOY_ROLE_ARN }}", "the environment's deploy role"
+    assert gcp["with"]["service_account"] == "${{ vars.GCP_DEPLOY_SERVICE_ACCOUNT }}"
+    [up] = steps_using(job, "pulumi/actions")
+    assert up["with"]["command"] == "up"
+    assert up["with"]["policyPacks"] == "policies"
+    assert up["with"]["stack-name"] == "${{ env.PULUMI_STACK }}"
+    names = [step.get("name", "") for step in job["steps"]]
+    assert "Health gate" in names, "every stack passes the health gate before the wave counts as done"
+    assert names.index("pulumi up --policy-pack policies") < names.index("Health gate")
+    assert job["steps"][-1]["run"] == 'python -m ops fleet health --stack "$STACK"'
+
+
 class TestDeployWorkflow:
     workflow = load_workflow("deploy.yml")
+    wave_workflow = load_workflow("deploy-wave.yml")
     jobs = workflow["jobs"]
     fleet = fleet_without_stack_files()
 
     def test_runs_on_merge_to_main(self):
         assert self.workflow["on"]["push"]["branches"] == ["main"]
 
-    def test_there_is_one_deploy_job_per_fleet_wave_in_fleet_order(self):
-        deploy_jobs = [job_id for job_id in self.jobs if job_id.startswith("deploy-")]
-        assert deploy_jobs == [f"deploy-{wave.name}" for wave in self.fleet.waves]
-        for earlier, later in itertools.pairwise(self.fleet.waves):
-            assert f"deploy-{earlier.name}" in self.jobs[f"deploy-{later.name}"]["needs"]
+    def test_the_wave_workflow_is_only_called(self):
+        assert set(self.wave_workflow["on"]) == {"workflow_call"}
+
+    def test_one_wave_job_per_fleet_wave_staging_first_in_the_right_environment(self):
+        check_wave_jobs(self.workflow, self.fleet)
 
     def test_staging_is_deployed_and_health_checked_before_prod(self):
-        staging, prod = self.jobs["deploy-staging"], self.jobs["deploy-prod"]
-        assert "deploy-staging" in prod["needs"]
-        assert "deploy-prod" not in str(staging.get("needs", ""))
-        for job in (staging, prod):
-            names = [step.get("name", "") for step in job["steps"]]
-            assert names.index("pulumi up --policy-pack policies") < names.index("Health gate")
-            assert job["steps"][-1]["run"] == 'python -m ops fleet health --stack "$STACK"'
+        # The shipped fleet, spelt out: prod waits for staging and runs behind the `production` environment.
+        assert needs_of(self.jobs["deploy-prod"]) == ["fleet", "deploy-staging"]
+        assert needs_of(self.jobs["deploy-staging"]) == ["fleet"]
+        assert self.jobs["deploy-staging"]["with"]["environment"] == "staging"
+        assert self.jobs["deploy-prod"]["with"]["environment"] == "production"
 
-    def test_each_wave_deploys_its_own_stacks(self):
-        for wave in self.fleet.waves:
-            job = self.jobs[f"deploy-{wave.name}"]
-            output = f"fromJSON(needs.fleet.outputs.{wave.name})"
-            assert job["strategy"]["matrix"]["stack"] == f"${{{{ {output}.stacks }}}}"
-            assert job["strategy"]["max-parallel"] == f"${{{{ {output}.parallelism }}}}"
-            assert job["strategy"]["fail-fast"] is False, "a running pulumi up is never cancelled"
-            assert self.jobs["fleet"]["outputs"][wave.name] == f"${{{{ steps.waves.outputs.{wave.name} }}}}"
+    def test_each_stack_is_updated_in_the_callers_environment_one_update_at_a_time(self):
+        check_wave_workflow(self.wave_workflow)
 
-    def test_production_waves_need_the_production_environment(self):
-        for wave in self.fleet.waves:
-            expected = "production" if wave.stage == "production" else "staging"
-            assert self.jobs[f"deploy-{wave.name}"]["environment"] == expected
-        assert self.jobs["deploy-prod"]["environment"] == "production"
 
-    def test_one_update_at_a_time_per_stack(self):
-        for wave in self.fleet.waves:
-            concurrency = self.jobs[f"deploy-{wave.name}"]["concurrency"]
-            assert concurrency == {"group": "pulumi-up-${{ matrix.stack }}", "cancel-in-progress": False}
+def _deploy_job(deploy: dict[str, Any], index: int) -> dict[str, Any]:
+    return deploy["jobs"][[job_id for job_id in deploy["jobs"] if job_id.startswith("deploy-")][index]]
 
-    def test_up_runs_with_the_policy_pack(self):
-        for wave in self.fleet.waves:
-            [up] = steps_using(self.jobs[f"deploy-{wave.name}"], "pulumi/actions")
-            assert up["with"]["command"] == "up"
-            assert up["with"]["policyPacks"] == "policies"
-            assert up["with"]["stack-name"] == "${{ env.PULUMI_STACK }}"
+
+def _swap_waves(deploy: dict[str, Any]) -> None:
+    jobs = deploy["jobs"]
+    first, second = [job_id for job_id in jobs if job_id.startswith("deploy-")][:2]
+    jobs[first]["needs"], jobs[second]["needs"] = ["fleet", second], "fleet"
+    deploy["jobs"] = {job_id: jobs[job_id] for job_id in ["fleet", second, first, *list(jobs)[3:]]}
+
+
+def _first_production_job(deploy: dict[str, Any]) -> dict[str, Any]:
+    return _deploy_job(deploy, 1)  # the shipped fleet: staging, then production
+
+
+BROKEN_DEPLOYS: dict[str, Callable[[dict[str, Any]], None]] = {
+    "prod does not wait for staging": lambda d: _first_production_job(d).update(needs=["fleet"]),
+    "prod runs even when staging failed": lambda d: _first_production_job(d).update({"if": "always()"}),
+    "prod wave deploys in staging": lambda d: _first_production_job(d)["with"].update(environment="staging"),
+    "prod wave names no environment": lambda d: _first_production_job(d)["with"].pop("environment"),
+    "waves swapped": _swap_waves,
+    "a wave job dropped": lambda d: d["jobs"].pop(list(d["jobs"])[-1]),
+    "secrets not passed": lambda d: _deploy_job(d, 0).pop("secrets"),
+    "prod runs the wrong stacks": lambda d: _first_production_job(d)["with"].update(
+        stacks="${{ toJSON(fromJSON(needs.fleet.outputs.staging).stacks) }}"
+    ),
+}
+
+BROKEN_WAVE_WORKFLOWS: dict[str, Callable[[dict[str, Any]], None]] = {
+    "no environment": lambda w: w["jobs"]["up"].pop("environment"),
+    "environment hard-coded": lambda w: w["jobs"]["up"].update(environment="staging"),
+    "running update cancelled": lambda w: w["jobs"]["up"]["concurrency"].update({"cancel-in-progress": True}),
+    "one group for all stacks": lambda w: w["jobs"]["up"]["concurrency"].update(group="pulumi-up"),
+    "no concurrency group": lambda w: w["jobs"]["up"].pop("concurrency"),
+    "fail-fast cancels the wave": lambda w: w["jobs"]["up"]["strategy"].update({"fail-fast": True}),
+    "health gate dropped": lambda w: w["jobs"]["up"]["steps"].pop(),
+    "read-only role deploys": lambda w: steps_using(w["jobs"]["up"], "aws-actions/configure-aws-credentials")[0][
+        "with"
+    ].update({"role-to-assume": "${{ vars.AWS_READONLY_ROLE_ARN }}"}),
+}
+
+
+def test_the_checks_run_on_the_job_names_used_below():
+    assert [wave.stage for wave in fleet_without_stack_files().waves][:2] == ["staging", "production"]
+    assert list(load_workflow("deploy-wave.yml")["jobs"]) == ["up"]
+
+
+@pytest.mark.parametrize("break_it", BROKEN_DEPLOYS.values(), ids=BROKEN_DEPLOYS.keys())
+def test_the_deploy_checks_catch_a_broken_wave_order_or_environment(break_it):
+    broken = copy.deepcopy(load_workflow("deploy.yml"))
+    break_it(broken)
+    with pytest.raises(AssertionError):
+        check_wave_jobs(broken, fleet_without_stack_files())
+
+
+@pytest.mark.parametrize("break_it", BROKEN_WAVE_WORKFLOWS.values(), ids=BROKEN_WAVE_WORKFLOWS.keys())
+def test_the_deploy_checks_catch_a_broken_wave_job(break_it):
+    broken = copy.deepcopy(load_workflow("deploy-wave.yml"))
+    break_it(broken)
+    with pytest.raises(AssertionError):
+        check_wave_workflow(broken)
+
+
+def test_a_new_wave_is_one_more_caller_job():
+    """The docs' recipe for splitting prod by region: one job per wave, nothing else, passes the checks."""
+    fleet = parse_fleet(
+        {
+            "waves": [
+                {"name": "staging", "stage": "staging", "stacks": ["staging"]},
+                {"name": "prod-eu", "stage": "production", "stacks": ["prod-eu"]},
+                {"name": "prod-us", "stage": "production", "stacks": ["prod-us-east", "prod-us-west"]},
+            ]
+        },
+        source="fleet.yaml",
+        stack_has_file=lambda _: True,
+    )
+    deploy = copy.deepcopy(load_workflow("deploy.yml"))
+    template = deploy["jobs"].pop("deploy-prod")
+    outputs = deploy["jobs"]["fleet"]["outputs"]
+    outputs.pop("prod")
+    for previous, wave in itertools.pairwise(fleet.waves):
+        if wave.stage != "production":
+            continue
+        job = copy.deepcopy(template)
+        job["needs"] = ["fleet", f"deploy-{previous.name}"]
+        job["with"] = {
+            **job["with"],
+            "wave": wave.name,
+            "stacks": f"${{{{ toJSON(fromJSON(needs.fleet.outputs.{wave.name}).stacks) }}}}",
+            "parallelism": f"${{{{ fromJSON(needs.fleet.outputs.{wave.name}).parallelism }}}}",
+        }
+        deploy["jobs"][f"deploy-{wave.name}"] = job
+        outputs[wave.name] = f"${{{{ steps.waves.outputs.{wave.name} }}}}"
+
+    check_wave_jobs(deploy, fleet)
 
 
 class TestNightlyWorkflow:
