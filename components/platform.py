@@ -61,12 +61,41 @@ class ObjectStorage:
     project: str | None = None
 
 
+# The Kubernetes service account (in the Gitpod namespace) that refreshes the registry secret; a cell binds its
+# credential minter's identity to exactly this account.
+REGISTRY_CREDENTIALS_SERVICE_ACCOUNT = "registry-credentials"
+
+
+@dataclass(frozen=True)
+class CredentialMinter:
+    """How a pod in the cell mints short-lived registry credentials with its own workload identity (no static keys).
+
+    The Gitpod layer runs `mint_token` on a schedule in `image`, as the service account of `identity`, and writes
+    `username` + the printed token into the registry's docker config secret. `refresh_every_minutes` must leave the
+    token at least one more refresh to live (at most half of `token_lifetime_minutes`).
+    """
+
+    # A pinned image holding the cloud's CLI, a POSIX shell, curl and base64.
+    image: str
+    # POSIX shell commands that print one registry password on stdout and nothing else.
+    mint_token: str
+    # The docker-config user the registry expects with such a token ("AWS", "oauth2accesstoken").
+    username: str
+    refresh_every_minutes: int
+    token_lifetime_minutes: int
+    identity: WorkloadIdentity
+    # Plain, non-secret settings the CLI needs (writable config dirs on a read-only root filesystem).
+    env: Mapping[str, str] = field(default_factory=dict)
+
+
 @dataclass(frozen=True)
 class Registry:
     kind: Literal["ecr", "artifact-registry"]
     # Registry host and path prefix Gitpod pushes workspace images under, e.g. <acct>.dkr.ecr.<region>.amazonaws.com
     url: pulumi.Output[str]
     server: pulumi.Output[str]
+    # None: the cell hands over no push credentials and the registry secret stays an empty docker config.
+    credential_minter: CredentialMinter | None = None
 
 
 @dataclass(frozen=True)

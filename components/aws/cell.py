@@ -11,7 +11,7 @@ import pulumi_aws as aws
 from components.aws.cluster import ClusterArgs, EksCluster
 from components.aws.database import RDS_CA_BUNDLE_URL, DatabaseArgs, MysqlDatabase
 from components.aws.dns import DnsArgs, DnsZone
-from components.aws.identity import WorkloadGrant, resolved, workload_roles
+from components.aws.identity import WorkloadGrant, WorkloadRole, resolved, workload_roles
 from components.aws.kms import encryption_key
 from components.aws.network import Network, NetworkArgs
 from components.aws.node_pools import NodePools, NodePoolsArgs
@@ -20,7 +20,9 @@ from components.aws.registry import GITPOD_REPOSITORIES, ContainerRegistry, Regi
 from components.aws.storage import AdoptedBucket, ReplicatedStorage, StorageArgs
 from components.config import CellConfig
 from components.platform import (
+    REGISTRY_CREDENTIALS_SERVICE_ACCOUNT,
     Cluster,
+    CredentialMinter,
     Database,
     ObjectStorage,
     Platform,
@@ -32,6 +34,11 @@ from components.platform import (
 )
 
 CONTROL_PLANE_LOG_RETENTION_DAYS = 90
+# Amazon's AWS CLI v2 image (Amazon Linux, with curl and coreutils), pinned; its entrypoint is replaced by sh.
+AWS_CLI_IMAGE = "public.ecr.aws/aws-cli/aws-cli:2.36.44"
+# ECR authorization tokens last 12 hours; refreshing every 6 leaves one missed run of slack.
+ECR_TOKEN_LIFETIME_MINUTES = 12 * 60
+ECR_REFRESH_EVERY_MINUTES = 6 * 60
 
 
 class AwsCell(pulumi.ComponentResource):
@@ -101,6 +108,15 @@ class AwsCell(pulumi.ComponentResource):
                 lambda *arns: registry_statements(arns, push=False), *repository_arns)),
         }
         identities = workload_roles(prefix, eks.issuer, grants, tags, self)
+        # The registry secret's refresher. An ECR token carries the permissions of the principal that minted it, so
+        # this role may mint tokens and push/pull the cell's repositories (what image-builder may), nothing else.
+        # Not one of `identities`: no Gitpod workload runs as it, so the installer config does not name it.
+        registry_credentials = WorkloadRole(
+            f"{prefix}-gitpod-registry-credentials", eks.issuer,
+            WorkloadGrant(namespace, REGISTRY_CREDENTIALS_SERVICE_ACCOUNT, resolved(
+                lambda *arns: registry_statements(arns, push=True), *repository_arns)),
+            tags, pulumi.ResourceOptions(parent=self),
+        ).identity
 
         self.platform = Platform(
             cloud="aws",
@@ -133,7 +149,17 @@ class AwsCell(pulumi.ComponentResource):
                 replica_bucket=storage.replica_bucket,
                 replica_region=config.replica_region if storage.replica_bucket is not None else None,
             ),
-            registry=Registry(kind="ecr", url=registry.url, server=registry.server),
+            registry=Registry(
+                kind="ecr", url=registry.url, server=registry.server,
+                credential_minter=CredentialMinter(
+                    image=AWS_CLI_IMAGE,
+                    mint_token=f"aws ecr get-login-password --region {config.region}",
+                    username="AWS",
+                    refresh_every_minutes=ECR_REFRESH_EVERY_MINUTES,
+                    token_lifetime_minutes=ECR_TOKEN_LIFETIME_MINUTES,
+                    identity=registry_credentials,
+                ),
+            ),
             dns=PlatformDnsZone(kind="route53", zone_id=dns.zone_id, domain=config.domain,
                                 name_servers=dns.name_servers),
             identities=identities,
@@ -254,6 +280,7 @@ def registry_statements(repository_arns: Sequence[str], push: bool) -> list[Stat
     pull = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"]
     write = ["ecr:PutImage", "ecr:InitiateLayerUpload", "ecr:UploadLayerPart", "ecr:CompleteLayerUpload"]
     return [
+        # ECR accepts no resource but `*` for minting a token; the token then acts with this role's permissions.
         allow(["ecr:GetAuthorizationToken"], ["*"]),
         allow(pull + (write if push else []), list(repository_arns)),
     ]

@@ -10,7 +10,14 @@ from components.config import CellConfig
 from components.gcp.cluster import ClusterArgs, GkeCluster
 from components.gcp.database import MYSQL_PORT, CloudSqlDatabase, DatabaseArgs
 from components.gcp.dns import CloudDnsZone, DnsArgs
-from components.gcp.identity import DnsRoles, Grant, IdentityScope, WorkloadGrant, workload_service_accounts
+from components.gcp.identity import (
+    DnsRoles,
+    Grant,
+    IdentityScope,
+    WorkloadGrant,
+    WorkloadServiceAccount,
+    workload_service_accounts,
+)
 from components.gcp.kms import KeyRing, KeyRingArgs
 from components.gcp.naming import bucket_name
 from components.gcp.network import Network, NetworkArgs
@@ -18,7 +25,9 @@ from components.gcp.node_pools import NodePools, NodePoolsArgs, NodeServiceAccou
 from components.gcp.registry import ArtifactRegistry, RegistryArgs
 from components.gcp.storage import AdoptedBucket, BucketArgs, WorkspaceBucket
 from components.platform import (
+    REGISTRY_CREDENTIALS_SERVICE_ACCOUNT,
     Cluster,
+    CredentialMinter,
     Database,
     DnsZone,
     ObjectStorage,
@@ -30,6 +39,12 @@ from components.platform import (
 GKE_SECRETS_KEY = "gke-secrets"
 CLOUD_SQL_KEY = "cloudsql"
 REGISTRY_KEY = "artifact-registry"
+# Google's Cloud CLI image, Debian slim flavour (it has curl and coreutils; `:stable` has no curl), pinned. Google
+# deletes image versions after a year: bump it at least that often.
+GCLOUD_IMAGE = "gcr.io/google.com/cloudsdktool/google-cloud-cli:562.0.0-slim"
+# Access tokens from the metadata server last an hour; refreshing every 30 minutes leaves one missed run of slack.
+ACCESS_TOKEN_LIFETIME_MINUTES = 60
+ACCESS_TOKEN_REFRESH_EVERY_MINUTES = 30
 
 
 def cloud_sql_ca_url(project: str, instance: str) -> str:
@@ -211,6 +226,16 @@ class GcpCell(pulumi.ComponentResource):
             self,
         )
 
+        # The registry secret's refresher: an access token acts as this account, so it may write the one repository
+        # (image-builder pushes with the token, registry-facade pulls with it) and nothing else. Not one of
+        # `identities`: no Gitpod workload runs as it, so the installer config does not name it.
+        registry_credentials = WorkloadServiceAccount(
+            f"{prefix}-gitpod-registry-credentials", scope,
+            WorkloadGrant(namespace, REGISTRY_CREDENTIALS_SERVICE_ACCOUNT, "registry-creds",
+                          (Grant("repository", "roles/artifactregistry.writer", repository),)),
+            pulumi.ResourceOptions(parent=self),
+        ).identity
+
         instance = database.instance
         self.platform = Platform(
             cloud="gcp",
@@ -251,7 +276,20 @@ class GcpCell(pulumi.ComponentResource):
                 replica_region=None,
                 project=project,
             ),
-            registry=Registry(kind="artifact-registry", url=registry.url, server=registry.server),
+            registry=Registry(
+                kind="artifact-registry", url=registry.url, server=registry.server,
+                credential_minter=CredentialMinter(
+                    image=GCLOUD_IMAGE,
+                    # Workload Identity: the GKE metadata server hands gcloud the bound account's token.
+                    mint_token="gcloud auth print-access-token --quiet",
+                    username="oauth2accesstoken",
+                    refresh_every_minutes=ACCESS_TOKEN_REFRESH_EVERY_MINUTES,
+                    token_lifetime_minutes=ACCESS_TOKEN_LIFETIME_MINUTES,
+                    identity=registry_credentials,
+                    # gcloud writes its configuration and logs; the root filesystem is read-only.
+                    env={"CLOUDSDK_CONFIG": "/tmp/gcloud", "CLOUDSDK_CORE_DISABLE_PROMPTS": "1"},
+                ),
+            ),
             dns=DnsZone(kind="clouddns", zone_id=zone.zone_name, domain=config.domain,
                         name_servers=zone.name_servers),
             identities=identities,

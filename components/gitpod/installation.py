@@ -20,6 +20,7 @@ from components.gitpod.external_dns import external_dns
 from components.gitpod.hooks import rollout_binding, rollout_hooks
 from components.gitpod.installer import INSTALLATION_CONFIG_MAP, InstallerArgs, installer
 from components.gitpod.installer_config import (
+    REGISTRY_SECRET,
     InstallerInputs,
     config_hash,
     garbage_collection_summary,
@@ -27,6 +28,7 @@ from components.gitpod.installer_config import (
     requires_experimental,
 )
 from components.gitpod.namespace_secrets import namespace_and_secrets
+from components.gitpod.registry_credentials import RegistryCredentialRefresher, RegistryCredentialsArgs
 from components.platform import Platform, WorkloadIdentity
 
 MAINTENANCE_CONFIG_MAP = "ws-manager-mk2-maintenance-mode"
@@ -66,6 +68,25 @@ class GitpodInstallation(pulumi.ComponentResource):
                                config.cluster.kubernetes_version, platform.region, opts_here)
 
         secrets = namespace_and_secrets(name, namespace, platform, labels, self, config.protect)
+        services = platform.cluster.node_pool_labels.get("services", {})
+        # The installer waits for the first refresh: Gitpod starts with a working registry token.
+        registry_ready: list[pulumi.Resource] = []
+        minter = platform.registry.credential_minter
+        if minter is not None:
+            refresher = RegistryCredentialRefresher(
+                f"{name}-registry-credentials",
+                RegistryCredentialsArgs(
+                    namespace=namespace,
+                    secret_name=REGISTRY_SECRET,
+                    registry_server=platform.registry.server,
+                    minter=minter,
+                    node_selector=services,
+                    labels=labels,
+                    depends_on=[secrets.namespace, secrets.registry],
+                ),
+                opts_here,
+            )
+            registry_ready.append(refresher.initial_job)
         tls = certificates(
             name, gitpod.letsencrypt, platform.dns, platform.region, dns_project, namespace,
             pulumi.ResourceOptions(parent=self, depends_on=[cert_manager_release, secrets.namespace]),
@@ -97,7 +118,7 @@ class GitpodInstallation(pulumi.ComponentResource):
                 use_experimental_config=requires_experimental(config),
                 # With the bundle in hand (Cloud SQL) Pulumi writes the CA secret; otherwise the Job fetches it.
                 database_ca_url="" if platform.database.ca_bundle_pem is not None else platform.database.ca_bundle_url,
-                node_selector=platform.cluster.node_pool_labels.get("services", {}),
+                node_selector=services,
                 record={
                     "timeoutDefault": lifecycle.timeout_default,
                     "timeoutExtended": lifecycle.timeout_extended,
@@ -108,7 +129,7 @@ class GitpodInstallation(pulumi.ComponentResource):
                 },
                 hooks=rollout_binding(hooks),
                 depends_on=[secrets.namespace, secrets.database, secrets.registry, *secrets.database_ca,
-                            tls.certificate],
+                            tls.certificate, *registry_ready],
             ),
             self,
         )

@@ -48,10 +48,8 @@ def encryption_keys_json(material_base64: str) -> str:
     return json.dumps([{"name": "general", "version": 1, "primary": True, "material": material_base64}])
 
 
-def docker_config_json(server: str) -> str:
-    # The Platform hands over no registry credentials: EKS nodes pull from ECR with their instance role, and
-    # image-builder pushes need a token the Platform must provide (see components/gitpod/README.md).
-    return json.dumps({"auths": {server: {}}})
+# What `gitpod-registry` holds until the registry credential refresher (registry_credentials.py) first writes it.
+EMPTY_DOCKER_CONFIG = json.dumps({"auths": {}})
 
 
 def namespace_and_secrets(
@@ -85,12 +83,18 @@ def namespace_and_secrets(
         },
         opts=in_namespace,
     )
+    # Pulumi creates the registry secret once, with an empty docker config; from then on its data belongs to the
+    # registry credential refresher, which PATCHes a fresh token in (under its own field manager) every few hours.
+    # `ignore_changes` keeps the data out of every later diff and update, so a `pulumi up` never puts the empty
+    # config back over a live token (pulumi-kubernetes' server-side apply also drops ignored fields another
+    # manager owns). A replaced secret (new name, namespace or type) stays empty until the CronJob's next run.
     registry_secret = core.Secret(
         f"{name}-registry",
         metadata=meta.ObjectMetaArgs(name=REGISTRY_SECRET, namespace=namespace, labels=labels),
         type="kubernetes.io/dockerconfigjson",
-        string_data={".dockerconfigjson": pulumi.Output.secret(platform.registry.server.apply(docker_config_json))},
-        opts=in_namespace,
+        string_data={".dockerconfigjson": pulumi.Output.secret(EMPTY_DOCKER_CONFIG)},
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=[gitpod_namespace],
+                                    ignore_changes=["stringData", "data"]),
     )
     database_ca: tuple[core.Secret, ...] = ()
     if database.ca_bundle_pem is not None:

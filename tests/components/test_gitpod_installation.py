@@ -27,7 +27,8 @@ def by_k8s_name(plan: PlanDocument, resource_type: str, name: str) -> dict[str, 
 
 
 def installer_job(plan: PlanDocument) -> dict[str, Any]:
-    jobs = plan.by_type("kubernetes:batch/v1:Job")
+    jobs = [job for job in plan.by_type("kubernetes:batch/v1:Job")
+            if job["inputs"]["metadata"]["labels"]["app.kubernetes.io/name"] == "gitpod-installer"]
     assert len(jobs) == 1
     return jobs[0]
 
