@@ -2,7 +2,8 @@
 
 The applied config is read from the cluster (ConfigMap `gitpod-installer-config`, key `config.yaml`, written by
 the Pulumi program) and the version label and config hash from the `gitpod-installation` record; the backup is
-written with ops.config_backup (same layout, same pointer) and recorded as `lastConfigBackup`.
+written with ops.config_backup (same layout, same pointer) — or by `store`, the rollout hooks' ConfigBackupStore
+(ops.gcs_config_store on GCP) — and recorded as `lastConfigBackup`.
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ class BackupConfigError(Exception):
     pass
 
 
-def backup_config_now(kube: KubeApi, s3: Any, bucket: str, stack: str, namespace: str, now: datetime) -> ConfigBackup:
+def backup_config_now(kube: KubeApi, s3: Any, bucket: str, stack: str, namespace: str, now: datetime, *,
+                      store: Any = None) -> ConfigBackup:
+    """`store`: a ConfigBackupStore to write with instead of S3 (`s3` is then unused)."""
     record = read_installation_record(kube, namespace)
     if record is None or not record.version or not record.config_hash:
         raise BackupConfigError(f"no gitpod-installation record with version and configHash in namespace "
@@ -35,6 +38,9 @@ def backup_config_now(kube: KubeApi, s3: Any, bucket: str, stack: str, namespace
     config_yaml = config_map.data.get(INSTALLER_CONFIG_FILE, "")
     if not config_yaml.strip():
         raise BackupConfigError(f"ConfigMap {namespace}/{INSTALLER_CONFIG_MAP} has no {INSTALLER_CONFIG_FILE}")
-    backup = write_config_backup(s3, bucket, stack, record.version, record.config_hash, config_yaml, now)
+    if store is not None:
+        backup = store.write(stack, record.version, record.config_hash, config_yaml, now)
+    else:
+        backup = write_config_backup(s3, bucket, stack, record.version, record.config_hash, config_yaml, now)
     update_installation_record(kube, namespace, config_backup=backup)
     return backup

@@ -6,6 +6,9 @@
     registry         the Gitpod repositories (not backed up: losing them only slows workspace starts)
 
 Clients are injected (boto3 rds, s3, ecr; a second rds/s3 for the replica region), so tests use moto's server.
+GCP cells (target.cloud == "gcp") are read through the Cloud SQL Admin API (instance, backup runs), a
+google-cloud-storage client (bucket versioning and location) and the Artifact Registry API, all injected: tests use
+fake-gcs-server and a local double of the two REST APIs.
 """
 
 from __future__ import annotations
@@ -24,11 +27,17 @@ CONFIG_BACKUP_MAX_AGE_DAYS = 30
 
 @dataclass(frozen=True)
 class StatusClients:
+    """AWS: rds, s3, ecr (+ the replica region's rds and s3). GCP: sqladmin and artifact_registry (ops.gcp_api
+    GoogleApi for each REST API) and gcs (a google.cloud.storage.Client), with rds, s3 and ecr None."""
+
     rds: Any
     s3: Any
     ecr: Any
     replica_rds: Any | None = None
     replica_s3: Any | None = None
+    gcs: Any | None = None
+    sqladmin: Any | None = None
+    artifact_registry: Any | None = None
 
 
 @dataclass
@@ -54,11 +63,14 @@ class BackupStatus:
 
 def collect_backup_status(clients: StatusClients, target: CellTarget, now: datetime) -> BackupStatus:
     status = BackupStatus(target.stack, require_aware(now))
+    gaps = status.not_protected
+    gcp = target.cloud == "gcp"
     for name, collect in (
-        ("database", lambda: _database(clients, target, status.not_protected)),
-        ("objectStorage", lambda: _object_storage(clients, target, status.not_protected)),
-        ("installerConfig", lambda: _installer_config(clients, target, now, status.not_protected)),
-        ("registry", lambda: _registry(clients, target, status.not_protected)),
+        ("database", lambda: _cloudsql_database(clients, target, gaps) if gcp else _database(clients, target, gaps)),
+        ("objectStorage", lambda: _gcs_object_storage(clients, target, gaps) if gcp
+            else _object_storage(clients, target, gaps)),
+        ("installerConfig", lambda: _installer_config(clients, target, now, gaps)),
+        ("registry", lambda: _artifact_registry(clients, target, gaps) if gcp else _registry(clients, target, gaps)),
     ):
         try:
             status.sections[name] = collect()
@@ -160,7 +172,12 @@ def _object_storage(clients: StatusClients, target: CellTarget, gaps: list[str])
 
 def _installer_config(clients: StatusClients, target: CellTarget, now: datetime, gaps: list[str]) -> dict[str, Any]:
     try:
-        restored = read_latest_config_backup(clients.s3, target.bucket, target.stack)
+        if target.cloud == "gcp":
+            from ops.gcs_config_store import read_latest_gcs_config_backup
+
+            restored = read_latest_gcs_config_backup(clients.gcs, target.bucket, target.stack)
+        else:
+            restored = read_latest_config_backup(clients.s3, target.bucket, target.stack)
     except ConfigBackupError as error:
         gaps.append(f"installer config: the backup cannot be read ({error})")
         return {"error": str(error)}
@@ -186,6 +203,94 @@ def _registry(clients: StatusClients, target: CellTarget, gaps: list[str]) -> di
                            "scanOnPush": (repository.get("imageScanningConfiguration") or {}).get("scanOnPush")}
         except ClientError as error:
             found[name] = {"error": error.response.get("Error", {}).get("Code", str(error))}
+    gaps.append("registry: images are not backed up; after a loss Gitpod rebuilds them, so workspace starts are "
+                "slower until the cache is warm")
+    return {"repositories": found}
+
+
+# -- GCP ----------------------------------------------------------------------------------------------------------
+
+
+def _cloudsql_database(clients: StatusClients, target: CellTarget, gaps: list[str]) -> dict[str, Any]:
+    from ops.cloudsql_restore_point import pitr_enabled
+    from ops.gcp_api import GoogleApiError
+
+    instance_path = f"projects/{target.project}/instances/{target.db_instance_id}"
+    try:
+        instance = clients.sqladmin.call("GET", instance_path)
+    except GoogleApiError as error:
+        gaps.append(f"database: Cloud SQL instance {target.db_instance_id} cannot be read ({error})")
+        return {"instance": target.db_instance_id, "error": str(error)}
+    backup = ((instance.get("settings") or {}).get("backupConfiguration")) or {}
+    log_days = backup.get("transactionLogRetentionDays")
+    pitr = pitr_enabled(instance)
+    section: dict[str, Any] = {
+        "instance": target.db_instance_id,
+        "automatedBackups": bool(backup.get("enabled")),
+        "retainedBackups": (backup.get("backupRetentionSettings") or {}).get("retainedBackups"),
+        # Cloud SQL restores (clones) to any moment in the binary-log window; the API reports its length, not its
+        # ends, so the window is "the last N days" rather than two timestamps.
+        "pointInTimeRecovery": {"enabled": pitr, "transactionLogRetentionDays": log_days},
+        "backupLocation": backup.get("location") or "Cloud SQL's default: the multi-region containing "
+                                                    f"{instance.get('region') or target.region}",
+    }
+    if not backup.get("enabled"):
+        gaps.append("database: automated backups are off; nothing restores the database")
+    if not pitr:
+        gaps.append("database: point-in-time recovery (binary log) is off; only backups can restore it")
+    location = backup.get("location")
+    if location and location == (instance.get("region") or target.region):
+        gaps.append(f"database: backups are kept in {location}, the instance's own region; losing {location} "
+                    "loses them with it")
+    try:
+        runs = clients.sqladmin.call("GET", f"{instance_path}/backupRuns").get("items") or []
+    except GoogleApiError as error:
+        runs = []
+        section["lastBackupError"] = str(error)
+    finished = [run for run in runs if run.get("status") == "SUCCESSFUL"]
+    if finished:
+        last = max(finished, key=lambda run: str(run.get("windowStartTime") or run.get("startTime") or ""))
+        section["lastBackup"] = {"id": str(last.get("id")), "type": last.get("type"), "status": last.get("status"),
+                                 "createdAt": last.get("windowStartTime") or last.get("startTime")}
+    else:
+        section["lastBackup"] = None
+        if backup.get("enabled"):
+            gaps.append("database: no successful backup yet")
+    return section
+
+
+def _gcs_object_storage(clients: StatusClients, target: CellTarget, gaps: list[str]) -> dict[str, Any]:
+    from components.config import storage_location_kind
+    from ops.gcs_config_store import REQUEST_TIMEOUT_SECONDS
+
+    bucket = clients.gcs.get_bucket(target.bucket, timeout=REQUEST_TIMEOUT_SECONDS)
+    location = str(bucket.location or "").upper()
+    # From the location's name (EU, EUR4, EUROPE-WEST1 ...), which says it whatever an API or emulator reports as
+    # locationType; a custom dual-region carries its multi-region's name, and is redundant just the same.
+    kind = storage_location_kind(location)
+    section: dict[str, Any] = {"bucket": target.bucket, "versioning": "Enabled" if bucket.versioning_enabled
+                               else "Disabled", "location": location, "locationType": kind}
+    if not bucket.versioning_enabled:
+        gaps.append(f"object storage: versioning of gs://{target.bucket} is off; an overwrite or delete cannot be "
+                    "undone")
+    if kind == "region":
+        gaps.append(f"object storage: gs://{target.bucket} lives in one region ({location}); workspace content is "
+                    "lost with it (a multi- or dual-region location keeps a copy elsewhere)")
+    return section
+
+
+def _artifact_registry(clients: StatusClients, target: CellTarget, gaps: list[str]) -> dict[str, Any]:
+    from ops.gcp_api import GoogleApiError
+
+    found: dict[str, Any] = {}
+    for name in target.repositories:
+        path = f"projects/{target.project}/locations/{target.region}/repositories/{name}"
+        try:
+            repository = clients.artifact_registry.call("GET", path)
+            found[name] = {"url": f"{target.region}-docker.pkg.dev/{target.project}/{name}",
+                           "format": repository.get("format")}
+        except GoogleApiError as error:
+            found[name] = {"error": str(error)}
     gaps.append("registry: images are not backed up; after a loss Gitpod rebuilds them, so workspace starts are "
                 "slower until the cache is warm")
     return {"repositories": found}

@@ -1,15 +1,20 @@
 """Which live resources a stack is: one place that turns `--stack NAME` (+ overrides) into identifiers.
 
-The names follow the program's conventions (components/aws): prefix `gitpod-<stack>` (at most 40 characters),
-RDS instance `<prefix>-db`, buckets `<prefix>-<account>-<region>` and `<prefix>-<account>-<replicaRegion>`, ECR
-repositories `<prefix>/<name>`. `--db-instance`, `--bucket` and `--region` override what the conventions give, for
-cells whose names differ (adopted resources, restored cells).
+The names follow the program's conventions. AWS (components/aws): prefix `gitpod-<stack>` (at most 40
+characters), RDS instance `<prefix>-db`, buckets `<prefix>-<account>-<region>` and
+`<prefix>-<account>-<replicaRegion>`, ECR repositories `<prefix>/<name>`. GCP (components/gcp, stacks with
+`gitpod-cell:cloud: gcp`, `gcp:project` and `gcp:region`): Cloud SQL instance `<prefix>-db`, one bucket
+`<prefix>-<project>` (shortened with a digest past 63 characters, as components/gcp/naming.py does; a multi- or
+dual-region bucket has no replica), Artifact Registry repository `<prefix>` in the region. `--db-instance`,
+`--bucket` and `--region` override what the conventions give, for cells whose names differ (adopted resources,
+restored cells).
 """
 
 from __future__ import annotations
 
 import argparse
 import functools
+import hashlib
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -21,7 +26,9 @@ from ops.cli import EXIT_CONFIG_ERROR, OpsError
 NAMESPACE = "gitpod-cell"
 GITPOD_REPOSITORIES: tuple[str, ...] = ("base-images", "workspace-images")  # components/aws/registry.py
 DEFAULT_GITPOD_NAMESPACE = "gitpod"
+SUPPORTED_CLOUDS: tuple[str, ...] = ("aws", "gcp")
 _MAX_PREFIX_LENGTH = 40
+_MAX_GCS_BUCKET_LENGTH = 63
 
 
 @dataclass(frozen=True)
@@ -37,6 +44,7 @@ class CellTarget:
     gitpod_version: str | None
     installer_image: str | None
     cross_region_backups: bool
+    project: str | None = None  # GCP only
 
     @property
     def name_prefix(self) -> str:
@@ -44,7 +52,7 @@ class CellTarget:
 
     @property
     def repositories(self) -> tuple[str, ...]:
-        return tuple(f"{self.name_prefix}/{name}" for name in GITPOD_REPOSITORIES)
+        return cell_repositories(self.stack, self.cloud)
 
 
 def name_prefix(stack: str) -> str:
@@ -58,6 +66,23 @@ def db_instance_identifier(stack: str) -> str:
 
 def bucket_name(stack: str, account_id: str, region: str) -> str:
     return f"{name_prefix(stack)}-{account_id}-{region}"
+
+
+def gcs_bucket_name(stack: str, project: str) -> str:
+    """As components.gcp.naming.bucket_name(prefix, project); a test keeps the two equal."""
+    text = f"{name_prefix(stack)}-{project}"
+    if len(text) <= _MAX_GCS_BUCKET_LENGTH:
+        return text
+    digest = hashlib.sha256(text.encode()).hexdigest()[:6]
+    return f"{text[: _MAX_GCS_BUCKET_LENGTH - len(digest) - 1].rstrip('-')}-{digest}"
+
+
+def cell_repositories(stack: str, cloud: str) -> tuple[str, ...]:
+    """The registry repositories Gitpod uses: ECR `<prefix>/<name>` on AWS, the Artifact Registry repository
+    `<prefix>` on GCP."""
+    if cloud == "gcp":
+        return (name_prefix(stack),)
+    return tuple(f"{name_prefix(stack)}/{name}" for name in GITPOD_REPOSITORIES)
 
 
 def config_object(config: Mapping[str, Any], key: str) -> dict[str, Any]:
@@ -79,12 +104,17 @@ def resolve_cell_target(
     db_instance: str | None = None,
     bucket: str | None = None,
     region: str | None = None,
+    clouds: tuple[str, ...] = ("aws",),
 ) -> CellTarget:
-    """The cell's identifiers from its stack config; `account_id` is only called when a bucket name needs it."""
+    """The cell's identifiers from its stack config; `account_id` is only called when an AWS bucket name needs it.
+    `clouds`: the clouds the calling command supports (a command that only knows AWS APIs passes the default)."""
     cloud = str(config.get(f"{NAMESPACE}:cloud") or "aws")
-    if cloud != "aws":
-        raise OpsError(f"stack {stack!r} is a {cloud} cell; these commands support AWS cells so far",
+    if cloud not in clouds:
+        supported = " and ".join(clouds)
+        raise OpsError(f"stack {stack!r} is a {cloud} cell; this command supports {supported} cells so far",
                        EXIT_CONFIG_ERROR)
+    if cloud == "gcp":
+        return _gcp_cell_target(stack, config, db_instance=db_instance, bucket=bucket, region=region)
     resolved_region = region or config.get("aws:region")
     if not resolved_region:
         raise OpsError(f"stack {stack!r} sets no aws:region; pass --region", EXIT_CONFIG_ERROR)
@@ -117,16 +147,49 @@ def resolve_cell_target(
     )
 
 
+def _gcp_cell_target(stack: str, config: Mapping[str, Any], *, db_instance: str | None, bucket: str | None,
+                     region: str | None) -> CellTarget:
+    project = config.get("gcp:project")
+    if not project:
+        raise OpsError(f"stack {stack!r} sets no gcp:project", EXIT_CONFIG_ERROR)
+    resolved_region = region or config.get("gcp:region")
+    if not resolved_region:
+        raise OpsError(f"stack {stack!r} sets no gcp:region; pass --region", EXIT_CONFIG_ERROR)
+    gitpod = config_object(config, f"{NAMESPACE}:gitpod")
+    database = config_object(config, f"{NAMESPACE}:database")
+    environment = config.get(f"{NAMESPACE}:environment")
+    cross_region_backups = bool(database.get("crossRegionBackups", environment == "prod"))
+    replica_region = config.get(f"{NAMESPACE}:replicaRegion")
+    return CellTarget(
+        stack=stack,
+        cloud="gcp",
+        region=str(resolved_region),
+        # Where Cloud SQL keeps its backups when they are kept in another region; the bucket has no replica.
+        replica_region=str(replica_region) if replica_region and cross_region_backups else None,
+        db_instance_id=db_instance or db_instance_identifier(stack),
+        bucket=bucket or gcs_bucket_name(stack, str(project)),
+        replica_bucket=None,
+        gitpod_namespace=str(gitpod.get("namespace") or DEFAULT_GITPOD_NAMESPACE),
+        gitpod_version=str(gitpod["version"]) if gitpod.get("version") else None,
+        installer_image=str(gitpod["installerImage"]) if gitpod.get("installerImage") else None,
+        cross_region_backups=cross_region_backups,
+        project=str(project),
+    )
+
+
 # -- the command-line side ---------------------------------------------------------------------------------------
 
 
 def add_target_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stack", required=True, help="stack name (stacks/Pulumi.<stack>.yaml)")
     parser.add_argument("--stack-file", type=Path, default=None, help="read this stack file instead")
-    parser.add_argument("--db-instance", default=None, help="RDS instance identifier (default gitpod-<stack>-db)")
+    parser.add_argument("--db-instance", default=None,
+                        help="RDS or Cloud SQL instance name (default gitpod-<stack>-db)")
     parser.add_argument("--bucket", default=None,
-                        help="the cell's bucket (default gitpod-<stack>-<account>-<region>)")
-    parser.add_argument("--region", default=None, help="AWS region of the cell (default: the stack's aws:region)")
+                        help="the cell's bucket (default gitpod-<stack>-<account>-<region> on AWS, "
+                             "gitpod-<stack>-<project> on GCP)")
+    parser.add_argument("--region", default=None,
+                        help="region of the cell (default: the stack's aws:region or gcp:region)")
     parser.add_argument("--aws-profile", default=None, help="AWS profile (default: the standard credential chain)")
 
 
@@ -159,7 +222,7 @@ class _RegionalSession:
         return self.session.client(service, region_name=self.region)
 
 
-def target_from_args(args: argparse.Namespace) -> CellTarget:
+def target_from_args(args: argparse.Namespace, clouds: tuple[str, ...] = ("aws",)) -> CellTarget:
     config = stack_config(args)
 
     def account_id() -> str:
@@ -172,6 +235,6 @@ def target_from_args(args: argparse.Namespace) -> CellTarget:
             raise OpsError(f"cannot find the AWS account for the bucket name (pass --bucket): {error}") from error
 
     return resolve_cell_target(args.stack, config, account_id=account_id, db_instance=args.db_instance,
-                               bucket=args.bucket, region=args.region)
+                               bucket=args.bucket, region=args.region, clouds=clouds)
 
 

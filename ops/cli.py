@@ -33,7 +33,12 @@ class OpsError(Exception):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m ops", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m ops",
+        description="Operate gitpod-cell cells: offline plans, rollouts, maintenance, backups, restores, drills and "
+                    "preflight checks. Commands that reach a cell use the standard cloud credential chain and "
+                    "$KUBECONFIG.",
+    )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module_name in COMMAND_MODULES:
         importlib.import_module(module_name).register(subparsers)

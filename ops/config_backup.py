@@ -6,7 +6,9 @@ Layout (the bucket is versioned, so every write keeps the earlier object version
     gitpod-cell/<stack>/installer-config/latest.json                   pointer: bucket, key, versionId, version, ...
 
 A restore reads the pointer, then fetches exactly the object version it names, so a later overwrite of the same
-key cannot change what a restore installs. The S3 client is injected (a boto3 `s3` client).
+key cannot change what a restore installs. The S3 client is injected (a boto3 `s3` client). GCS keeps the same
+layout and pointer, with object generations as the versions (ops/gcs_config_store.py, which shares the format
+functions here).
 """
 
 from __future__ import annotations
@@ -99,6 +101,24 @@ def latest_pointer_key(stack: str) -> str:
     return f"{backup_prefix(stack)}/latest.json"
 
 
+def backup_metadata(stack: str, gitpod_version: str, config_hash: str) -> dict[str, str]:
+    """The custom metadata every stored config carries, whichever the store."""
+    return {"gitpod-version": gitpod_version, "config-hash": config_hash, "stack": stack}
+
+
+def require_config_yaml(config_yaml: str) -> None:
+    if not config_yaml.strip():
+        raise ConfigBackupError("refusing to back up an empty installer config")
+
+
+def parse_pointer(pointer: bytes, location: str) -> ConfigBackup:
+    """The ConfigBackup a `latest.json` pointer read from `location` holds."""
+    try:
+        return ConfigBackup.from_json(pointer.decode())
+    except (ValueError, UnicodeDecodeError) as error:
+        raise ConfigBackupError(f"{location} is not a config backup pointer: {error}") from error
+
+
 def write_config_backup(
     s3: Any,
     bucket: str,
@@ -111,8 +131,7 @@ def write_config_backup(
     """Write the config, then the pointer to exactly that object version; returns the reference."""
     from botocore.exceptions import BotoCoreError, ClientError
 
-    if not config_yaml.strip():
-        raise ConfigBackupError("refusing to back up an empty installer config")
+    require_config_yaml(config_yaml)
     key = backup_key(stack, gitpod_version, config_hash)
     try:
         written = s3.put_object(
@@ -120,7 +139,7 @@ def write_config_backup(
             Key=key,
             Body=config_yaml.encode(),
             ContentType="application/yaml",
-            Metadata={"gitpod-version": gitpod_version, "config-hash": config_hash, "stack": stack},
+            Metadata=backup_metadata(stack, gitpod_version, config_hash),
         )
     except (ClientError, BotoCoreError) as error:
         raise ConfigBackupError(f"cannot write s3://{bucket}/{key}: {error}") from error
@@ -147,10 +166,7 @@ def read_latest_config_backup(s3: Any, bucket: str, stack: str) -> RestoredConfi
         raise ConfigBackupError(f"cannot read s3://{bucket}/{pointer_key}: {error}") from error
     except BotoCoreError as error:
         raise ConfigBackupError(f"cannot read s3://{bucket}/{pointer_key}: {error}") from error
-    try:
-        backup = ConfigBackup.from_json(pointer.decode())
-    except ValueError as error:
-        raise ConfigBackupError(f"s3://{bucket}/{pointer_key} is not a config backup pointer: {error}") from error
+    backup = parse_pointer(pointer, f"s3://{bucket}/{pointer_key}")
     request: dict[str, str] = {"Bucket": backup.bucket, "Key": backup.key}
     if backup.version_id:
         request["VersionId"] = backup.version_id
@@ -168,6 +184,7 @@ class S3ConfigBackupStore:
 
     s3: Any
     bucket: str
+    scheme = "s3"
 
     def write(
         self, stack: str, gitpod_version: str, config_hash: str, config_yaml: str, now: datetime

@@ -2,8 +2,9 @@
 
     database        reachable over TLS, TLS required, MySQL 8.0, explicit_defaults_for_timestamp OFF, binary log on,
                     utf8mb4                                               (ops.mysql_checks)
-    object storage  write, read back and delete a probe object in the cell's bucket
-    registry        credentials obtainable (ECR authorization token), every Gitpod repository reachable
+    object storage  write, read back and delete a probe object in the cell's bucket (S3, or GCS)
+    registry        credentials obtainable (ECR authorization token, or a Google access token), every Gitpod
+                    repository reachable (ECR repositories, or the Artifact Registry repository)
     cluster         every Gitpod workload label on some node, kernel >= 5.4, containerd, a supported Kubernetes
 
 Each check yields a CheckResult (pass/fail with the reason). `preflight(clients, settings)` is the rollout step:
@@ -45,7 +46,8 @@ class PreflightFailed(Exception):
     def __init__(self, report: PreflightReport) -> None:
         self.report = report
         names = ", ".join(result.name for result in report.failures)
-        super().__init__(f"{len(report.failures)} preflight check(s) failed: {names}")
+        reasons = "; ".join(f"{result.name}: {result.reason}" for result in report.failures)
+        super().__init__(f"{len(report.failures)} preflight check(s) failed: {names} ({reasons})")
 
 
 @dataclass(frozen=True)
@@ -61,13 +63,29 @@ class PreflightSettings:
 
 
 @dataclass(frozen=True)
+class ArtifactRegistry:
+    """Artifact Registry (GCP) as preflight checks it: a REST API (ops.gcp_api.GoogleApi), where the repositories
+    live, and how an access token is obtained."""
+
+    api: Any
+    project: str
+    location: str
+    access_token: Callable[[], str]
+
+
+@dataclass(frozen=True)
 class PreflightClients:
+    """AWS cells: `s3` and `ecr` (boto3 clients). GCP cells: `gcs` (a google.cloud.storage.Client) and
+    `artifact_registry`, with `s3` and `ecr` None."""
+
     connect_database: Connector
     s3: Any
     ecr: Any
     nodes: NodeSource
     clock: Callable[[], datetime] = utc_now
     progress: Callable[[str], None] = print
+    gcs: Any = None
+    artifact_registry: ArtifactRegistry | None = None
 
 
 @dataclass(frozen=True)
@@ -91,9 +109,13 @@ def run_preflight(clients: PreflightClients, settings: PreflightSettings) -> Pre
     groups: Sequence[tuple[str, Callable[[], list[CheckResult]]]] = (
         ("database", lambda: run_database_checks(clients.connect_database, settings.database,
                                                  settings.version_requirement)),
-        ("object storage", lambda: [probe_object_storage(clients.s3, settings.bucket, settings.stack,
-                                                         clients.clock())]),
-        ("registry", lambda: check_registry(clients.ecr, settings.repositories)),
+        ("object storage", lambda: [
+            probe_gcs_object_storage(clients.gcs, settings.bucket, settings.stack, clients.clock())
+            if clients.gcs is not None
+            else probe_object_storage(clients.s3, settings.bucket, settings.stack, clients.clock())
+        ]),
+        ("registry", lambda: check_artifact_registry(clients.artifact_registry, settings.repositories)
+            if clients.artifact_registry is not None else check_registry(clients.ecr, settings.repositories)),
         ("cluster", lambda: check_cluster(clients.nodes, settings)),
     )
     for group, run in groups:
@@ -143,6 +165,28 @@ def probe_object_storage(s3: Any, bucket: str, stack: str, now: datetime) -> Che
     return passed(name, f"wrote, read back and deleted a probe object in s3://{bucket}")
 
 
+def probe_gcs_object_storage(gcs: Any, bucket: str, stack: str, now: datetime) -> CheckResult:
+    """As probe_object_storage, on GCS: the probe's generation is deleted, so a versioned bucket keeps nothing."""
+    from ops.gcs_config_store import REQUEST_TIMEOUT_SECONDS, gcs_errors
+
+    key = f"gitpod-cell/{stack}/preflight/probe-{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(4)}"
+    body = secrets.token_bytes(32)
+    name = "object storage"
+    step = "write"
+    try:
+        blob = gcs.bucket(bucket).blob(key)
+        blob.upload_from_string(body, content_type="application/octet-stream", timeout=REQUEST_TIMEOUT_SECONDS)
+        step = "read"
+        written = gcs.bucket(bucket).blob(key, generation=blob.generation)
+        if written.download_as_bytes(timeout=REQUEST_TIMEOUT_SECONDS) != body:
+            return failed(name, f"gs://{bucket}/{key} read back different bytes than written")
+        step = "delete"
+        written.delete(timeout=REQUEST_TIMEOUT_SECONDS)
+    except gcs_errors() as error:
+        return failed(name, f"cannot {step} gs://{bucket}/{key}: {error}")
+    return passed(name, f"wrote, read back and deleted a probe object in gs://{bucket}")
+
+
 # -- registry ---------------------------------------------------------------------------------------------------
 
 
@@ -171,6 +215,40 @@ def check_registry(ecr: Any, repositories: Sequence[str]) -> list[CheckResult]:
         results.append(failed("registry repositories", f"missing: {', '.join(missing)}"))
     else:
         results.append(passed("registry repositories", f"reachable: {', '.join(repositories)}"))
+    return results
+
+
+def check_artifact_registry(registry: ArtifactRegistry, repositories: Sequence[str]) -> list[CheckResult]:
+    from ops.gcp_api import GoogleApiError
+
+    results = []
+    try:
+        token = registry.access_token()
+        results.append(passed("registry credentials", "a Google access token was issued") if token
+                       else failed("registry credentials", "no Google access token was issued"))
+    except Exception as error:  # google-auth raises several types; any of them means no credentials
+        results.append(failed("registry credentials", f"cannot obtain a Google access token: "
+                                                      f"{type(error).__name__}: {error}"))
+    missing: list[str] = []
+    other: list[str] = []
+    for repository in repositories:
+        path = f"projects/{registry.project}/locations/{registry.location}/repositories/{repository}"
+        try:
+            found = registry.api.call("GET", path)
+        except GoogleApiError as error:
+            if error.status == 404:
+                missing.append(repository)
+            else:
+                other.append(f"{repository}: {error}")
+            continue
+        if found.get("format") not in (None, "DOCKER"):
+            other.append(f"{repository} is a {found.get('format')} repository, not DOCKER")
+    if missing or other:
+        reasons = ([f"missing: {', '.join(missing)}"] if missing else []) + other
+        results.append(failed("registry repositories", "; ".join(reasons)))
+    else:
+        results.append(passed("registry repositories", f"reachable: {', '.join(repositories)} in "
+                                                       f"{registry.location}-docker.pkg.dev/{registry.project}"))
     return results
 
 
@@ -240,12 +318,26 @@ def build_preflight_clients(
     *,
     aws_profile: str | None = None,
     progress: Callable[[str], None] = print,
+    cloud: str = "aws",
+    gcp_project: str | None = None,
 ) -> PreflightClients:
-    """Real clients for the rollout hook: boto3 from the standard chain, the hooks' KubeClient, and a TLS connector
-    to `database` (an ops.mysql_checks.DatabaseEndpoint)."""
-    from ops.cell_target import aws_session
+    """Real clients for the rollout hook: the hooks' KubeClient, a TLS connector to `database` (an
+    ops.mysql_checks.DatabaseEndpoint), and the cloud's: boto3 from the standard chain on AWS (`aws_region` is the
+    cell's region), Application Default Credentials on GCP (`aws_region` is then the GCP region)."""
     from ops.cluster_nodes import KubeNodes
     from ops.mysql_checks import tls_connector
+
+    if cloud == "gcp":
+        from ops import gcp_api
+
+        if not gcp_project:
+            raise ValueError("a GCP cell's preflight needs its project")
+        registry = ArtifactRegistry(gcp_api.GoogleApi(gcp_api.authorized_session(), gcp_api.ARTIFACT_REGISTRY_URL),
+                                    gcp_project, aws_region, gcp_api.access_token)
+        return PreflightClients(connect_database=tls_connector(database), s3=None, ecr=None, nodes=KubeNodes(kube),
+                                progress=progress, gcs=gcp_api.storage_client(gcp_project),
+                                artifact_registry=registry)
+    from ops.cell_target import aws_session
 
     session = aws_session(aws_profile, aws_region)
     return PreflightClients(connect_database=tls_connector(database), s3=session.client("s3"),

@@ -1,11 +1,13 @@
 """Rollout and maintenance hooks: the bodies of the Pulumi resource hooks bound to the installer Job.
 
-Before the installer runs:   enter-maintenance -> record-restore-point
+Before the installer runs:   preflight -> enter-maintenance -> record-restore-point
 After it ran:                health-gate -> backup-config -> exit-maintenance
 
 Every step is a plain function `step(clients, settings)`, so tests call it directly against local servers and the
 Pulumi layer binds one `pulumi.ResourceHook` per step (names are the step names). What keeps a failed rollout safe:
 
+- Preflight (ops/preflight.py: database, object storage, registry, cluster) runs first: a cell that fails it never
+  enters maintenance, and the other before-steps refuse to run in a rollout whose preflight did not pass.
 - Maintenance is only ever a lease (`enabledUntil = now + lease`): whatever fails later, it ends by itself.
 - The restore point is recorded in the `gitpod-installation` ConfigMap before the installer changes anything.
 - A failing step raises RolloutStepError naming the step; later steps do not run. The after-steps also check, per
@@ -23,7 +25,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from ops.config_backup import ConfigBackup
 from ops.health import DEFAULT_POLL_SECONDS, HealthReport, wait_until_healthy
@@ -36,19 +38,26 @@ from ops.maintenance import (
     MaintenanceStatus,
     validate_lease_minutes,
 )
+from ops.mysql_checks import DEFAULT_DATABASE, DEFAULT_USER, MYSQL_PORT, ServerVersionRequirement
 from ops.restore_point import RestorePoint
 from ops.timestamps import utc_now
 
+if TYPE_CHECKING:
+    from ops.preflight import PreflightClients, PreflightReport, PreflightSettings
+
+PREFLIGHT = "preflight"  # ops.preflight.PREFLIGHT
 ENTER_MAINTENANCE = "enter-maintenance"
 RECORD_RESTORE_POINT = "record-restore-point"
 HEALTH_GATE = "health-gate"
 BACKUP_CONFIG = "backup-config"
 EXIT_MAINTENANCE = "exit-maintenance"
-BEFORE_ROLLOUT_STEPS: tuple[str, ...] = (ENTER_MAINTENANCE, RECORD_RESTORE_POINT)
+BEFORE_ROLLOUT_STEPS: tuple[str, ...] = (PREFLIGHT, ENTER_MAINTENANCE, RECORD_RESTORE_POINT)
 AFTER_ROLLOUT_STEPS: tuple[str, ...] = (HEALTH_GATE, BACKUP_CONFIG, EXIT_MAINTENANCE)
 ALL_STEPS: tuple[str, ...] = BEFORE_ROLLOUT_STEPS + AFTER_ROLLOUT_STEPS
 # A step runs only after these passed for the same resource in the same process.
 PREREQUISITES: Mapping[str, tuple[str, ...]] = {
+    ENTER_MAINTENANCE: (PREFLIGHT,),
+    RECORD_RESTORE_POINT: (PREFLIGHT,),
     BACKUP_CONFIG: (HEALTH_GATE,),
     EXIT_MAINTENANCE: (HEALTH_GATE, BACKUP_CONFIG),
 }
@@ -70,17 +79,28 @@ class ConfigBackupStore(Protocol):
     ) -> ConfigBackup: ...
 
 
+# Runs every preflight check, printing each line through `progress`; raises ops.preflight.PreflightFailed when any
+# failed. `preflight_runner` builds one from preflight clients and settings.
+PreflightRunner = Callable[[Callable[[str], None]], "PreflightReport"]
+
+
+class PreflightNotConfigured(Exception):
+    """The rollout has no preflight runner: the hook context gave no database to check."""
+
+
 class RolloutStepError(Exception):
     """A rollout step failed. `step` is one of ALL_STEPS, `cause` the underlying exception."""
 
     def __init__(self, step: str, cause: BaseException) -> None:
         self.step = step
         self.cause = cause
-        after_lease = (
-            "" if step == ENTER_MAINTENANCE
-            else " (maintenance, if entered, ends by itself when its lease runs out: "
-                 "`python -m ops maintenance status --stack <stack>`)"
-        )
+        if step == PREFLIGHT:
+            after_lease = " (nothing was changed: maintenance was not entered)"
+        elif step == ENTER_MAINTENANCE:
+            after_lease = ""
+        else:
+            after_lease = (" (maintenance, if entered, ends by itself when its lease runs out: "
+                           "`python -m ops maintenance status --stack <stack>`)")
         super().__init__(f"rollout step {step!r} failed: {type(cause).__name__}: {cause}{after_lease}")
 
 
@@ -123,6 +143,8 @@ class RolloutClients:
     kube: KubeApi
     restore_points: RestorePointSource
     config_store: ConfigBackupStore
+    # None: no preflight can run, and the preflight step fails (a rollout never skips it silently).
+    preflight: PreflightRunner | None = None
     clock: Callable[[], datetime] = utc_now
     monotonic: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
@@ -135,6 +157,11 @@ class RolloutLedger:
 
     passed: set[str] = field(default_factory=set)
 
+    def begin(self, step: str) -> None:
+        """Called before a step runs: the first before-step starts a new rollout, forgetting the last one's."""
+        if step == BEFORE_ROLLOUT_STEPS[0]:
+            self.passed.clear()
+
     def check(self, step: str) -> None:
         missing = [name for name in PREREQUISITES.get(step, ()) if name not in self.passed]
         if missing:
@@ -144,13 +171,12 @@ class RolloutLedger:
             )
 
     def record(self, step: str) -> None:
-        if step == ENTER_MAINTENANCE:
-            self.passed.clear()  # a new rollout begins
         self.passed.add(step)
 
 
 @dataclass(frozen=True)
 class BeforeRolloutResult:
+    preflight: PreflightReport
     maintenance: MaintenanceStatus
     restore_point: RestorePoint
 
@@ -163,6 +189,15 @@ class AfterRolloutResult:
 
 
 # -- the steps --------------------------------------------------------------------------------------------------
+
+
+def run_preflight(clients: RolloutClients, settings: RolloutSettings) -> PreflightReport:
+    if clients.preflight is None:
+        raise PreflightNotConfigured(
+            "no preflight runner: the hook context must name the database (database_host, database_port, "
+            "database_username, database_password, and database_ca_pem or database_ca_url)"
+        )
+    return clients.preflight(clients.progress)
 
 
 def enter_maintenance(clients: RolloutClients, settings: RolloutSettings) -> MaintenanceStatus:
@@ -203,7 +238,9 @@ def backup_config(clients: RolloutClients, settings: RolloutSettings) -> ConfigB
                          "the applied config")
     backup = clients.config_store.write(settings.stack, version, config_hash, config_yaml, clients.clock())
     update_installation_record(clients.kube, settings.namespace, config_backup=backup)
-    clients.progress(f"installer config backed up to s3://{backup.bucket}/{backup.key} (version {backup.version_id})")
+    scheme = getattr(clients.config_store, "scheme", "s3")
+    clients.progress(f"installer config backed up to {scheme}://{backup.bucket}/{backup.key} "
+                     f"(version {backup.version_id})")
     return backup
 
 
@@ -216,6 +253,7 @@ def exit_maintenance(clients: RolloutClients, settings: RolloutSettings) -> Main
 
 
 STEP_FUNCTIONS: Mapping[str, Callable[[RolloutClients, RolloutSettings], object]] = {
+    PREFLIGHT: run_preflight,
     ENTER_MAINTENANCE: enter_maintenance,
     RECORD_RESTORE_POINT: record_restore_point,
     HEALTH_GATE: health_gate,
@@ -232,6 +270,7 @@ def run_step(
         raise ValueError(f"unknown rollout step {step!r}; steps: {', '.join(ALL_STEPS)}")
     try:
         if ledger is not None:
+            ledger.begin(step)
             ledger.check(step)
         result = STEP_FUNCTIONS[step](clients, settings)
     except Exception as error:
@@ -249,10 +288,13 @@ def _typed_step(step: str, expected: type[StepResult], clients: RolloutClients, 
 
 
 def before_rollout(clients: RolloutClients, settings: RolloutSettings) -> BeforeRolloutResult:
+    from ops.preflight import PreflightReport
+
     ledger = RolloutLedger()
+    report = _typed_step(PREFLIGHT, PreflightReport, clients, settings, ledger)
     maintenance = _typed_step(ENTER_MAINTENANCE, MaintenanceStatus, clients, settings, ledger)
     restore_point = _typed_step(RECORD_RESTORE_POINT, RestorePoint, clients, settings, ledger)
-    return BeforeRolloutResult(maintenance, restore_point)
+    return BeforeRolloutResult(report, maintenance, restore_point)
 
 
 def after_rollout(clients: RolloutClients, settings: RolloutSettings) -> AfterRolloutResult:
@@ -270,7 +312,11 @@ def after_rollout(clients: RolloutClients, settings: RolloutSettings) -> AfterRo
 class HookContext:
     """What the Pulumi layer hands the hooks. Each field is a plain value, a `pulumi.Output` (awaited when the hook
     runs; it must come from resources the hooked resource depends on, never from that resource itself), or a
-    callable taking the `pulumi.ResourceHookArgs` (e.g. to read the Job's `new_inputs`)."""
+    callable taking the `pulumi.ResourceHookArgs` (e.g. to read the Job's `new_inputs`).
+
+    `aws_region` is the region of the restore target (`RestoreTarget.region`): the AWS region on AWS, the GCP
+    region on GCP (the name predates GCP support). The `database_*` fields are what preflight checks (from
+    `Platform.database`); without `database_host` the preflight step fails instead of being skipped."""
 
     stack: Any
     aws_region: Any
@@ -286,6 +332,34 @@ class HookContext:
     health_timeout_seconds: Any = None
     health_label_selector: Any = None
     aws_profile: Any = None
+    # Which cloud and which kinds of restore target and object storage (Platform.cloud, RestoreTarget.kind,
+    # ObjectStorage.kind); None: the cloud's own (aws: rds + s3, gcp: cloudsql + gcs).
+    cloud: Any = None
+    restore_target_kind: Any = None
+    object_storage_kind: Any = None
+    gcp_project: Any = None  # ObjectStorage.project; required on GCP
+    database_host: Any = None
+    database_port: Any = None
+    database_username: Any = None
+    database_password: Any = None  # a secret Output is fine
+    database_name: Any = None
+    database_ca_pem: Any = None  # Database.ca_bundle_pem (Cloud SQL); else database_ca_url is fetched
+    database_ca_url: Any = None
+    # The registry repositories preflight checks; None: the cell's convention (ops.cell_target.repositories).
+    registry_repositories: Any = None
+
+
+@dataclass(frozen=True)
+class DatabaseTarget:
+    """The database preflight connects to, over TLS verified against `ca_pem` (or the bundle at `ca_url`)."""
+
+    host: str
+    port: int = MYSQL_PORT
+    username: str = DEFAULT_USER
+    password: str = field(default="", repr=False)
+    name: str = DEFAULT_DATABASE
+    ca_pem: str | None = field(default=None, repr=False)
+    ca_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -299,9 +373,18 @@ class ClientSettings:
     kube_context: str | None = None
     aws_profile: str | None = None
     snapshot_prefix: str = "gitpod-cell"
+    cloud: str = "aws"
+    restore_target_kind: str = "rds"
+    object_storage_kind: str = "s3"
+    gcp_project: str | None = None
+    database: DatabaseTarget | None = None
+    registry_repositories: tuple[str, ...] = ()
+    database_version_requirement: ServerVersionRequirement = field(default_factory=ServerVersionRequirement)
 
 
 ClientsFactory = Callable[[RolloutSettings, ClientSettings], RolloutClients]
+CLOUD_KINDS: Mapping[str, tuple[str, str]] = {"aws": ("rds", "s3"), "gcp": ("cloudsql", "gcs")}
+CA_BUNDLE_TIMEOUT_SECONDS = 30.0
 
 
 async def hook_settings_from_args(context: HookContext, args: Any) -> tuple[RolloutSettings, ClientSettings]:
@@ -320,6 +403,24 @@ async def hook_settings_from_args(context: HookContext, args: Any) -> tuple[Roll
         health_timeout_seconds=float(values["health_timeout_seconds"]) if values["health_timeout_seconds"] else None,
         health_label_selector=_optional_str(values["health_label_selector"]),
     )
+    cloud = str(values["cloud"] or "aws")
+    if cloud not in CLOUD_KINDS:
+        raise ValueError(f"HookContext.cloud is {cloud!r}; expected one of {', '.join(CLOUD_KINDS)}")
+    restore_kind = str(values["restore_target_kind"] or CLOUD_KINDS[cloud][0])
+    storage_kind = str(values["object_storage_kind"] or CLOUD_KINDS[cloud][1])
+    if (restore_kind, storage_kind) != CLOUD_KINDS[cloud]:
+        raise ValueError(f"a {cloud} cell has a {CLOUD_KINDS[cloud][0]} database and {CLOUD_KINDS[cloud][1]} "
+                         f"storage; the hook context says {restore_kind} and {storage_kind}")
+    gcp_project = _optional_str(values["gcp_project"])
+    if cloud == "gcp" and not gcp_project:
+        raise ValueError("HookContext.gcp_project resolved to nothing; a GCP cell's hooks cannot run without it")
+    repositories = values["registry_repositories"]
+    if repositories is None:
+        from ops.cell_target import cell_repositories
+
+        repositories = cell_repositories(settings.stack, cloud)
+    elif isinstance(repositories, str):
+        repositories = [repositories]
     client_settings = ClientSettings(
         aws_region=str(values["aws_region"]),
         db_instance_id=str(values["db_instance_id"]),
@@ -328,38 +429,163 @@ async def hook_settings_from_args(context: HookContext, args: Any) -> tuple[Roll
         kube_context=_optional_str(values["kube_context"]),
         aws_profile=_optional_str(values["aws_profile"]),
         snapshot_prefix=f"gitpod-cell-{settings.stack}",
+        cloud=cloud,
+        restore_target_kind=restore_kind,
+        object_storage_kind=storage_kind,
+        gcp_project=gcp_project,
+        database=_database_target(values),
+        registry_repositories=tuple(str(name) for name in repositories),
     )
     return settings, client_settings
 
 
+def _database_target(values: Mapping[str, Any]) -> DatabaseTarget | None:
+    host = _optional_str(values["database_host"])
+    if host is None:
+        return None
+    ca_pem, ca_url = _optional_str(values["database_ca_pem"]), _optional_str(values["database_ca_url"])
+    if ca_pem is None and ca_url is None:
+        raise ValueError("HookContext names a database but neither database_ca_pem nor database_ca_url: preflight "
+                         "verifies the database's TLS certificate against the provider's CA")
+    return DatabaseTarget(
+        host=host,
+        port=int(values["database_port"] or MYSQL_PORT),
+        username=str(values["database_username"] or DEFAULT_USER),
+        password=str(values["database_password"] or ""),
+        name=str(values["database_name"] or DEFAULT_DATABASE),
+        ca_pem=ca_pem,
+        ca_url=ca_url,
+    )
+
+
 def build_rollout_clients(settings: RolloutSettings, client_settings: ClientSettings) -> RolloutClients:
-    """Real clients: boto3 from the standard credential chain (or the given profile), Kubernetes from the
-    kubeconfig text, else $KUBECONFIG / ~/.kube/config / the in-cluster service account."""
-    import boto3
-
-    from ops.config_backup import S3ConfigBackupStore
+    """Real clients. AWS: boto3 from the standard credential chain (or the given profile). GCP: Application Default
+    Credentials (ops.gcp_api). Kubernetes from the kubeconfig text, else $KUBECONFIG / ~/.kube/config / the
+    in-cluster service account. Cloud clients are built when a step first needs them."""
     from ops.kube import KubeClient
-    from ops.restore_point import SNAPSHOT_WAIT_DELAY_SECONDS, RdsRestorePoints
 
-    session = boto3.session.Session(profile_name=client_settings.aws_profile, region_name=client_settings.aws_region)
-    # A snapshot wait (PITR off, or a new instance without a restorable time yet) may use at most a quarter of the
-    # lease, leaving the rest for the installer Job and the health gate.
-    snapshot_wait_attempts = max(1, int(settings.lease_minutes * 60 / 4 / SNAPSHOT_WAIT_DELAY_SECONDS))
     if client_settings.kubeconfig:
         kube: KubeApi = KubeClient.from_kubeconfig_text(client_settings.kubeconfig, client_settings.kube_context)
     else:
         kube = KubeClient.from_environment(context=client_settings.kube_context)
     return RolloutClients(
         kube=kube,
-        restore_points=RdsRestorePoints(
-            session.client("rds"),
-            client_settings.db_instance_id,
-            snapshot_prefix=client_settings.snapshot_prefix,
-            snapshot_tags={"Cell": settings.stack, "ManagedBy": "gitpod-cell-ops", "Purpose": "pre-rollout"},
-            wait_max_attempts=snapshot_wait_attempts,
-        ),
-        config_store=S3ConfigBackupStore(session.client("s3"), client_settings.bucket),
+        restore_points=_LazyRestorePoints(lambda: _restore_points(settings, client_settings)),
+        config_store=_LazyConfigStore(lambda: _config_store(client_settings)),
+        preflight=_preflight_runner_for(settings, client_settings, kube),
     )
+
+
+def _restore_points(settings: RolloutSettings, client_settings: ClientSettings) -> RestorePointSource:
+    # A wait for a snapshot or backup (PITR off, or a new RDS instance without a restorable time yet) may use at most
+    # a quarter of the lease, leaving the rest for the installer Job and the health gate.
+    wait_budget_seconds = settings.lease_minutes * 60 / 4
+    if client_settings.restore_target_kind == "cloudsql":
+        from ops.cloudsql_restore_point import OPERATION_POLL_SECONDS, CloudSqlRestorePoints
+
+        assert client_settings.gcp_project is not None
+        return CloudSqlRestorePoints(
+            client_settings.gcp_project, client_settings.db_instance_id,
+            description=f"gitpod-cell {settings.stack}: before a rollout",
+            max_polls=max(1, int(wait_budget_seconds / OPERATION_POLL_SECONDS)),
+        )
+    from ops.cell_target import aws_session
+    from ops.restore_point import SNAPSHOT_WAIT_DELAY_SECONDS, RdsRestorePoints
+
+    session = aws_session(client_settings.aws_profile, client_settings.aws_region)
+    return RdsRestorePoints(
+        session.client("rds"),
+        client_settings.db_instance_id,
+        snapshot_prefix=client_settings.snapshot_prefix,
+        snapshot_tags={"Cell": settings.stack, "ManagedBy": "gitpod-cell-ops", "Purpose": "pre-rollout"},
+        wait_max_attempts=max(1, int(wait_budget_seconds / SNAPSHOT_WAIT_DELAY_SECONDS)),
+    )
+
+
+def _config_store(client_settings: ClientSettings) -> ConfigBackupStore:
+    if client_settings.object_storage_kind == "gcs":
+        from ops import gcp_api
+        from ops.gcs_config_store import GcsConfigBackupStore
+
+        return GcsConfigBackupStore(gcp_api.storage_client(client_settings.gcp_project), client_settings.bucket)
+    from ops.cell_target import aws_session
+    from ops.config_backup import S3ConfigBackupStore
+
+    session = aws_session(client_settings.aws_profile, client_settings.aws_region)
+    return S3ConfigBackupStore(session.client("s3"), client_settings.bucket)
+
+
+def _preflight_runner_for(settings: RolloutSettings, client_settings: ClientSettings,
+                          kube: KubeApi) -> PreflightRunner | None:
+    database = client_settings.database
+    if database is None:
+        return None
+
+    def run(progress: Callable[[str], None]) -> PreflightReport:
+        from ops.mysql_checks import DatabaseEndpoint
+        from ops.preflight import PreflightSettings, build_preflight_clients
+
+        ca_pem = database.ca_pem or fetch_ca_bundle(str(database.ca_url))
+        endpoint = DatabaseEndpoint(database.host, database.port, database.username, database.password,
+                                    database.name, ca_pem=ca_pem)
+        clients = build_preflight_clients(client_settings.aws_region, kube, endpoint,
+                                          aws_profile=client_settings.aws_profile, progress=progress,
+                                          cloud=client_settings.cloud, gcp_project=client_settings.gcp_project)
+        preflight_settings = PreflightSettings(
+            stack=settings.stack, bucket=client_settings.bucket, repositories=client_settings.registry_repositories,
+            database=database.name, version_requirement=client_settings.database_version_requirement,
+        )
+        return preflight_runner(clients, preflight_settings)(progress)
+
+    return run
+
+
+def preflight_runner(clients: PreflightClients, settings: PreflightSettings) -> PreflightRunner:
+    """A PreflightRunner over ready-made preflight clients: ops.preflight.preflight, printing through `progress`."""
+
+    def run(progress: Callable[[str], None]) -> PreflightReport:
+        from ops.preflight import preflight
+
+        return preflight(replace(clients, progress=progress), settings)
+
+    return run
+
+
+def fetch_ca_bundle(url: str, timeout_seconds: float = CA_BUNDLE_TIMEOUT_SECONDS) -> str:
+    """The provider's published CA bundle (RDS: the global bundle), fetched when preflight runs."""
+    import urllib.parse
+    import urllib.request
+
+    parsed = urllib.parse.urlsplit(url)
+    # Plain HTTP only on loopback (a local test server): a CA bundle fetched in the clear could be anyone's.
+    if not (parsed.scheme == "https" or (parsed.scheme == "http" and parsed.hostname in ("127.0.0.1", "localhost"))):
+        raise ValueError(f"refusing to fetch the database CA bundle from {url}: https only")
+    with urllib.request.urlopen(url, timeout=timeout_seconds) as response:
+        text = response.read().decode()
+    if "-----BEGIN CERTIFICATE-----" not in text:
+        raise ValueError(f"{url} holds no PEM certificate")
+    return text
+
+
+@dataclass
+class _LazyRestorePoints:
+    build: Callable[[], RestorePointSource]
+
+    def capture(self, now: datetime) -> RestorePoint:
+        return self.build().capture(now)
+
+
+@dataclass
+class _LazyConfigStore:
+    build: Callable[[], ConfigBackupStore]
+    scheme: str = "s3"
+
+    def write(
+        self, stack: str, gitpod_version: str, config_hash: str, config_yaml: str, now: datetime
+    ) -> ConfigBackup:
+        store = self.build()
+        self.scheme = str(getattr(store, "scheme", self.scheme))
+        return store.write(stack, gitpod_version, config_hash, config_yaml, now)
 
 
 def hook_callback(

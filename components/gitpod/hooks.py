@@ -1,6 +1,6 @@
 """The rollout and maintenance hooks on the installer Job, as `pulumi.ResourceHook`s named after their steps.
 
-    before the Job is created or updated:  enter-maintenance -> record-restore-point
+    before the Job is created or updated:  preflight -> enter-maintenance -> record-restore-point
     after it completed:                     health-gate -> backup-config -> exit-maintenance
 
 The installer Job's name carries the Gitpod version and the config hash, so a rollout *replaces* it (the new Job
@@ -10,6 +10,8 @@ The bodies live in `ops/rollout_hooks.py` and are imported only when a hook runs
 load them. Each run builds its own clients from what the hook context resolves to. What they need, from whoever
 runs `pulumi up`:
 
+- Network: the database is private, so whoever runs `pulumi up` must reach it (a runner inside the VPC, or a
+  VPN) for `preflight`; it fails, before anything changes, when it cannot.
 - AWS: the standard credential chain (env, profile, SSO, instance role) with rds:DescribeDBInstances,
   rds:CreateDBSnapshot (only when PITR is off), s3:PutObject/GetObject/ListBucketVersions on the cell's bucket.
 - Kubernetes: the cell's own kubeconfig (the one the Kubernetes provider uses, handed over in `Platform`), whose
@@ -26,12 +28,13 @@ from typing import Any
 
 import pulumi
 
+PREFLIGHT = "preflight"
 ENTER_MAINTENANCE = "enter-maintenance"
 RECORD_RESTORE_POINT = "record-restore-point"
 HEALTH_GATE = "health-gate"
 BACKUP_CONFIG = "backup-config"
 EXIT_MAINTENANCE = "exit-maintenance"
-BEFORE_ROLLOUT = (ENTER_MAINTENANCE, RECORD_RESTORE_POINT)
+BEFORE_ROLLOUT = (PREFLIGHT, ENTER_MAINTENANCE, RECORD_RESTORE_POINT)
 AFTER_ROLLOUT = (HEALTH_GATE, BACKUP_CONFIG, EXIT_MAINTENANCE)
 
 

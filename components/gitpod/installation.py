@@ -105,6 +105,18 @@ class GitpodInstallation(pulumi.ComponentResource):
             "namespace": namespace,
             "lease_minutes": gitpod.maintenance_lease_minutes,
             "kubeconfig": platform.cluster.kubeconfig,
+            "cloud": platform.cloud,
+            "restore_target_kind": platform.database.restore_target.kind,
+            "object_storage_kind": platform.object_storage.kind,
+            "gcp_project": platform.object_storage.project,
+            # Preflight checks the database the way Gitpod's installer did: over TLS, as the Gitpod user.
+            "database_host": platform.database.host,
+            "database_port": platform.database.port,
+            "database_username": platform.database.username,
+            "database_password": platform.database.password,
+            "database_name": platform.database.database_name,
+            "database_ca_pem": platform.database.ca_bundle_pem,
+            "database_ca_url": platform.database.ca_bundle_url,
         })
         lifecycle = gitpod.workspace
         setup = installer(

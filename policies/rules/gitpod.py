@@ -15,7 +15,7 @@ from policies.core.stack import StackView
 INSTALLER_LABEL = ("app.kubernetes.io/name", "gitpod-installer")
 INSTALLATION_CONFIG_MAP = "gitpod-installation"
 MUTABLE_TAGS = ("latest", "main", "master", "stable", "edge", "nightly", "dev")
-HOOKS_BEFORE = ("enter-maintenance", "record-restore-point")
+HOOKS_BEFORE = ("preflight", "enter-maintenance", "record-restore-point")
 HOOKS_AFTER = ("health-gate", "backup-config", "exit-maintenance")
 TIMEOUT_KEYS = ("timeoutDefault", "timeoutExtended", "timeoutAfterClose", "maxLifetime")
 TIMEOUT_SCHEMA = {
@@ -80,8 +80,8 @@ def installer_image_pinned(args: Any, report: Report) -> None:
 
 @resource_rule(
     name="gitpod-installer-hooks",
-    summary="The installer Job has its rollout hooks bound: enter-maintenance and record-restore-point before "
-    "create/update; health-gate, backup-config and exit-maintenance after (checked offline; the CLI does not "
+    summary="The installer Job has its rollout hooks bound: preflight, enter-maintenance and record-restore-point "
+    "before create/update; health-gate, backup-config and exit-maintenance after (checked offline; the CLI does not "
     "expose hooks to policies).",
     types=[k8s.JOB],
 )

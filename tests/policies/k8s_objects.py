@@ -12,7 +12,7 @@ INSTALLER_LABELS = {"app.kubernetes.io/name": "gitpod-installer"}
 HARDENED = {"runAsNonRoot": True, "allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True}
 RESOURCES = {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"memory": "512Mi"}}
 ALL_HOOKS = {
-    "beforeCreate": ["enter-maintenance", "record-restore-point"],
+    "beforeCreate": ["preflight", "enter-maintenance", "record-restore-point"],
     "afterCreate": ["health-gate", "backup-config", "exit-maintenance"],
 }
 

@@ -49,21 +49,23 @@ class TestInstallerHooks:
         assert check(self.rule, installer()) == []
 
     def test_update_hooks_count_too(self, check):
-        hooks = {"beforeUpdate": ["enter-maintenance", "record-restore-point"],
+        hooks = {"beforeUpdate": ["preflight", "enter-maintenance", "record-restore-point"],
                  "afterUpdate": ["health-gate", "backup-config", "exit-maintenance"]}
         assert check(self.rule, installer(hooks=hooks)) == []
 
     def test_fails_with_some_missing(self, check):
         record = installer(hooks={"beforeCreate": ["enter-maintenance"], "afterCreate": ["health-gate"]})
         assert check(self.rule, record) == [
-            (record["urn"], "hooks not bound: record-restore-point (before create/update), backup-config (after "
-                            "create/update), exit-maintenance (after create/update).")
+            (record["urn"], "hooks not bound: preflight (before create/update), record-restore-point (before "
+                            "create/update), backup-config (after create/update), exit-maintenance (after "
+                            "create/update).")
         ]
 
     def test_fails_when_absent(self, check):
         record = installer(hooks={})
         assert check(self.rule, record) == [
-            (record["urn"], "hooks not bound: enter-maintenance (before create/update), record-restore-point "
+            (record["urn"], "hooks not bound: preflight (before create/update), enter-maintenance (before "
+                            "create/update), record-restore-point "
                             "(before create/update), health-gate (after create/update), backup-config (after "
                             "create/update), exit-maintenance (after create/update).")
         ]

@@ -1,0 +1,115 @@
+"""Restore points for the cell's Cloud SQL instance, taken before a rollout changes anything.
+
+Cloud SQL for MySQL restores (clones) to any moment inside the binary-log window when point-in-time recovery is on
+(`settings.backupConfiguration.binaryLogEnabled`, or `pointInTimeRecoveryEnabled`), so the restore point is simply
+"now": kind "pitr", no backup, no wait. Otherwise an on-demand backup run is started and the rollout waits for its
+operation to finish, because a restore point that may still fail is not one; its backup run id is the restore
+point's `snapshot_id`.
+
+Calls (Cloud SQL Admin API v1, through an injected HTTP session):
+    GET  projects/{project}/instances/{instance}
+    POST projects/{project}/instances/{instance}/backupRuns
+    GET  projects/{project}/operations/{operation}
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ops.gcp_api import GoogleApi, GoogleApiError
+from ops.restore_point import RestorePoint, RestorePointError
+from ops.timestamps import parse_rfc3339, require_aware
+
+OPERATION_POLL_SECONDS = 10.0
+OPERATION_MAX_POLLS = 360  # an hour at the default delay
+
+
+def pitr_enabled(instance: dict[str, Any]) -> bool:
+    backup = ((instance.get("settings") or {}).get("backupConfiguration")) or {}
+    return bool(backup.get("pointInTimeRecoveryEnabled") or backup.get("binaryLogEnabled"))
+
+
+def capture_cloudsql_restore_point(
+    api: GoogleApi,
+    project: str,
+    instance_name: str,
+    now: datetime,
+    *,
+    description: str = "gitpod-cell pre-rollout restore point",
+    poll_seconds: float = OPERATION_POLL_SECONDS,
+    max_polls: int = OPERATION_MAX_POLLS,
+    sleep: Callable[[float], None] = time.sleep,
+) -> RestorePoint:
+    """PITR "now" when the binary log is on, else an on-demand backup run waited for until done."""
+    now = require_aware(now, "now")
+    instance_path = f"projects/{project}/instances/{instance_name}"
+    try:
+        instance = api.call("GET", instance_path)
+    except GoogleApiError as error:
+        if error.status == 404:
+            raise RestorePointError(f"Cloud SQL instance {instance_name!r} not found in project {project!r}") \
+                from error
+        raise RestorePointError(f"cannot read Cloud SQL instance {instance_name!r}: {error}") from error
+    if pitr_enabled(instance):
+        return RestorePoint("pitr", instance_name, now, now)
+    try:
+        operation = api.call("POST", f"{instance_path}/backupRuns", {"description": description})
+        operation = _wait_for(api, project, operation, poll_seconds, max_polls, sleep)
+    except GoogleApiError as error:
+        raise RestorePointError(f"cannot back up Cloud SQL instance {instance_name!r}: {error}") from error
+    errors = ((operation.get("error") or {}).get("errors")) or []
+    if errors:
+        reasons = "; ".join(f"{item.get('code')}: {item.get('message')}" for item in errors)
+        raise RestorePointError(f"the backup of Cloud SQL instance {instance_name!r} failed: {reasons}")
+    backup_id = (operation.get("backupContext") or {}).get("backupId")
+    if not backup_id:
+        raise RestorePointError(f"the backup operation {operation.get('name')!r} of {instance_name!r} names no "
+                                "backup run")
+    started = operation.get("startTime") or operation.get("insertTime")
+    return RestorePoint("snapshot", instance_name, parse_rfc3339(started) if started else now, now, str(backup_id))
+
+
+def _wait_for(api: GoogleApi, project: str, operation: dict[str, Any], poll_seconds: float, max_polls: int,
+              sleep: Callable[[float], None]) -> dict[str, Any]:
+    name = operation.get("name")
+    if not name:
+        raise GoogleApiError("the backup run answer is not an operation (no name)")
+    for _ in range(max_polls):
+        if operation.get("status") == "DONE":
+            return operation
+        sleep(poll_seconds)
+        operation = api.call("GET", f"projects/{project}/operations/{name}")
+    if operation.get("status") == "DONE":
+        return operation
+    raise GoogleApiError(f"operation {name} is still {operation.get('status')} after "
+                         f"{max_polls * poll_seconds:g}s")
+
+
+@dataclass
+class CloudSqlRestorePoints:
+    """The RestorePointSource the rollout hooks use on GCP."""
+
+    project: str
+    instance_name: str
+    api: GoogleApi = field(default_factory=lambda: _default_api())
+    description: str = "gitpod-cell pre-rollout restore point"
+    poll_seconds: float = OPERATION_POLL_SECONDS
+    max_polls: int = OPERATION_MAX_POLLS
+    sleep: Callable[[float], None] = time.sleep
+
+    def capture(self, now: datetime) -> RestorePoint:
+        return capture_cloudsql_restore_point(
+            self.api, self.project, self.instance_name, now, description=self.description,
+            poll_seconds=self.poll_seconds, max_polls=self.max_polls, sleep=self.sleep,
+        )
+
+
+def _default_api() -> GoogleApi:
+    from ops import gcp_api
+
+    return GoogleApi(gcp_api.authorized_session(), gcp_api.SQLADMIN_URL)
+

@@ -1,0 +1,204 @@
+"""Local HTTP doubles of exactly the Google REST endpoints ops/ calls.
+
+Cloud SQL Admin API v1 (ops/cloudsql_restore_point.py, ops/backup_status.py, ops/preflight_cli.py):
+
+    GET    /v1/projects/{project}/instances/{instance}
+    POST   /v1/projects/{project}/instances/{instance}/backupRuns
+    GET    /v1/projects/{project}/instances/{instance}/backupRuns
+    GET    /v1/projects/{project}/operations/{operation}
+
+Artifact Registry API v1 (ops/preflight.py, ops/backup_status.py):
+
+    GET    /v1/projects/{project}/locations/{location}/repositories/{repository}
+
+They answer as Google does for these calls: JSON resources, `{"error": {"code", "message", "status"}}` on errors,
+404 for unknown instances, repositories and operations. A backup run's operation is PENDING, then RUNNING, then DONE
+(with `backupContext.backupId`) as it is polled, or DONE with an `error` when told to fail. Anything else gets 404,
+so a client calling an endpoint the double does not know fails loudly. Loopback only.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import uuid
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+_INSTANCE = re.compile(r"^/v1/projects/([^/]+)/instances/([^/]+)$")
+_BACKUP_RUNS = re.compile(r"^/v1/projects/([^/]+)/instances/([^/]+)/backupRuns$")
+_OPERATION = re.compile(r"^/v1/projects/([^/]+)/operations/([^/]+)$")
+_REPOSITORY = re.compile(r"^/v1/projects/([^/]+)/locations/([^/]+)/repositories/([^/]+)$")
+
+
+@dataclass
+class _Operation:
+    resource: dict[str, Any]
+    # Statuses still to report, one per GET, before DONE.
+    pending: list[str] = field(default_factory=list)
+
+
+class GoogleApiDouble:
+    def __init__(self) -> None:
+        self.instances: dict[tuple[str, str], dict[str, Any]] = {}
+        self.repositories: dict[tuple[str, str, str], dict[str, Any]] = {}
+        self.operations: dict[tuple[str, str], _Operation] = {}
+        self.backup_run_items: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self.requests: list[tuple[str, str, Any]] = []
+        self.backup_polls_before_done = 2
+        self.fail_backups_with: str | None = None
+        self.status_for: dict[tuple[str, str], int] = {}  # (method, path) -> HTTP status to answer with instead
+        self._lock = threading.Lock()
+        self._backup_ids = iter(range(1741940000000, 1741950000000))
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02},
+                                        name="google-api-double", daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}/v1/"
+
+    def start(self) -> GoogleApiDouble:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+    # -- state ----------------------------------------------------------------------------------------------------
+
+    def put_instance(self, project: str, name: str, *, binary_log: bool = True, backups: bool = True,
+                     private_ip: str = "10.52.16.3", server_ca_pem: str = "", retained_backups: int = 14,
+                     transaction_log_days: int = 7, backup_location: str | None = None) -> None:
+        backup_configuration: dict[str, Any] = {
+            "enabled": backups, "binaryLogEnabled": binary_log, "startTime": "02:00",
+            "transactionLogRetentionDays": transaction_log_days,
+            "backupRetentionSettings": {"retentionUnit": "COUNT", "retainedBackups": retained_backups},
+        }
+        if backup_location:
+            backup_configuration["location"] = backup_location
+        with self._lock:
+            self.instances[(project, name)] = {
+                "kind": "sql#instance", "name": name, "project": project, "databaseVersion": "MYSQL_8_0",
+                "region": "europe-west1", "state": "RUNNABLE",
+                "settings": {"tier": "db-custom-2-7680", "availabilityType": "REGIONAL",
+                             "backupConfiguration": backup_configuration},
+                "ipAddresses": [{"type": "PRIVATE", "ipAddress": private_ip}],
+                "serverCaCert": {"kind": "sql#sslCert", "cert": server_ca_pem},
+            }
+
+    def put_repository(self, project: str, location: str, repository: str, fmt: str = "DOCKER") -> None:
+        with self._lock:
+            self.repositories[(project, location, repository)] = {
+                "name": f"projects/{project}/locations/{location}/repositories/{repository}", "format": fmt,
+                "mode": "STANDARD_REPOSITORY",
+            }
+
+    def put_backup_run(self, project: str, instance: str, run_id: str, *, started: str,
+                       run_type: str = "AUTOMATED", status: str = "SUCCESSFUL") -> None:
+        with self._lock:
+            self.backup_run_items.setdefault((project, instance), []).append(
+                {"kind": "sql#backupRun", "id": run_id, "type": run_type, "status": status, "instance": instance,
+                 "windowStartTime": started, "startTime": started})
+
+    def backup_runs(self) -> list[dict[str, Any]]:
+        return [body for method, path, body in self.requests if method == "POST" and path.endswith("/backupRuns")]
+
+    # -- the API --------------------------------------------------------------------------------------------------
+
+    def handle(self, method: str, path: str, body: Any) -> tuple[int, Any]:
+        with self._lock:
+            self.requests.append((method, path, body))
+            if (method, path) in self.status_for:
+                code = self.status_for[(method, path)]
+                return code, _error(code, "injected failure")
+            if method == "GET" and (match := _INSTANCE.match(path)):
+                instance = self.instances.get((match.group(1), match.group(2)))
+                return (200, instance) if instance else (404, _error(404, "The Cloud SQL instance does not "
+                                                                          "exist."))
+            if method == "POST" and (match := _BACKUP_RUNS.match(path)):
+                return self._insert_backup_run(match.group(1), match.group(2), body)
+            if method == "GET" and (match := _BACKUP_RUNS.match(path)):
+                if (match.group(1), match.group(2)) not in self.instances:
+                    return 404, _error(404, "The Cloud SQL instance does not exist.")
+                items = self.backup_run_items.get((match.group(1), match.group(2)), [])
+                return 200, {"kind": "sql#backupRunsList", "items": [dict(item) for item in items]}
+            if method == "GET" and (match := _OPERATION.match(path)):
+                return self._get_operation(match.group(1), match.group(2))
+            if method == "GET" and (match := _REPOSITORY.match(path)):
+                repository = self.repositories.get((match.group(1), match.group(2), match.group(3)))
+                return (200, repository) if repository else (404, _error(404, "Requested entity was not found."))
+        return 404, _error(404, f"the double does not serve {method} {path}")
+
+    def _insert_backup_run(self, project: str, instance: str, body: Any) -> tuple[int, Any]:
+        if (project, instance) not in self.instances:
+            return 404, _error(404, "The Cloud SQL instance does not exist.")
+        name = str(uuid.uuid4())
+        resource = {
+            "kind": "sql#operation", "name": name, "operationType": "BACKUP_VOLUME", "status": "PENDING",
+            "targetId": instance, "targetProject": project, "insertTime": "2025-03-14T09:26:54.120Z",
+            "startTime": "2025-03-14T09:26:55.481Z",
+            "selfLink": f"https://sqladmin.googleapis.com/v1/projects/{project}/operations/{name}",
+        }
+        pending = ["RUNNING"] * max(0, self.backup_polls_before_done - 1)
+        self.operations[(project, name)] = _Operation(resource, pending)
+        return 200, dict(resource)
+
+    def _get_operation(self, project: str, name: str) -> tuple[int, Any]:
+        operation = self.operations.get((project, name))
+        if operation is None:
+            return 404, _error(404, "The operation does not exist.")
+        if operation.pending:
+            operation.resource["status"] = operation.pending.pop(0)
+        else:
+            operation.resource["status"] = "DONE"
+            operation.resource["endTime"] = "2025-03-14T09:31:02.007Z"
+            if self.fail_backups_with:
+                operation.resource["error"] = {"kind": "sql#operationErrors",
+                                               "errors": [{"code": "BACKUP_FAILED",
+                                                           "message": self.fail_backups_with}]}
+            elif "backupContext" not in operation.resource:
+                backup_id = str(next(self._backup_ids))
+                operation.resource["backupContext"] = {"kind": "sql#backupContext", "backupId": backup_id}
+                self.backup_run_items.setdefault((project, str(operation.resource["targetId"])), []).append(
+                    {"kind": "sql#backupRun", "id": backup_id, "type": "ON_DEMAND", "status": "SUCCESSFUL",
+                     "instance": operation.resource["targetId"], "windowStartTime": operation.resource["startTime"],
+                     "startTime": operation.resource["startTime"]})
+        return 200, dict(operation.resource)
+
+
+def _error(code: int, message: str) -> dict[str, Any]:
+    status = {400: "INVALID_ARGUMENT", 403: "PERMISSION_DENIED", 404: "NOT_FOUND", 409: "ALREADY_EXISTS",
+              500: "INTERNAL", 503: "UNAVAILABLE"}.get(code, "UNKNOWN")
+    return {"error": {"code": code, "message": message, "status": status}}
+
+
+def _handler_for(double: GoogleApiDouble) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def _serve(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length) if length else b""
+            try:
+                body = json.loads(raw) if raw else None
+            except ValueError:
+                body = raw.decode(errors="replace")
+            status, answer = double.handle(self.command, self.path.split("?", 1)[0], body)
+            payload = json.dumps(answer).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json; charset=UTF-8")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        do_GET = do_POST = do_PATCH = do_DELETE = _serve
+
+        def log_message(self, format: str, *args: Any) -> None:  # the base class's signature
+            pass
+
+    return Handler
