@@ -71,11 +71,7 @@ class MariaDbServer:
         install = shutil.which("mariadb-install-db") or shutil.which("mysql_install_db")
         if install is None:
             raise RuntimeError("mariadb-install-db not found")
-        subprocess.run(
-            [install, "--no-defaults", f"--datadir={self.datadir}", "--auth-root-authentication-method=normal",
-             "--skip-test-db", *self._user_option()],
-            check=True, capture_output=True, timeout=120,
-        )
+        self._initialise_datadir(install)
         options = [
             binary, "--no-defaults", f"--datadir={self.datadir}", "--skip-networking=0", "--bind-address=127.0.0.1",
             f"--port={self.port}", f"--socket={self.socket_path}", f"--pid-file={self.directory / 'mariadbd.pid'}",
@@ -95,6 +91,23 @@ class MariaDbServer:
         self._wait_until_ready()
         self._set_root_password()
         return self
+
+    def _initialise_datadir(self, install: str) -> None:
+        # Seen once on a loaded machine: the bootstrap server exited 1. One retry on a clean datadir; a second
+        # failure is real and is reported with the tool's own output.
+        for attempt in (1, 2):
+            initialised = subprocess.run(
+                [install, "--no-defaults", f"--datadir={self.datadir}", "--auth-root-authentication-method=normal",
+                 "--skip-test-db", *self._user_option()],
+                check=False, capture_output=True, timeout=120,
+            )
+            if initialised.returncode == 0:
+                return
+            output = (initialised.stdout + initialised.stderr).decode(errors="replace")[-2000:]
+            if attempt == 2:
+                raise RuntimeError(f"{install} failed twice (exit {initialised.returncode}):\n{output}")
+            shutil.rmtree(self.datadir, ignore_errors=True)
+            self.datadir.mkdir(parents=True)
 
     def stop(self) -> None:
         if self.process is None:
