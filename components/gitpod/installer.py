@@ -27,6 +27,7 @@ from pulumi_kubernetes.meta import v1 as meta
 from pulumi_kubernetes.rbac import v1 as rbac
 
 from components.gitpod.installer_config import DATABASE_CA_SECRET
+from components.gitpod.pod_security import restricted_container, restricted_pod
 
 INSTALLER_NAME = "gitpod-installer"
 INSTALLER_LABELS = {"app.kubernetes.io/name": INSTALLER_NAME, "app.kubernetes.io/part-of": "gitpod-cell"}
@@ -38,9 +39,8 @@ HASH_IN_NAME = 10
 JOB_TIMEOUT = "30m"
 # The Job gives up before Pulumi does, so the failure Pulumi reports is the Job's own.
 ACTIVE_DEADLINE_SECONDS = 25 * 60
-# The installer image is Alpine with bash, curl and kubectl; this user exists nowhere in it, which is fine for
-# a process that only reads its config and talks to the API server.
-RUN_AS_USER = 65532
+# The installer image is Alpine with bash, curl and kubectl (install/installer/leeway.Dockerfile); it runs as
+# pod_security.NON_ROOT_USER.
 
 # Fetch the database CA bundle when the Platform only publishes a URL, render to a file first so a render error applies
 # nothing, then apply server-side (Gitpod's CRDs exceed the client-side last-applied annotation limit).
@@ -171,10 +171,7 @@ def _job_spec(args: InstallerArgs) -> batch.JobSpecArgs:
                 service_account_name=INSTALLER_NAME,
                 restart_policy="Never",
                 node_selector=dict(args.node_selector),
-                security_context=core.PodSecurityContextArgs(
-                    run_as_non_root=True, run_as_user=RUN_AS_USER, run_as_group=RUN_AS_USER, fs_group=RUN_AS_USER,
-                    seccomp_profile=core.SeccompProfileArgs(type="RuntimeDefault"),
-                ),
+                security_context=restricted_pod(),
                 containers=[core.ContainerArgs(
                     name="installer",
                     image=args.installer_image,
@@ -185,10 +182,7 @@ def _job_spec(args: InstallerArgs) -> batch.JobSpecArgs:
                         core.VolumeMountArgs(name="config", mount_path=CONFIG_DIR, read_only=True),
                         core.VolumeMountArgs(name="tmp", mount_path="/tmp"),
                     ],
-                    security_context=core.SecurityContextArgs(
-                        allow_privilege_escalation=False, read_only_root_filesystem=True, privileged=False,
-                        capabilities=core.CapabilitiesArgs(drop=["ALL"]),
-                    ),
+                    security_context=restricted_container(),
                     resources=core.ResourceRequirementsArgs(
                         requests={"cpu": "250m", "memory": "256Mi"},
                         limits={"cpu": "1", "memory": "1Gi"},

@@ -28,6 +28,7 @@ from pulumi_kubernetes.core import v1 as core
 from pulumi_kubernetes.meta import v1 as meta
 from pulumi_kubernetes.rbac import v1 as rbac
 
+from components.gitpod.pod_security import restricted_container, restricted_pod
 from components.platform import CredentialMinter
 
 REFRESHER_NAME = "registry-credentials"
@@ -42,8 +43,6 @@ STARTING_DEADLINE_SECONDS = 10 * 60
 ACTIVE_DEADLINE_SECONDS = 5 * 60
 BACKOFF_LIMIT = 3
 INITIAL_JOB_TIMEOUT = "10m"
-# Same reasoning as the installer: the images have no user of their own to run as.
-RUN_AS_USER = 65532
 
 # POSIX sh (dash, bash and Amazon Linux's sh alike). `printf` is a builtin, so the token never appears in a process's
 # arguments; `-H @file` keeps the service-account token out of curl's arguments too.
@@ -235,11 +234,7 @@ def _job_spec(args: RegistryCredentialsArgs, labels: Mapping[str, str]) -> batch
                 service_account_name=minter.identity.service_account,
                 restart_policy="Never",
                 node_selector=dict(args.node_selector),
-                security_context=core.PodSecurityContextArgs(
-                    # fsGroup makes the projected tokens (Kubernetes' and the cloud identity's) readable.
-                    run_as_non_root=True, run_as_user=RUN_AS_USER, run_as_group=RUN_AS_USER, fs_group=RUN_AS_USER,
-                    seccomp_profile=core.SeccompProfileArgs(type="RuntimeDefault"),
-                ),
+                security_context=restricted_pod(),
                 containers=[core.ContainerArgs(
                     name="refresh",
                     image=minter.image,
@@ -251,10 +246,7 @@ def _job_spec(args: RegistryCredentialsArgs, labels: Mapping[str, str]) -> batch
                         core.VolumeMountArgs(name="scripts", mount_path=SCRIPTS_DIR, read_only=True),
                         core.VolumeMountArgs(name="tmp", mount_path="/tmp"),
                     ],
-                    security_context=core.SecurityContextArgs(
-                        allow_privilege_escalation=False, read_only_root_filesystem=True, privileged=False,
-                        capabilities=core.CapabilitiesArgs(drop=["ALL"]),
-                    ),
+                    security_context=restricted_container(),
                     resources=core.ResourceRequirementsArgs(
                         requests={"cpu": "50m", "memory": "128Mi"},
                         limits={"cpu": "500m", "memory": "512Mi"},
