@@ -103,3 +103,20 @@ def arn_region(arn: Any) -> str | None:
         return None
     parts = arn.split(":")
     return (parts[3] or None) if len(parts) > 3 else None
+
+
+def identity_problems(values: Mapping[str, Any], environment_key: str, cell_key: str, managed_by_key: str
+                      ) -> list[str]:
+    """What is wrong with the tags (AWS) or labels (GCP) that say which cell and environment a resource is in."""
+    problems = []
+    environment = values.get(environment_key)
+    if environment not in ENVIRONMENTS:
+        shown = "missing" if environment is None else repr(environment)
+        problems.append(f"{environment_key} is {shown} (expected one of {', '.join(ENVIRONMENTS)})")
+    if not values.get(cell_key):
+        problems.append(f"{cell_key} is missing")
+    managed_by = values.get(managed_by_key)
+    if managed_by != "pulumi":
+        shown = "missing" if managed_by is None else repr(managed_by)
+        problems.append(f"{managed_by_key} is {shown} (expected 'pulumi')")
+    return problems
