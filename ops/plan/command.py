@@ -74,7 +74,8 @@ def build_plan(stack: StackFile, policy_config: dict[str, Any] | None = None) ->
     from policies.core.config import PolicyConfigError
     from policies.offline import evaluate
 
-    resources, outputs = run_program(stack)
+    warnings: list[str] = []
+    resources, outputs = run_program(stack, warnings=warnings)
     try:
         report = evaluate(resources, policy_config)
     except PolicyConfigError as error:
@@ -85,6 +86,8 @@ def build_plan(stack: StackFile, policy_config: dict[str, Any] | None = None) ->
         "config": config.redacted(),
         "resources": resources,
         "outputs": outputs,
+        # What the program itself warns about (e.g. workspace garbage collection switched off).
+        "warnings": warnings,
         "policies": report,
     }
 
@@ -109,6 +112,8 @@ def render_text(plan: dict[str, Any], seconds: float) -> str:
     roots = [r["parent"] for r in plan["resources"] if r["parent"] not in {x["urn"] for x in plan["resources"]}]
     for root in dict.fromkeys(roots):
         walk(root, 1)
+    if plan["warnings"]:
+        lines += ["", "warnings:"] + [f"  {warning}" for warning in plan["warnings"]]
     lines += ["", "outputs:"]
     lines += [f"  {name}: {json.dumps(value)}" for name, value in plan["outputs"].items()]
     policies = plan["policies"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import json
+import logging
 import runpy
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -46,14 +47,17 @@ def engine_config(stack: StackFile) -> dict[str, str]:
     return {key: value if isinstance(value, str) else json.dumps(value) for key, value in stack.config.items()}
 
 
-def run_program(stack: StackFile, program: Path = PROGRAM) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def run_program(
+    stack: StackFile, program: Path = PROGRAM, warnings: list[str] | None = None
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Register everything the program registers, in a fresh context and event loop so plans never leak into
-    each other (or into whatever else the process runs)."""
+    each other (or into whatever else the process runs). Warnings the program logs (`pulumi.log.warn`) are
+    appended to `warnings` when given."""
     loop = asyncio.new_event_loop()
     previous = _current_loop()
     asyncio.set_event_loop(loop)
     try:
-        return contextvars.Context().run(_run_program, stack, program)
+        return contextvars.Context().run(_run_program, stack, program, warnings)
     finally:
         asyncio.set_event_loop(previous)
         loop.close()
@@ -66,7 +70,25 @@ def _current_loop() -> asyncio.AbstractEventLoop | None:
         return None
 
 
-def _run_program(stack: StackFile, program: Path) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+class _WarningCollector(logging.Handler):
+    def __init__(self, into: list[str]) -> None:
+        super().__init__(level=logging.WARNING)
+        self.into = into
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.into.append(record.getMessage())
+
+
+def _engine_logger(warnings: list[str] | None) -> logging.Logger:
+    """The mock engine's log: warnings and errors the program logs are collected, nothing is printed."""
+    logger = logging.getLogger(f"gitpod-cell.plan.{id(warnings)}")
+    logger.propagate = False
+    logger.handlers = [_WarningCollector(warnings)] if warnings is not None else [logging.NullHandler()]
+    return logger
+
+
+def _run_program(stack: StackFile, program: Path, warnings: list[str] | None
+                 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     import pulumi
     from pulumi.runtime.stack import run_pulumi_func
     from pulumi.runtime.sync_await import _sync_await
@@ -76,7 +98,8 @@ def _run_program(stack: StackFile, program: Path) -> tuple[list[dict[str, Any]],
     pulumi.runtime.set_all_config(engine_config(stack), sorted(stack.secret_keys))
     mocks = PlanMocks()
     monitor = RecordingMonitor(mocks)
-    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack.name, preview=False, monitor=monitor)
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack.name, preview=False, monitor=monitor,
+                             logger=_engine_logger(warnings))
     _sync_await(run_pulumi_func(lambda: runpy.run_path(str(program), run_name="__main__")))
     root = pulumi.runtime.get_root_resource()
     outputs = {name: _sync_await(_resolve(value)) for name, value in getattr(root, "outputs", {}).items()}

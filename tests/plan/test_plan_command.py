@@ -131,3 +131,17 @@ def test_bad_policy_pack_config_exits_2(tmp_path: Path) -> None:
 def test_secret_outputs_stay_secret(prod_plan: dict) -> None:
     assert prod_plan["outputs"]["databasePassword"] == "[secret]"
     assert prod_plan["outputs"]["kubeconfig"] == "[secret]"
+
+
+def test_switching_garbage_collection_off_is_said_in_the_plan(tmp_path: Path) -> None:
+    variant = write_variant(tmp_path, "dev", "gitpod-cell:gitpod.workspace.garbageCollection", {"enabled": False})
+    result = run_ops("plan", "--stack-file", str(variant))
+    assert result.returncode == 0, result.stderr
+    warnings = result.stdout.split("\nwarnings:\n", 1)[1].split("\n\n", 1)[0]
+    assert "workspace garbage collection is OFF" in warnings
+    as_json = json.loads(run_ops("plan", "--stack-file", str(variant), "--json").stdout)
+    assert any("garbage collection is OFF" in warning for warning in as_json["warnings"])
+
+
+def test_shipped_prod_plan_has_no_warnings(prod_plan: dict) -> None:
+    assert prod_plan["warnings"] == []
