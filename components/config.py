@@ -448,6 +448,8 @@ class CellConfig(_Section):
     # database.crossRegionBackups is true; required then (always in prod).
     replica_region: str | None = None
     project: str | None = None
+    # A named AWS CLI profile for the cell's providers (`aws:profile`); none: the standard credential chain.
+    aws_profile: str | None = None
     domain: str
     tags: dict[str, str] = Field(default_factory=dict)
     network: NetworkConfig = NetworkConfig()
@@ -575,7 +577,8 @@ _TOP_LEVEL_KEYS = {
 _REGION_KEY = "aws:region"
 # The keys each cloud's provider reads, and the CellConfig field each one fills.
 _CLOUD_KEYS: dict[str, dict[str, str]] = {
-    "aws": {"aws:region": "region"},
+    # The cell's providers are explicit (one per region), so they take the profile from here, not from `aws:`.
+    "aws": {"aws:region": "region", "aws:profile": "aws_profile"},
     "gcp": {"gcp:region": "region", "gcp:project": "project"},
 }
 _IGNORED_NAMESPACES = ("aws:", "gcp:", "kubernetes:", "random:", "pulumi:")

@@ -48,10 +48,10 @@ class AwsCell(pulumi.ComponentResource):
         prefix = config.name_prefix
         super().__init__("gitpod-cell:aws:AwsCell", prefix, None, opts)
         tags = config.resource_tags
-        primary = aws.Provider(f"{prefix}-{config.region}", region=config.region,
+        primary = aws.Provider(f"{prefix}-{config.region}", region=config.region, profile=config.aws_profile,
                                opts=pulumi.ResourceOptions(parent=self))
         replica = aws.Provider(f"{prefix}-{config.replica_region}", region=config.replica_region,
-                               opts=pulumi.ResourceOptions(parent=self))
+                               profile=config.aws_profile, opts=pulumi.ResourceOptions(parent=self))
         on_primary = pulumi.ResourceOptions(parent=self, provider=primary)
         account_id = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(provider=primary)).account_id
         zones = availability_zones(primary, config.network.availability_zones)

@@ -274,3 +274,12 @@ def test_components_follow_pulumi_style(registered: Registered) -> None:
     urns = {r["urn"] for r in plan.resources}
     custom = [r for r in plan.resources if r["custom"]]
     assert all(r["parent"] in urns for r in custom), "every resource lives under a component"
+
+
+def test_both_regional_providers_use_the_stacks_aws_profile(stack_variant) -> None:
+    from ops.plan.runner import run_program
+
+    resources, _ = run_program(stack_variant("dev", {"aws:profile": "gitpod-dev-admin"}))
+    providers = [r for r in resources if r["type"] == "pulumi:providers:aws"]
+    assert {p["inputs"]["region"] for p in providers} == {"eu-west-1", "eu-central-1"}
+    assert {p["inputs"].get("profile") for p in providers} == {"gitpod-dev-admin"}
