@@ -3,6 +3,9 @@
 status   database PITR window, cross-region backup copies, last snapshot; bucket versioning and replication; the
          last installer config + version-label backup; registry; and what is not protected, in plain words
 config   back up the applied installer config and version label now (same format as the rollout hook's)
+
+Both work on AWS and GCP cells (ops/cloud_clients.py picks the clients: RDS, S3, ECR; or Cloud SQL, GCS, Artifact
+Registry).
 """
 
 from __future__ import annotations
@@ -32,40 +35,37 @@ def register(subparsers: Any) -> None:
 
 
 def status_command(args: argparse.Namespace) -> int:
-    from ops.backup_status import StatusClients, collect_backup_status
-    from ops.cell_target import aws_session, target_from_args
+    from ops.backup_status import collect_backup_status
+    from ops.cell_target import SUPPORTED_CLOUDS, target_from_args
+    from ops.cloud_clients import cell_clients
     from ops.timestamps import utc_now
 
-    target = target_from_args(args)
-    session = aws_session(args.aws_profile, target.region)
-    replica = aws_session(args.aws_profile, target.replica_region) if target.replica_region else None
-    clients = StatusClients(
-        rds=session.client("rds"), s3=session.client("s3"), ecr=session.client("ecr"),
-        replica_rds=replica.client("rds") if replica else None, replica_s3=replica.client("s3") if replica else None,
-    )
-    status = collect_backup_status(clients, target, utc_now())
+    target = target_from_args(args, clouds=SUPPORTED_CLOUDS)
+    status = collect_backup_status(cell_clients(target, aws_profile=args.aws_profile).backup_status(), target,
+                                   utc_now())
     print(json.dumps(status.to_dict(), indent=2, sort_keys=True) if args.json else status.describe())
     return 0
 
 
 def config_command(args: argparse.Namespace) -> int:
     from ops.backup_config_now import BackupConfigError, backup_config_now
-    from ops.cell_target import aws_session, target_from_args
+    from ops.cell_target import SUPPORTED_CLOUDS, target_from_args
+    from ops.cloud_clients import cell_clients, object_url
     from ops.config_backup import ConfigBackupError
     from ops.kube import KubeClient, KubeConfigError, KubeError
     from ops.timestamps import utc_now
 
-    target = target_from_args(args)
+    target = target_from_args(args, clouds=SUPPORTED_CLOUDS)
     try:
         kube = KubeClient.from_environment(args.kubeconfig, args.context)
     except KubeConfigError as error:
         raise OpsError(f"kubeconfig: {error}", EXIT_CONFIG_ERROR) from error
-    s3 = aws_session(args.aws_profile, target.region).client("s3")
+    store = cell_clients(target, aws_profile=args.aws_profile).config_store()
     try:
-        backup = backup_config_now(kube, s3, target.bucket, target.stack, args.namespace or target.gitpod_namespace,
-                                   utc_now())
+        backup = backup_config_now(kube, None, target.bucket, target.stack, args.namespace or target.gitpod_namespace,
+                                   utc_now(), store=store)
     except (BackupConfigError, ConfigBackupError, KubeError) as error:
         raise OpsError(f"config backup failed: {error}") from error
     print(f"backed up Gitpod {backup.gitpod_version} (config {backup.config_hash}) to "
-          f"s3://{backup.bucket}/{backup.key} version {backup.version_id}")
+          f"{object_url(store.scheme, backup.bucket, backup.key)} version {backup.version_id}")
     return 0

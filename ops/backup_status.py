@@ -66,7 +66,8 @@ def collect_backup_status(clients: StatusClients, target: CellTarget, now: datet
     gaps = status.not_protected
     gcp = target.cloud == "gcp"
     for name, collect in (
-        ("database", lambda: _cloudsql_database(clients, target, gaps) if gcp else _database(clients, target, gaps)),
+        ("database", lambda: _cloudsql_database(clients, target, now, gaps) if gcp
+            else _database(clients, target, gaps)),
         ("objectStorage", lambda: _gcs_object_storage(clients, target, gaps) if gcp
             else _object_storage(clients, target, gaps)),
         ("installerConfig", lambda: _installer_config(clients, target, now, gaps)),
@@ -211,9 +212,10 @@ def _registry(clients: StatusClients, target: CellTarget, gaps: list[str]) -> di
 # -- GCP ----------------------------------------------------------------------------------------------------------
 
 
-def _cloudsql_database(clients: StatusClients, target: CellTarget, gaps: list[str]) -> dict[str, Any]:
+def _cloudsql_database(clients: StatusClients, target: CellTarget, now: datetime, gaps: list[str]) -> dict[str, Any]:
     from ops.cloudsql_restore_point import pitr_enabled
     from ops.gcp_api import GoogleApiError
+    from ops.pitr_window import cloudsql_pitr_window, list_backup_runs
 
     instance_path = f"projects/{target.project}/instances/{target.db_instance_id}"
     try:
@@ -229,7 +231,7 @@ def _cloudsql_database(clients: StatusClients, target: CellTarget, gaps: list[st
         "automatedBackups": bool(backup.get("enabled")),
         "retainedBackups": (backup.get("backupRetentionSettings") or {}).get("retainedBackups"),
         # Cloud SQL restores (clones) to any moment in the binary-log window; the API reports its length, not its
-        # ends, so the window is "the last N days" rather than two timestamps.
+        # ends: they are derived from the backup runs below (ops.pitr_window.cloudsql_pitr_window).
         "pointInTimeRecovery": {"enabled": pitr, "transactionLogRetentionDays": log_days},
         "backupLocation": backup.get("location") or "Cloud SQL's default: the multi-region containing "
                                                     f"{instance.get('region') or target.region}",
@@ -243,10 +245,15 @@ def _cloudsql_database(clients: StatusClients, target: CellTarget, gaps: list[st
         gaps.append(f"database: backups are kept in {location}, the instance's own region; losing {location} "
                     "loses them with it")
     try:
-        runs = clients.sqladmin.call("GET", f"{instance_path}/backupRuns").get("items") or []
+        runs = list_backup_runs(clients.sqladmin, str(target.project), target.db_instance_id)
     except GoogleApiError as error:
         runs = []
         section["lastBackupError"] = str(error)
+    if pitr and "lastBackupError" not in section:
+        window = cloudsql_pitr_window(target.db_instance_id, instance, runs, now)
+        section["pointInTimeRecovery"].update(
+            {key: value for key, value in window.to_dict().items()
+             if key in ("earliestRestorableTime", "latestRestorableTime")})
     finished = [run for run in runs if run.get("status") == "SUCCESSFUL"]
     if finished:
         last = max(finished, key=lambda run: str(run.get("windowStartTime") or run.get("startTime") or ""))

@@ -58,12 +58,11 @@ def capture_cloudsql_restore_point(
         return RestorePoint("pitr", instance_name, now, now)
     try:
         operation = api.call("POST", f"{instance_path}/backupRuns", {"description": description})
-        operation = _wait_for(api, project, operation, poll_seconds, max_polls, sleep)
+        operation = wait_for_operation(api, project, operation, poll_seconds, max_polls, sleep)
     except GoogleApiError as error:
         raise RestorePointError(f"cannot back up Cloud SQL instance {instance_name!r}: {error}") from error
-    errors = ((operation.get("error") or {}).get("errors")) or []
-    if errors:
-        reasons = "; ".join(f"{item.get('code')}: {item.get('message')}" for item in errors)
+    reasons = operation_errors(operation)
+    if reasons:
         raise RestorePointError(f"the backup of Cloud SQL instance {instance_name!r} failed: {reasons}")
     backup_id = (operation.get("backupContext") or {}).get("backupId")
     if not backup_id:
@@ -73,11 +72,13 @@ def capture_cloudsql_restore_point(
     return RestorePoint("snapshot", instance_name, parse_rfc3339(started) if started else now, now, str(backup_id))
 
 
-def _wait_for(api: GoogleApi, project: str, operation: dict[str, Any], poll_seconds: float, max_polls: int,
-              sleep: Callable[[float], None]) -> dict[str, Any]:
+def wait_for_operation(api: GoogleApi, project: str, operation: dict[str, Any], poll_seconds: float,
+                       max_polls: int, sleep: Callable[[float], None]) -> dict[str, Any]:
+    """Poll a Cloud SQL operation (`GET projects/{project}/operations/{name}`) until DONE; the DONE resource, which
+    may carry an `error` (operation_errors)."""
     name = operation.get("name")
     if not name:
-        raise GoogleApiError("the backup run answer is not an operation (no name)")
+        raise GoogleApiError("the answer is not an operation (no name)")
     for _ in range(max_polls):
         if operation.get("status") == "DONE":
             return operation
@@ -87,6 +88,14 @@ def _wait_for(api: GoogleApi, project: str, operation: dict[str, Any], poll_seco
         return operation
     raise GoogleApiError(f"operation {name} is still {operation.get('status')} after "
                          f"{max_polls * poll_seconds:g}s")
+
+
+def operation_errors(operation: dict[str, Any]) -> str | None:
+    """The errors a DONE operation reports, as one line; None when it succeeded."""
+    errors = ((operation.get("error") or {}).get("errors")) or []
+    if not errors:
+        return None
+    return "; ".join(f"{item.get('code')}: {item.get('message')}" for item in errors)
 
 
 @dataclass

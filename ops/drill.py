@@ -4,15 +4,23 @@ Steps, in order (a failure names its step):
 
     pitr-window     read the source's point-in-time window; choose the restore time (latest, or the one asked for)
     source-counts   row counts of Gitpod's key tables on the source, now
-    restore         restore_db_instance_to_point_in_time into a scratch instance (same subnets, same security groups)
+    restore         restore the source at that time into a scratch instance
     wait-available  wait until the scratch instance is available and has an endpoint
     verify          connect over TLS, Gitpod schema present, row counts within tolerance of the source
     delete-scratch  delete the scratch instance (no final snapshot): runs whatever happened before
-    write-report    JSON + Markdown to s3://<bucket>/gitpod-cell/<stack>/drills/<timestamp>.{json,md}
+    write-report    JSON + Markdown to <bucket>/gitpod-cell/<stack>/drills/<timestamp>.{json,md}
+
+The steps and the verification are the same on every cloud; what differs sits behind DrillBackend:
+
+    RdsDrillBackend       restore_db_instance_to_point_in_time (same subnets, security groups, parameter group),
+                          boto3 waiters, delete_db_instance, the report in S3            (this module)
+    CloudSqlDrillBackend  instances.clone with pointInTime, the clone operation, instances.delete (deletion
+                          protection, which a clone inherits, switched off first), the report in GCS
+                                                                                          (ops/cloudsql_drill.py)
 
 RTO is start to verified; RPO is the source's "now" (when the restore time was chosen) minus the restore time. The
-RDS and S3 clients are injected, and so are the two database connectors: tests point the restored one at a MariaDB
-rebuilt from a binlog replay, since moto's scratch instance has no database behind it.
+cloud clients are injected, and so are the two database connectors: tests point the restored one at a MariaDB
+rebuilt from a binlog replay, since neither moto's nor the Cloud SQL double's scratch instance has a database behind it.
 """
 
 from __future__ import annotations
@@ -21,7 +29,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from ops.check_result import CheckResult, failed
 from ops.mysql_checks import (
@@ -34,7 +42,7 @@ from ops.mysql_checks import (
     compare_row_counts,
     row_counts,
 )
-from ops.pitr_window import read_pitr_window
+from ops.pitr_window import PitrWindow, read_pitr_window
 from ops.timestamps import format_rfc3339, utc_now
 
 PITR_WINDOW = "pitr-window"
@@ -78,18 +86,46 @@ class DrillSettings:
     tolerance: RowCountTolerance = field(default_factory=RowCountTolerance)
     restore_time: datetime | None = None  # None: the latest restorable time
     scratch_instance_class: str | None = None  # None: as the source
-    wait_delay_seconds: int = WAIT_DELAY_SECONDS
+    wait_delay_seconds: float = WAIT_DELAY_SECONDS
     wait_max_attempts: int = WAIT_MAX_ATTEMPTS
+
+
+class DrillBackend(Protocol):
+    """The cloud-specific half of a drill. Each method is one step's work; a raised exception fails that step."""
+
+    def pitr_window(self) -> PitrWindow:
+        """The source's point-in-time window, now."""
+        ...
+
+    def restore(self, scratch: str, restore_time: datetime, *, latest: bool) -> None:
+        """Start restoring the source at `restore_time` (`latest`: it is the latest restorable time) into `scratch`."""
+        ...
+
+    def wait_available(self, scratch: str) -> tuple[str, int]:
+        """Wait until `scratch` serves; its host and port."""
+        ...
+
+    def delete(self, scratch: str) -> None:
+        """Delete `scratch` and wait until it is gone; nothing to do if it was never created."""
+        ...
+
+    def write_report(self, key: str, body: bytes, content_type: str) -> str:
+        """Store one report object in the cell's bucket; its URL (s3://..., gs://...)."""
+        ...
 
 
 @dataclass(frozen=True)
 class DrillClients:
+    """`rds` and `s3` (boto3) make the RDS backend; `backend`, when given, replaces it (Cloud SQL: rds and s3
+    None)."""
+
     rds: Any
     s3: Any
     connect_source: Callable[[], Any]
     connect_restored: RestoredConnector
     clock: Callable[[], datetime] = utc_now
     progress: Callable[[str], None] = print
+    backend: DrillBackend | None = None
 
 
 @dataclass
@@ -125,6 +161,7 @@ class DrillReport:
     scratch_requested: bool = False
     scratch_deleted: bool = False
     report_keys: list[str] = field(default_factory=list)
+    report_urls: list[str] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -212,6 +249,7 @@ def report_key(stack: str, started_at: datetime, extension: str) -> str:
 
 def run_drill(clients: DrillClients, settings: DrillSettings, *, scratch_prefix: str | None = None) -> DrillReport:
     """Run every step; raise DrillFailed naming the first failing step, after cleanup and the report."""
+    backend = clients.backend or RdsDrillBackend(clients.rds, clients.s3, settings)
     started_at = clients.clock()
     scratch = scratch_instance_id(scratch_prefix or settings.db_instance_id, started_at)
     if scratch == settings.db_instance_id:
@@ -220,17 +258,18 @@ def run_drill(clients: DrillClients, settings: DrillSettings, *, scratch_prefix:
     runner = _StepRunner(clients, report)
     restore_requested = False
     try:
-        window = runner.run(PITR_WINDOW, lambda: read_pitr_window(clients.rds, settings.db_instance_id))
+        window = runner.run(PITR_WINDOW, backend.pitr_window)
         report.source_now = clients.clock()
-        report.restore_time = runner.run(PITR_WINDOW, lambda: window.restore_time(settings.restore_time),
-                                         record=False)
-        runner.detail(PITR_WINDOW, f"{window.describe()}; restoring to {format_rfc3339(report.restore_time)}")
+        restore_time: datetime = runner.run(PITR_WINDOW, lambda: window.restore_time(settings.restore_time),
+                                            record=False)
+        report.restore_time = restore_time
+        runner.detail(PITR_WINDOW, f"{window.describe()}; restoring to {format_rfc3339(restore_time)}")
         report.source_counts = runner.run(SOURCE_COUNTS, lambda: _counts(clients.connect_source, settings))
         runner.detail(SOURCE_COUNTS, _counts_text(report.source_counts))
         restore_requested = report.scratch_requested = True
-        runner.run(RESTORE, lambda: _restore(clients.rds, settings, scratch, report.restore_time))
-        runner.detail(RESTORE, f"{scratch} from {settings.db_instance_id} at {format_rfc3339(report.restore_time)}")
-        host, port = runner.run(WAIT_AVAILABLE, lambda: _wait_available(clients.rds, settings, scratch))
+        runner.run(RESTORE, lambda: backend.restore(scratch, restore_time, latest=settings.restore_time is None))
+        runner.detail(RESTORE, f"{scratch} from {settings.db_instance_id} at {format_rfc3339(restore_time)}")
+        host, port = runner.run(WAIT_AVAILABLE, lambda: backend.wait_available(scratch))
         runner.detail(WAIT_AVAILABLE, f"{scratch} available at {host}:{port}")
         runner.run(VERIFY, lambda: _verify(clients, settings, report, host, port))
         report.verified_at = clients.clock()
@@ -240,15 +279,15 @@ def run_drill(clients: DrillClients, settings: DrillSettings, *, scratch_prefix:
     finally:
         if restore_requested:
             try:
-                runner.run(DELETE_SCRATCH, lambda: _delete_scratch(clients.rds, settings, scratch))
+                runner.run(DELETE_SCRATCH, lambda: _delete_scratch(backend, settings, scratch))
                 report.scratch_deleted = True
                 runner.detail(DELETE_SCRATCH, f"{scratch} deleted")
             except _StepFailed:
                 pass
         report.finished_at = clients.clock()
         try:
-            runner.run(WRITE_REPORT, lambda: _write_report(clients.s3, settings, report))
-            runner.detail(WRITE_REPORT, ", ".join(f"s3://{settings.bucket}/{key}" for key in report.report_keys))
+            runner.run(WRITE_REPORT, lambda: _write_report(backend, settings, report))
+            runner.detail(WRITE_REPORT, ", ".join(report.report_urls))
         except _StepFailed:
             pass
     if runner.first_failure is not None:
@@ -301,47 +340,6 @@ def _counts(connect: Callable[[], Any], settings: DrillSettings) -> dict[str, in
         connection.close()
 
 
-def _restore(rds: Any, settings: DrillSettings, scratch: str, restore_time: datetime | None) -> None:
-    source = rds.describe_db_instances(DBInstanceIdentifier=settings.db_instance_id)["DBInstances"][0]
-    request: dict[str, Any] = {
-        "SourceDBInstanceIdentifier": settings.db_instance_id,
-        "TargetDBInstanceIdentifier": scratch,
-        "RestoreTime": restore_time,
-        "MultiAZ": False,
-        "PubliclyAccessible": False,
-        "DeletionProtection": False,
-        "Tags": [{"Key": "Purpose", "Value": "recovery-drill"}, {"Key": "Cell", "Value": settings.stack},
-                 {"Key": "ManagedBy", "Value": "gitpod-cell-ops"}],
-    }
-    if settings.scratch_instance_class:
-        request["DBInstanceClass"] = settings.scratch_instance_class
-    subnet_group = (source.get("DBSubnetGroup") or {}).get("DBSubnetGroupName")
-    if subnet_group:
-        request["DBSubnetGroupName"] = subnet_group
-    security_groups = [group["VpcSecurityGroupId"] for group in source.get("VpcSecurityGroups") or []
-                       if group.get("VpcSecurityGroupId")]
-    if security_groups:
-        request["VpcSecurityGroupIds"] = security_groups
-    parameter_groups = [group["DBParameterGroupName"] for group in source.get("DBParameterGroups") or []
-                        if group.get("DBParameterGroupName")]
-    if parameter_groups:
-        # The cell's parameter group carries require_secure_transport and explicit_defaults_for_timestamp.
-        request["DBParameterGroupName"] = parameter_groups[0]
-    rds.restore_db_instance_to_point_in_time(**request)
-
-
-def _wait_available(rds: Any, settings: DrillSettings, scratch: str) -> tuple[str, int]:
-    rds.get_waiter("db_instance_available").wait(
-        DBInstanceIdentifier=scratch,
-        WaiterConfig={"Delay": settings.wait_delay_seconds, "MaxAttempts": settings.wait_max_attempts},
-    )
-    instance = rds.describe_db_instances(DBInstanceIdentifier=scratch)["DBInstances"][0]
-    endpoint = instance.get("Endpoint") or {}
-    if not endpoint.get("Address"):
-        raise RuntimeError(f"{scratch} is available but reports no endpoint")
-    return str(endpoint["Address"]), int(endpoint.get("Port") or 3306)
-
-
 def _verify(clients: DrillClients, settings: DrillSettings, report: DrillReport, host: str, port: int) -> None:
     connection = clients.connect_restored(host, port)
     try:
@@ -363,31 +361,96 @@ def _verify(clients: DrillClients, settings: DrillSettings, report: DrillReport,
         raise VerificationFailed("; ".join(f"{check.name}: {check.reason}" for check in failures))
 
 
-def _delete_scratch(rds: Any, settings: DrillSettings, scratch: str) -> None:
-    from botocore.exceptions import ClientError
-
+def _delete_scratch(backend: DrillBackend, settings: DrillSettings, scratch: str) -> None:
     if scratch == settings.db_instance_id or "-drill-" not in scratch:
         raise ValueError(f"refusing to delete {scratch!r}: not a drill's scratch instance")
-    try:
-        rds.delete_db_instance(DBInstanceIdentifier=scratch, SkipFinalSnapshot=True, DeleteAutomatedBackups=True)
-    except ClientError as error:
-        if error.response.get("Error", {}).get("Code") == "DBInstanceNotFound":
-            return  # the restore never created it
-        raise
-    rds.get_waiter("db_instance_deleted").wait(
-        DBInstanceIdentifier=scratch,
-        WaiterConfig={"Delay": settings.wait_delay_seconds, "MaxAttempts": settings.wait_max_attempts},
-    )
+    backend.delete(scratch)
 
 
-def _write_report(s3: Any, settings: DrillSettings, report: DrillReport) -> None:
+def _write_report(backend: DrillBackend, settings: DrillSettings, report: DrillReport) -> None:
     json_key = report_key(settings.stack, report.started_at, "json")
     markdown_key = report_key(settings.stack, report.started_at, "md")
     report.report_keys = [json_key, markdown_key]
-    s3.put_object(Bucket=settings.bucket, Key=json_key, ContentType="application/json",
-                  Body=json.dumps(report.to_dict(), indent=2, sort_keys=True).encode())
-    s3.put_object(Bucket=settings.bucket, Key=markdown_key, ContentType="text/markdown",
-                  Body=report.to_markdown().encode())
+    report.report_urls = [
+        backend.write_report(json_key, json.dumps(report.to_dict(), indent=2, sort_keys=True).encode(),
+                             "application/json"),
+        backend.write_report(markdown_key, report.to_markdown().encode(), "text/markdown"),
+    ]
+
+
+# -- RDS ----------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class RdsDrillBackend:
+    """The drill on RDS: boto3 `rds` and `s3` clients of the cell's region."""
+
+    rds: Any
+    s3: Any
+    settings: DrillSettings
+
+    def pitr_window(self) -> PitrWindow:
+        return read_pitr_window(self.rds, self.settings.db_instance_id)
+
+    def restore(self, scratch: str, restore_time: datetime, *, latest: bool) -> None:
+        settings = self.settings
+        source = self.rds.describe_db_instances(DBInstanceIdentifier=settings.db_instance_id)["DBInstances"][0]
+        request: dict[str, Any] = {
+            "SourceDBInstanceIdentifier": settings.db_instance_id,
+            "TargetDBInstanceIdentifier": scratch,
+            "RestoreTime": restore_time,
+            "MultiAZ": False,
+            "PubliclyAccessible": False,
+            "DeletionProtection": False,
+            "Tags": [{"Key": "Purpose", "Value": "recovery-drill"}, {"Key": "Cell", "Value": settings.stack},
+                     {"Key": "ManagedBy", "Value": "gitpod-cell-ops"}],
+        }
+        if settings.scratch_instance_class:
+            request["DBInstanceClass"] = settings.scratch_instance_class
+        subnet_group = (source.get("DBSubnetGroup") or {}).get("DBSubnetGroupName")
+        if subnet_group:
+            request["DBSubnetGroupName"] = subnet_group
+        security_groups = [group["VpcSecurityGroupId"] for group in source.get("VpcSecurityGroups") or []
+                           if group.get("VpcSecurityGroupId")]
+        if security_groups:
+            request["VpcSecurityGroupIds"] = security_groups
+        parameter_groups = [group["DBParameterGroupName"] for group in source.get("DBParameterGroups") or []
+                            if group.get("DBParameterGroupName")]
+        if parameter_groups:
+            # The cell's parameter group carries require_secure_transport and explicit_defaults_for_timestamp.
+            request["DBParameterGroupName"] = parameter_groups[0]
+        self.rds.restore_db_instance_to_point_in_time(**request)
+
+    def wait_available(self, scratch: str) -> tuple[str, int]:
+        self.rds.get_waiter("db_instance_available").wait(DBInstanceIdentifier=scratch,
+                                                          WaiterConfig=self._waiter_config())
+        instance = self.rds.describe_db_instances(DBInstanceIdentifier=scratch)["DBInstances"][0]
+        endpoint = instance.get("Endpoint") or {}
+        if not endpoint.get("Address"):
+            raise RuntimeError(f"{scratch} is available but reports no endpoint")
+        return str(endpoint["Address"]), int(endpoint.get("Port") or 3306)
+
+    def delete(self, scratch: str) -> None:
+        from botocore.exceptions import ClientError
+
+        try:
+            self.rds.delete_db_instance(DBInstanceIdentifier=scratch, SkipFinalSnapshot=True,
+                                        DeleteAutomatedBackups=True)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "DBInstanceNotFound":
+                return  # the restore never created it
+            raise
+        self.rds.get_waiter("db_instance_deleted").wait(DBInstanceIdentifier=scratch,
+                                                        WaiterConfig=self._waiter_config())
+
+    def write_report(self, key: str, body: bytes, content_type: str) -> str:
+        self.s3.put_object(Bucket=self.settings.bucket, Key=key, ContentType=content_type, Body=body)
+        return f"s3://{self.settings.bucket}/{key}"
+
+    def _waiter_config(self) -> dict[str, int]:
+        # botocore waiters count whole seconds.
+        return {"Delay": max(1, round(self.settings.wait_delay_seconds)),
+                "MaxAttempts": self.settings.wait_max_attempts}
 
 
 def _counts_text(counts: dict[str, int]) -> str:

@@ -1,9 +1,10 @@
 """`python -m ops drill --stack NAME`: a recovery drill of the cell's database (see ops/drill.py).
 
 Run it from where the database is reachable (the VPC, a bastion, a CI runner inside it): the scratch instance gets
-the source's subnets and security groups. The password is the database's master password, read from the
-environment variable named by --db-password-env; the CA bundle is RDS's (https://truststore.pki.rds.amazonaws.com/
-global/global-bundle.pem), passed with --ca-file.
+the source's subnets and security groups (RDS), or is a Cloud SQL clone on the source's private network. The
+password is the database's master password, read from the environment variable named by --db-password-env; the CA
+bundle is RDS's (https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem), passed with --ca-file. On GCP
+each instance's own server CA is read from the Admin API unless --ca-file is given.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,13 +38,22 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--db-password-env", default=DEFAULT_PASSWORD_ENV,
                         help=f"environment variable holding the password (default {DEFAULT_PASSWORD_ENV})")
     parser.add_argument("--ca-file", type=Path, default=None, help="CA bundle for TLS to the database")
-    parser.add_argument("--scratch-instance-class", default=None, help="default: the source's class")
-    parser.add_argument("--wait-delay-seconds", type=int, default=30, help=argparse.SUPPRESS)
-    parser.set_defaults(handler=drill_command, make_connectors=rds_connectors)
+    parser.add_argument("--scratch-instance-class", default=None,
+                        help="default: the source's class (RDS only: a Cloud SQL clone takes the source's tier)")
+    parser.add_argument("--wait-delay-seconds", type=float, default=30, help=argparse.SUPPRESS)
+    parser.set_defaults(handler=drill_command, make_connectors=database_connectors)
 
 
-def rds_connectors(args: argparse.Namespace, source_host: str, source_port: int
-                   ) -> tuple[Callable[[], Any], Callable[[str, int], Any]]:
+@dataclass(frozen=True)
+class DatabaseCa:
+    """The CAs the API gives (Cloud SQL: each instance's own), used when --ca-file is not given."""
+
+    source_pem: str | None = None
+    restored_pem: Callable[[], str | None] = lambda: None
+
+
+def database_connectors(args: argparse.Namespace, source_host: str, source_port: int
+                        ) -> tuple[Callable[[], Any], Callable[[str, int], Any]]:
     """TLS connectors to the source instance and to the scratch instance, with the same credentials."""
     from ops.mysql_checks import DatabaseEndpoint, tls_connector
 
@@ -50,47 +61,52 @@ def rds_connectors(args: argparse.Namespace, source_host: str, source_port: int
     if not password:
         raise OpsError(f"set {args.db_password_env} to the database password (or pass --db-password-env)",
                        EXIT_CONFIG_ERROR)
+    ca: DatabaseCa = getattr(args, "database_ca", None) or DatabaseCa()
 
-    def endpoint(host: str, port: int) -> DatabaseEndpoint:
-        return DatabaseEndpoint(host, port, args.db_user, password, args.database, ca_file=args.ca_file)
+    def endpoint(host: str, port: int, ca_pem: str | None) -> DatabaseEndpoint:
+        return DatabaseEndpoint(host, port, args.db_user, password, args.database,
+                                ca_pem=None if args.ca_file else ca_pem, ca_file=args.ca_file)
 
-    return tls_connector(endpoint(source_host, source_port)), lambda host, port: tls_connector(endpoint(host, port))()
+    return (tls_connector(endpoint(source_host, source_port, ca.source_pem)),
+            lambda host, port: tls_connector(endpoint(host, port, ca.restored_pem()))())
 
 
 def drill_command(args: argparse.Namespace) -> int:
-    from ops.cell_target import aws_session, target_from_args
-    from ops.drill import DrillClients, DrillFailed, DrillSettings, run_drill
+    from ops.cell_target import SUPPORTED_CLOUDS, target_from_args
+    from ops.cloud_clients import DatabaseAddressError, cell_clients
+    from ops.drill import PITR_WINDOW, DrillClients, DrillFailed, DrillSettings, run_drill
     from ops.mysql_checks import RowCountTolerance
-    from ops.pitr_window import PitrWindowError, describe_instance
-    from ops.timestamps import parse_rfc3339
+    from ops.timestamps import parse_rfc3339, utc_now
 
-    target = target_from_args(args)
+    target = target_from_args(args, clouds=SUPPORTED_CLOUDS)
     try:
         restore_time = None if args.time == "latest" else parse_rfc3339(args.time)
         tolerance = RowCountTolerance(args.tolerance_fraction, args.tolerance_rows)
     except ValueError as error:
         raise OpsError(str(error), EXIT_CONFIG_ERROR) from error
-    session = aws_session(args.aws_profile, target.region)
-    rds = session.client("rds")
+    if target.cloud == "gcp" and args.scratch_instance_class:
+        raise OpsError("--scratch-instance-class: a Cloud SQL clone takes its source's tier; leave it out on GCP",
+                       EXIT_CONFIG_ERROR)
+    clients = cell_clients(target, aws_profile=args.aws_profile)
     try:
-        source = describe_instance(rds, target.db_instance_id)
-    except PitrWindowError as error:
-        raise OpsError(f"drill step 'pitr-window' failed: {error}") from error
-    endpoint = source.get("Endpoint") or {}
-    connect_source, connect_restored = args.make_connectors(args, str(endpoint.get("Address")),
-                                                            int(endpoint.get("Port") or 3306))
+        source = clients.database_address(need_ca=args.ca_file is None)
+    except DatabaseAddressError as error:
+        raise OpsError(f"drill step {PITR_WINDOW!r} failed: {error}") from error
     settings = DrillSettings(
         stack=target.stack, db_instance_id=target.db_instance_id, bucket=target.bucket, database=args.database,
         tolerance=tolerance, restore_time=restore_time, scratch_instance_class=args.scratch_instance_class,
         wait_delay_seconds=args.wait_delay_seconds,
     )
-    clients = DrillClients(rds=rds, s3=session.client("s3"), connect_source=connect_source,
-                           connect_restored=connect_restored, progress=lambda line: print(line, flush=True))
+    backend = clients.drill_backend(settings, utc_now)
+    args.database_ca = DatabaseCa(source.ca_pem, lambda: getattr(backend, "restored_ca_pem", None))
+    connect_source, connect_restored = args.make_connectors(args, source.host, source.port)
+    drill_clients = DrillClients(rds=None, s3=None, connect_source=connect_source, connect_restored=connect_restored,
+                                 progress=lambda line: print(line, flush=True), backend=backend)
     try:
-        report = run_drill(clients, settings, scratch_prefix=target.name_prefix)
+        report = run_drill(drill_clients, settings, scratch_prefix=target.name_prefix)
     except DrillFailed as failure:
         raise OpsError(f"drill failed at step {failure.step!r}: {failure.cause} (scratch instance "
                        f"{failure.report.scratch_instance}: {failure.report.scratch_state})",
                        EXIT_DRILL_FAILED) from failure
-    print(f"report: {', '.join(f's3://{target.bucket}/{key}' for key in report.report_keys)}")
+    print(f"report: {', '.join(report.report_urls)}")
     return 0

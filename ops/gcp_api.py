@@ -4,7 +4,7 @@ Credentials come from Application Default Credentials (`google.auth.default()`: 
 `gcloud auth application-default login`, Workload Identity, the metadata server). REST APIs are called through an
 injected HTTP session (`google.auth.transport.requests.AuthorizedSession` in real use, a plain `requests.Session`
 against a local double in tests), so nothing here needs a Google client library beyond google-auth, and
-google-cloud-storage for GCS. Every import of a Google package is lazy: AWS-only commands never load them.
+google-cloud-storage for GCS. Every import of a Google package is lazy: commands on AWS cells never load them.
 """
 
 from __future__ import annotations

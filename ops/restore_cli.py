@@ -1,8 +1,9 @@
 """`python -m ops restore plan --from-stack OLD --to-stack NEW [--time T] [--region R]`.
 
 Writes stacks/Pulumi.NEW.yaml from OLD's stack file and backups (ops/restore_plan.py) and prints the commands to
-run. --region R restores into OLD's replica region (when OLD's region is gone): the replica bucket is adopted and
-the database is restored from the backups replicated there.
+run. AWS: --region R restores into OLD's replica region (when OLD's region is gone): the replica bucket is adopted
+and the database is restored from the backups replicated there. GCP: the database is a Cloud SQL clone of OLD's
+instance and OLD's multi-region bucket is adopted; a clone stays in its source's region, so --region is refused.
 """
 
 from __future__ import annotations
@@ -22,12 +23,14 @@ def register(subparsers: Any) -> None:
     plan.add_argument("--from-stack", required=True, help="the cell to restore from")
     plan.add_argument("--to-stack", required=True, help="the new cell's stack name")
     plan.add_argument("--time", default="latest", help="restore time (RFC3339) or 'latest' (default)")
-    plan.add_argument("--region", default=None, help="region of the new cell: OLD's region (default) or its "
-                                                     "replica region")
+    plan.add_argument("--region", default=None, help="region of the new cell: OLD's region (default) or, on AWS, "
+                                                     "its replica region")
     plan.add_argument("--installer-image", default=None,
                       help="installer image for the backed-up version (default: OLD's image with that tag)")
-    plan.add_argument("--db-instance", default=None, help="OLD's RDS instance (default gitpod-<OLD>-db)")
-    plan.add_argument("--bucket", default=None, help="OLD's primary bucket (default gitpod-<OLD>-<account>-<region>)")
+    plan.add_argument("--db-instance", default=None,
+                      help="OLD's RDS or Cloud SQL instance (default gitpod-<OLD>-db)")
+    plan.add_argument("--bucket", default=None, help="OLD's primary bucket (default gitpod-<OLD>-<account>-<region> "
+                                                     "on AWS, gitpod-<OLD>-<project> on GCP)")
     plan.add_argument("--aws-profile", default=None, help="AWS profile (default: the standard credential chain)")
     plan.add_argument("--force", action="store_true", help="overwrite the new stack file if it exists")
     plan.set_defaults(handler=plan_command)
@@ -35,7 +38,8 @@ def register(subparsers: Any) -> None:
 
 def plan_command(args: argparse.Namespace) -> int:
     from ops import stackfile
-    from ops.cell_target import aws_session, resolve_cell_target
+    from ops.cell_target import SUPPORTED_CLOUDS, aws_session, resolve_cell_target
+    from ops.cloud_clients import cell_clients, object_url
     from ops.restore_plan import RestorePlanError, RestoreRequest, plan_restore
 
     if args.from_stack == args.to_stack:
@@ -51,14 +55,12 @@ def plan_command(args: argparse.Namespace) -> int:
                    .get_caller_identity()["Account"])
 
     old_target = resolve_cell_target(args.from_stack, old.config, account_id=account_id,
-                                     db_instance=args.db_instance, bucket=args.bucket)
-    into_replica = args.region is not None and args.region != old_target.region
-    source = aws_session(args.aws_profile, old_target.region)
-    adopted = aws_session(args.aws_profile, args.region) if into_replica else source
+                                     db_instance=args.db_instance, bucket=args.bucket, clouds=SUPPORTED_CLOUDS)
+    clients = cell_clients(old_target, aws_profile=args.aws_profile)
     request = RestoreRequest(args.from_stack, args.to_stack, args.time, args.region, args.installer_image)
     try:
-        plan = plan_restore(request, dict(old.config), old.secret_keys, old_target, rds=source.client("rds"),
-                            s3=adopted.client("s3"), replica_rds=adopted.client("rds") if into_replica else None)
+        plan = plan_restore(request, dict(old.config), old.secret_keys, old_target,
+                            clients.restore_sources(args.region))
     except RestorePlanError as error:
         raise OpsError(f"cannot plan the restore: {error}", EXIT_CONFIG_ERROR) from error
     new_path.write_text(plan.stack_file_text(args.from_stack))
@@ -66,7 +68,7 @@ def plan_command(args: argparse.Namespace) -> int:
     print(f"  database: {plan.window.describe()}")
     print(f"  restore to: {plan.restore['pointInTime']}; adopt bucket {plan.restore['adoptBucket']}")
     print(f"  Gitpod {plan.backup.gitpod_version} with the config backed up at "
-          f"s3://{plan.backup.bucket}/{plan.backup.key} (version {plan.backup.version_id})")
+          f"{object_url(clients.scheme, plan.backup.bucket, plan.backup.key)} (version {plan.backup.version_id})")
     for note in plan.notes:
         print(f"  note: {note}")
     print("then run:")

@@ -2,31 +2,39 @@
 
 The new stack's config is the old one's, plus `gitpod-cell:restore`:
 
-    sourceDbInstance   the old cell's RDS instance
+    sourceDbInstance   the old cell's RDS or Cloud SQL instance
     pointInTime        RFC3339, or "latest"; checked against the source's point-in-time window now, not at `up`
     sourceRegion       the old cell's region (where the source instance and its automated backups live)
-    configBackup       {bucket, key, versionId} of the installer config backup to reinstall
+    configBackup       {bucket, key, versionId} of the installer config backup to reinstall (on GCS the version is
+                       the object's generation)
     adoptBucket        the bucket the new cell adopts: the old primary, or with --region <replica region>, the replica
 
 and the Gitpod version and installer image set to the backed-up version label. With --region the new cell lives
-in that region (`aws:region`) and its replica region becomes the old primary region. Values encrypted in the old
-stack file (`secure:`) are tied to the old stack's key and are not copied: the plan lists them to set again.
+in that region (`aws:region`) and its replica region becomes the old primary region.
+
+On GCP the database is a Cloud SQL clone of sourceDbInstance at pointInTime (components/gcp/database.py), and the
+bucket — multi- or dual-region, so it has no replica — is adopted as it is. The window is read from the Admin API
+(ops.pitr_window.read_cloudsql_pitr_window). A clone is always created in its source's region (the clone request
+takes zones, never a region), so a GCP restore cannot move the cell to another region: --region is refused there,
+naming what to do instead. Values encrypted in the old stack file (`secure:`) are tied to the old stack's key and
+are not copied: the plan lists them to set again.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import yaml
 
 from ops.cell_target import NAMESPACE, CellTarget, config_object
-from ops.config_backup import ConfigBackup, read_latest_config_backup
-from ops.pitr_window import PitrWindow, PitrWindowError, read_pitr_window
-from ops.timestamps import format_rfc3339, parse_rfc3339
+from ops.config_backup import ConfigBackup, RestoredConfig, read_latest_config_backup
+from ops.pitr_window import PitrWindow, PitrWindowError, read_cloudsql_pitr_window, read_pitr_window
+from ops.timestamps import format_rfc3339, parse_rfc3339, utc_now
 
 RESTORE_KEY = f"{NAMESPACE}:restore"
 GITPOD_KEY = f"{NAMESPACE}:gitpod"
@@ -69,19 +77,34 @@ class RestorePlan:
         return lines
 
 
+class RestoreSources(Protocol):
+    """Where a restore plan reads the old cell's backups. Errors are RestorePlanError, saying what to do."""
+
+    scheme: str  # of the bucket's URLs: "s3" or "gs"
+
+    def pitr_window(self, target: CellTarget) -> PitrWindow:
+        """The source instance's point-in-time window, in its own region."""
+        ...
+
+    def replicated_backups(self, target: CellTarget, region: str) -> tuple[PitrWindow, str]:
+        """The window and ARN of the source's automated backups replicated into `region` (RDS)."""
+        ...
+
+    def latest_config_backup(self, bucket: str, stack: str) -> RestoredConfig | None: ...
+
+
 def plan_restore(
     request: RestoreRequest,
     old_config: dict[str, Any],
     secret_keys: frozenset[str],
     old_target: CellTarget,
-    *,
-    rds: Any,
-    s3: Any,
-    replica_rds: Any | None = None,
+    sources: RestoreSources,
 ) -> RestorePlan:
-    """`rds`/`s3` reach the old cell's region; `replica_rds` the --region one when it differs (for replicated
-    automated backups). Raises RestorePlanError with the reason."""
+    """`sources` reach the old cell's backups (for --region on AWS: the copies in that region). Raises
+    RestorePlanError with the reason."""
     into_replica = request.region is not None and request.region != old_target.region
+    if into_replica and old_target.cloud == "gcp":
+        raise RestorePlanError(_gcp_other_region(old_target, str(request.region)))
     if into_replica and request.region != old_target.replica_region:
         raise RestorePlanError(f"--region {request.region}: the old cell's objects are replicated to "
                                f"{old_target.replica_region or 'no other region'}, so a restore can only go to "
@@ -92,13 +115,12 @@ def plan_restore(
     notes: list[str] = []
     replicated_arn: str | None = None
     if into_replica:
-        if replica_rds is None or request.region is None:
-            raise ValueError("a restore into another region needs an RDS client for that region")
-        window, replicated_arn = _replicated_backups(replica_rds, old_target, request.region)
+        assert request.region is not None
+        window, replicated_arn = sources.replicated_backups(old_target, request.region)
     else:
-        window = _pitr_window(old_target, rds)
+        window = sources.pitr_window(old_target)
     point_in_time = _checked_point_in_time(request.point_in_time, window)
-    backup = _config_backup(s3, adopt_bucket, request.from_stack)
+    backup = _config_backup(sources, adopt_bucket, request.from_stack)
     new_config = {key: value for key, value in old_config.items() if key not in secret_keys and key != RESTORE_KEY}
     gitpod = config_object(old_config, GITPOD_KEY)
     gitpod["version"] = backup.gitpod_version
@@ -111,6 +133,10 @@ def plan_restore(
         notes.append(f"the new cell runs in {request.region}; its replica region is now {old_target.region}. "
                      f"While {old_target.region} is down, set gitpod-cell:replicaRegion to a third region "
                      "before `pulumi up` (cross-region backup copies go there)")
+    if old_target.cloud == "gcp":
+        notes.append(f"the database is a Cloud SQL clone of {old_target.db_instance_id} in {old_target.region}; "
+                     f"gs://{adopt_bucket} is adopted as it is (its multi- or dual-region location is its own "
+                     "replica)")
     restore = {
         "sourceDbInstance": old_target.db_instance_id,
         "pointInTime": point_in_time,
@@ -124,32 +150,83 @@ def plan_restore(
                        tuple(notes))
 
 
-def _pitr_window(target: CellTarget, rds: Any) -> PitrWindow:
-    try:
-        return read_pitr_window(rds, target.db_instance_id)
-    except PitrWindowError as error:
-        raise RestorePlanError(str(error)) from error
+def _gcp_other_region(target: CellTarget, region: str) -> str:
+    backups = target.replica_region or "Cloud SQL's default multi-region"
+    return (f"--region {region}: Cloud SQL creates a clone (its point-in-time recovery) only in the source "
+            f"instance's region, {target.region}, so a GCP cell cannot be restored into {region} this way. Restore "
+            f"into {target.region} (leave out --region); the bucket gs://{target.bucket} is multi- or dual-region "
+            f"and stays readable. If {target.region} itself is unavailable, create the new cell in {region} and "
+            f"restore the last backup of {target.db_instance_id} (kept in {backups}) onto its instance with "
+            "`gcloud sql backups restore BACKUP_ID --backup-instance="
+            f"{target.db_instance_id} --restore-instance=<new instance>` before Gitpod serves users: that is a "
+            "backup, not a point in time, and this plan does not write it")
 
 
-def _replicated_backups(replica_rds: Any, target: CellTarget, region: str) -> tuple[PitrWindow, str]:
-    """The automated backups RDS replicated into `region`: their restore window and ARN. An RDS point-in-time
-    restore never crosses regions, so without them there is nothing to restore from there."""
-    from botocore.exceptions import BotoCoreError, ClientError
+@dataclass
+class RdsRestoreSources:
+    """RDS and S3: `rds` in the old cell's region, `s3` and `replica_rds` where the new cell goes."""
 
-    try:
-        backups = replica_rds.describe_db_instance_automated_backups(DBInstanceIdentifier=target.db_instance_id)
-    except (ClientError, BotoCoreError) as error:
-        raise RestorePlanError(f"cannot list the automated backups of {target.db_instance_id} in {region}: "
-                               f"{error}") from error
-    for backup in backups.get("DBInstanceAutomatedBackups") or []:
-        window = backup.get("RestoreWindow") or {}
-        arn = backup.get("DBInstanceAutomatedBackupsArn")
-        if arn and window.get("EarliestTime") and window.get("LatestTime"):
-            return (PitrWindow(target.db_instance_id, int(backup.get("BackupRetentionPeriod") or 1),
-                               window["EarliestTime"], window["LatestTime"]), arn)
-    raise RestorePlanError(f"no automated backups of {target.db_instance_id} are replicated to {region}; a restore "
-                           f"there needs gitpod-cell:database.crossRegionBackups (on in prod). Restore into "
-                           f"{target.region} instead, or from a snapshot copied to {region}")
+    rds: Any
+    s3: Any
+    replica_rds: Any | None = None
+    scheme: str = "s3"
+
+    def pitr_window(self, target: CellTarget) -> PitrWindow:
+        try:
+            return read_pitr_window(self.rds, target.db_instance_id)
+        except PitrWindowError as error:
+            raise RestorePlanError(str(error)) from error
+
+    def replicated_backups(self, target: CellTarget, region: str) -> tuple[PitrWindow, str]:
+        """The automated backups RDS replicated into `region`: their restore window and ARN. An RDS point-in-time
+        restore never crosses regions, so without them there is nothing to restore from there."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        if self.replica_rds is None:
+            raise ValueError("a restore into another region needs an RDS client for that region")
+        try:
+            backups = self.replica_rds.describe_db_instance_automated_backups(
+                DBInstanceIdentifier=target.db_instance_id)
+        except (ClientError, BotoCoreError) as error:
+            raise RestorePlanError(f"cannot list the automated backups of {target.db_instance_id} in {region}: "
+                                   f"{error}") from error
+        for backup in backups.get("DBInstanceAutomatedBackups") or []:
+            window = backup.get("RestoreWindow") or {}
+            arn = backup.get("DBInstanceAutomatedBackupsArn")
+            if arn and window.get("EarliestTime") and window.get("LatestTime"):
+                return (PitrWindow(target.db_instance_id, int(backup.get("BackupRetentionPeriod") or 1),
+                                   window["EarliestTime"], window["LatestTime"]), arn)
+        raise RestorePlanError(f"no automated backups of {target.db_instance_id} are replicated to {region}; a "
+                               "restore there needs gitpod-cell:database.crossRegionBackups (on in prod). Restore "
+                               f"into {target.region} instead, or from a snapshot copied to {region}")
+
+    def latest_config_backup(self, bucket: str, stack: str) -> RestoredConfig | None:
+        return read_latest_config_backup(self.s3, bucket, stack)
+
+
+@dataclass
+class CloudSqlRestoreSources:
+    """The Cloud SQL Admin API (ops.gcp_api.GoogleApi) and GCS (a google.cloud.storage.Client)."""
+
+    sqladmin: Any
+    gcs: Any
+    project: str
+    clock: Callable[[], datetime] = utc_now
+    scheme: str = "gs"
+
+    def pitr_window(self, target: CellTarget) -> PitrWindow:
+        try:
+            return read_cloudsql_pitr_window(self.sqladmin, self.project, target.db_instance_id, self.clock())
+        except PitrWindowError as error:
+            raise RestorePlanError(str(error)) from error
+
+    def replicated_backups(self, target: CellTarget, region: str) -> tuple[PitrWindow, str]:
+        raise RestorePlanError(_gcp_other_region(target, region))
+
+    def latest_config_backup(self, bucket: str, stack: str) -> RestoredConfig | None:
+        from ops.gcs_config_store import read_latest_gcs_config_backup
+
+        return read_latest_gcs_config_backup(self.gcs, bucket, stack)
 
 
 def _checked_point_in_time(requested: str, window: PitrWindow) -> str:
@@ -166,15 +243,16 @@ def _checked_point_in_time(requested: str, window: PitrWindow) -> str:
         raise RestorePlanError(str(error)) from error
 
 
-def _config_backup(s3: Any, bucket: str, stack: str) -> ConfigBackup:
+def _config_backup(sources: RestoreSources, bucket: str, stack: str) -> ConfigBackup:
     from ops.config_backup import ConfigBackupError
 
     try:
-        restored = read_latest_config_backup(s3, bucket, stack)
+        restored = sources.latest_config_backup(bucket, stack)
     except ConfigBackupError as error:
         raise RestorePlanError(f"cannot read the config backup: {error}") from error
     if restored is None:
-        raise RestorePlanError(f"no installer config backup of {stack!r} in s3://{bucket} (the rollout hooks write "
+        raise RestorePlanError(f"no installer config backup of {stack!r} in {sources.scheme}://{bucket} (the "
+                               "rollout hooks write "
                                f"one after each healthy rollout; `python -m ops backup config --stack {stack}` "
                                "takes one now)")
     backup = restored.backup

@@ -1,8 +1,12 @@
 """Local HTTP doubles of exactly the Google REST endpoints ops/ calls.
 
-Cloud SQL Admin API v1 (ops/cloudsql_restore_point.py, ops/backup_status.py, ops/preflight_cli.py):
+Cloud SQL Admin API v1 (ops/cloudsql_restore_point.py, ops/backup_status.py, ops/pitr_window.py,
+ops/cloud_clients.py, ops/cloudsql_drill.py):
 
     GET    /v1/projects/{project}/instances/{instance}
+    PATCH  /v1/projects/{project}/instances/{instance}              settings.deletionProtectionEnabled only
+    DELETE /v1/projects/{project}/instances/{instance}
+    POST   /v1/projects/{project}/instances/{instance}/clone
     POST   /v1/projects/{project}/instances/{instance}/backupRuns
     GET    /v1/projects/{project}/instances/{instance}/backupRuns
     GET    /v1/projects/{project}/operations/{operation}
@@ -13,22 +17,28 @@ Artifact Registry API v1 (ops/preflight.py, ops/backup_status.py):
 
 They answer as Google does for these calls: JSON resources, `{"error": {"code", "message", "status"}}` on errors,
 404 for unknown instances, repositories and operations. A backup run's operation is PENDING, then RUNNING, then DONE
-(with `backupContext.backupId`) as it is polled, or DONE with an `error` when told to fail. Anything else gets 404,
-so a client calling an endpoint the double does not know fails loudly. Loopback only.
+(with `backupContext.backupId`) as it is polled, or DONE with an `error` when told to fail. A clone's operation
+likewise; when it is DONE the destination instance exists, a copy of the source's settings (deletion protection
+included, as Cloud SQL copies it) with its own private IP. A DELETE of a protected instance is refused (HTTP 400,
+as Cloud SQL does); otherwise the instance is gone once its operation is DONE. Anything else gets 404, so a client
+calling an endpoint the double does not know fails loudly. Loopback only.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 _INSTANCE = re.compile(r"^/v1/projects/([^/]+)/instances/([^/]+)$")
 _BACKUP_RUNS = re.compile(r"^/v1/projects/([^/]+)/instances/([^/]+)/backupRuns$")
+_CLONE = re.compile(r"^/v1/projects/([^/]+)/instances/([^/]+)/clone$")
 _OPERATION = re.compile(r"^/v1/projects/([^/]+)/operations/([^/]+)$")
 _REPOSITORY = re.compile(r"^/v1/projects/([^/]+)/locations/([^/]+)/repositories/([^/]+)$")
 
@@ -38,6 +48,8 @@ class _Operation:
     resource: dict[str, Any]
     # Statuses still to report, one per GET, before DONE.
     pending: list[str] = field(default_factory=list)
+    # Runs once, when the operation turns DONE; returns an error message to report instead of success, or None.
+    on_done: Callable[[], str | None] | None = None
 
 
 class GoogleApiDouble:
@@ -49,9 +61,12 @@ class GoogleApiDouble:
         self.requests: list[tuple[str, str, Any]] = []
         self.backup_polls_before_done = 2
         self.fail_backups_with: str | None = None
+        self.operation_polls_before_done = 2  # clone, patch and delete operations
+        self.fail_clones_with: str | None = None
         self.status_for: dict[tuple[str, str], int] = {}  # (method, path) -> HTTP status to answer with instead
         self._lock = threading.Lock()
         self._backup_ids = iter(range(1741940000000, 1741950000000))
+        self._addresses = iter(range(10, 250))
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02},
@@ -75,7 +90,8 @@ class GoogleApiDouble:
 
     def put_instance(self, project: str, name: str, *, binary_log: bool = True, backups: bool = True,
                      private_ip: str = "10.52.16.3", server_ca_pem: str = "", retained_backups: int = 14,
-                     transaction_log_days: int = 7, backup_location: str | None = None) -> None:
+                     transaction_log_days: int = 7, backup_location: str | None = None,
+                     deletion_protection: bool = False, region: str = "europe-west1") -> None:
         backup_configuration: dict[str, Any] = {
             "enabled": backups, "binaryLogEnabled": binary_log, "startTime": "02:00",
             "transactionLogRetentionDays": transaction_log_days,
@@ -86,8 +102,9 @@ class GoogleApiDouble:
         with self._lock:
             self.instances[(project, name)] = {
                 "kind": "sql#instance", "name": name, "project": project, "databaseVersion": "MYSQL_8_0",
-                "region": "europe-west1", "state": "RUNNABLE",
+                "region": region, "state": "RUNNABLE",
                 "settings": {"tier": "db-custom-2-7680", "availabilityType": "REGIONAL",
+                             "deletionProtectionEnabled": deletion_protection,
                              "backupConfiguration": backup_configuration},
                 "ipAddresses": [{"type": "PRIVATE", "ipAddress": private_ip}],
                 "serverCaCert": {"kind": "sql#sslCert", "cert": server_ca_pem},
@@ -110,6 +127,14 @@ class GoogleApiDouble:
     def backup_runs(self) -> list[dict[str, Any]]:
         return [body for method, path, body in self.requests if method == "POST" and path.endswith("/backupRuns")]
 
+    def clones(self) -> list[tuple[str, Any]]:
+        """(source instance, request body) of every clone request."""
+        return [(path.split("/")[-2], body) for method, path, body in self.requests
+                if method == "POST" and path.endswith("/clone")]
+
+    def deletes(self) -> list[str]:
+        return [path.rsplit("/", 1)[-1] for method, path, _body in self.requests if method == "DELETE"]
+
     # -- the API --------------------------------------------------------------------------------------------------
 
     def handle(self, method: str, path: str, body: Any) -> tuple[int, Any]:
@@ -122,6 +147,12 @@ class GoogleApiDouble:
                 instance = self.instances.get((match.group(1), match.group(2)))
                 return (200, instance) if instance else (404, _error(404, "The Cloud SQL instance does not "
                                                                           "exist."))
+            if method == "PATCH" and (match := _INSTANCE.match(path)):
+                return self._patch_instance(match.group(1), match.group(2), body)
+            if method == "DELETE" and (match := _INSTANCE.match(path)):
+                return self._delete_instance(match.group(1), match.group(2))
+            if method == "POST" and (match := _CLONE.match(path)):
+                return self._clone(match.group(1), match.group(2), body)
             if method == "POST" and (match := _BACKUP_RUNS.match(path)):
                 return self._insert_backup_run(match.group(1), match.group(2), body)
             if method == "GET" and (match := _BACKUP_RUNS.match(path)):
@@ -150,12 +181,83 @@ class GoogleApiDouble:
         self.operations[(project, name)] = _Operation(resource, pending)
         return 200, dict(resource)
 
+    def _operation(self, project: str, instance: str, kind: str,
+                   on_done: Callable[[], str | None]) -> tuple[int, Any]:
+        name = str(uuid.uuid4())
+        resource = {
+            "kind": "sql#operation", "name": name, "operationType": kind, "status": "PENDING",
+            "targetId": instance, "targetProject": project, "insertTime": "2025-03-14T09:26:54.120Z",
+            "selfLink": f"https://sqladmin.googleapis.com/v1/projects/{project}/operations/{name}",
+        }
+        pending = ["RUNNING"] * max(0, self.operation_polls_before_done - 1)
+        self.operations[(project, name)] = _Operation(resource, pending, on_done)
+        return 200, dict(resource)
+
+    def _clone(self, project: str, source: str, body: Any) -> tuple[int, Any]:
+        context = (body or {}).get("cloneContext") if isinstance(body, dict) else None
+        destination = (context or {}).get("destinationInstanceName")
+        if not destination:
+            return 400, _error(400, "Invalid request: cloneContext.destinationInstanceName is required.")
+        original = self.instances.get((project, source))
+        if original is None:
+            return 404, _error(404, "The Cloud SQL instance does not exist.")
+        if (project, destination) in self.instances:
+            return 409, _error(409, "The Cloud SQL instance already exists.")
+        backup = original["settings"]["backupConfiguration"]
+        if context.get("pointInTime") and not backup.get("binaryLogEnabled"):
+            return 400, _error(400, "Invalid request: point-in-time recovery is not enabled on the source.")
+
+        def create() -> str | None:
+            if self.fail_clones_with:
+                return self.fail_clones_with
+            clone = copy.deepcopy(original)
+            clone["name"] = destination
+            clone["ipAddresses"] = [{"type": "PRIVATE", "ipAddress": f"10.52.17.{next(self._addresses)}"}]
+            self.instances[(project, destination)] = clone
+            return None
+
+        return self._operation(project, destination, "CLONE", create)
+
+    def _patch_instance(self, project: str, name: str, body: Any) -> tuple[int, Any]:
+        instance = self.instances.get((project, name))
+        if instance is None:
+            return 404, _error(404, "The Cloud SQL instance does not exist.")
+        settings = (body or {}).get("settings") if isinstance(body, dict) else None
+        if not isinstance(settings, dict) or set(settings) != {"deletionProtectionEnabled"}:
+            return 400, _error(400, "the double patches settings.deletionProtectionEnabled only")
+        instance["settings"]["deletionProtectionEnabled"] = bool(settings["deletionProtectionEnabled"])
+        return self._operation(project, name, "UPDATE", lambda: None)
+
+    def _delete_instance(self, project: str, name: str) -> tuple[int, Any]:
+        instance = self.instances.get((project, name))
+        if instance is None:
+            return 404, _error(404, "The Cloud SQL instance does not exist.")
+        if instance["settings"].get("deletionProtectionEnabled"):
+            return 400, _error(400, "The instance is protected. Please disable the deletion protection and try "
+                                    "again.")
+
+        def delete() -> str | None:
+            self.instances.pop((project, name), None)
+            return None
+
+        return self._operation(project, name, "DELETE", delete)
+
     def _get_operation(self, project: str, name: str) -> tuple[int, Any]:
         operation = self.operations.get((project, name))
         if operation is None:
             return 404, _error(404, "The operation does not exist.")
         if operation.pending:
             operation.resource["status"] = operation.pending.pop(0)
+        elif operation.on_done is not None:
+            done, operation.on_done = operation.on_done, None
+            failure = done()
+            operation.resource["status"] = "DONE"
+            operation.resource["endTime"] = "2025-03-14T09:41:02.007Z"
+            if failure:
+                operation.resource["error"] = {"kind": "sql#operationErrors",
+                                               "errors": [{"code": "INTERNAL_ERROR", "message": failure}]}
+        elif operation.resource["operationType"] != "BACKUP_VOLUME":
+            pass  # DONE already, as it stays
         else:
             operation.resource["status"] = "DONE"
             operation.resource["endTime"] = "2025-03-14T09:31:02.007Z"

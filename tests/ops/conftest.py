@@ -147,6 +147,20 @@ def google_api() -> Iterator[GoogleApiDouble]:
     double.stop()
 
 
+@pytest.fixture
+def gcp_apis(google_api: GoogleApiDouble, monkeypatch: pytest.MonkeyPatch) -> GoogleApiDouble:
+    """ops.gcp_api's real code paths, with the Google endpoints and ADC replaced by loopback stand-ins."""
+    import requests
+
+    from ops import gcp_api
+
+    monkeypatch.setattr(gcp_api, "SQLADMIN_URL", google_api.url)
+    monkeypatch.setattr(gcp_api, "ARTIFACT_REGISTRY_URL", google_api.url)
+    monkeypatch.setattr(gcp_api, "authorized_session", requests.Session)
+    monkeypatch.setattr(gcp_api, "access_token", lambda: "ya29.test-token")
+    return google_api
+
+
 @pytest.fixture(scope="package")
 def moto_url(offline_aws_environment: None) -> Iterator[str]:
     from moto.server import ThreadedMotoServer
