@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from ops import backup_cli, cli, stackfile
+from ops import backup_cli, stackfile
 from ops.backup_status import StatusClients, collect_backup_status
 from ops.cell_target import CellTarget, name_prefix, resolve_cell_target
 from ops.config_backup import read_latest_config_backup, write_config_backup
 from ops.installation_record import read_installation_record
+from tests.ops.cli_runner import run_command, use_stack_files
 from tests.ops.conftest import AWS_REGION, START, create_rds_instance, write_kubeconfig
 from tests.ops.k8s_double import KubeDouble
 
@@ -125,23 +125,12 @@ def test_a_missing_database_is_reported_not_raised(aws):
 
 
 def run(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ops")
-    backup_cli.register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    try:
-        return int(args.handler(args) or 0)
-    except cli.OpsError as error:
-        print(f"error: {error}")
-        return error.exit_code
+    return run_command(backup_cli, argv)
 
 
 @pytest.fixture
 def stacks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    directory = tmp_path / "stacks"
-    directory.mkdir()
-    (directory / "Pulumi.dev.yaml").write_text(STACK)
-    monkeypatch.setattr(stackfile, "STACKS_DIR", directory)
-    return directory
+    return use_stack_files(tmp_path, monkeypatch, {"dev": STACK})
 
 
 def test_status_command_finds_the_cell_by_stack_name(protected_cell, stacks, capsys):

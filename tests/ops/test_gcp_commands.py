@@ -24,6 +24,7 @@ from ops.mysql_checks import ServerVersionRequirement, tls_connector
 from ops.pitr_window import PitrWindowError, cloudsql_pitr_window, read_cloudsql_pitr_window
 from ops.preflight import GITPOD_WORKLOAD_LABELS
 from ops.timestamps import format_rfc3339
+from tests.ops.cli_runner import run_command
 from tests.ops.cloudsql_double import GoogleApiDouble
 from tests.ops.conftest import GCP_PROJECT, START, FakeClock, write_kubeconfig
 from tests.ops.k8s_double import KubeDouble
@@ -49,17 +50,7 @@ config:
 
 
 def run(module: Any, argv: list[str], **overrides: Any) -> int:
-    """One command as `python -m ops` runs it, with test seams set on the parsed arguments."""
-    parser = argparse.ArgumentParser(prog="python -m ops")
-    module.register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    for name, value in overrides.items():
-        setattr(args, name, value)
-    try:
-        return int(args.handler(args) or 0)
-    except cli.OpsError as error:
-        print(f"error: {error}")
-        return error.exit_code
+    return run_command(module, argv, **overrides)
 
 
 def utc_text(moment: datetime) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -11,6 +10,7 @@ import pytest
 
 from ops import cli, maintenance_cli, stackfile
 from ops.maintenance import MAINTENANCE_CONFIG_KEY, MAINTENANCE_CONFIG_MAP
+from tests.ops.cli_runner import run_command
 from tests.ops.conftest import write_kubeconfig
 from tests.ops.k8s_double import KubeDouble
 
@@ -30,15 +30,7 @@ config:
 
 
 def run_cli(argv: list[str]) -> int:
-    """Like ops.cli.main, with only this module's commands: other command families are not under test here."""
-    parser = argparse.ArgumentParser(prog="python -m ops")
-    maintenance_cli.register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    try:
-        return int(args.handler(args) or 0)
-    except cli.OpsError as error:
-        print(f"error: {error}")
-        return error.exit_code
+    return run_command(maintenance_cli, argv)
 
 
 @pytest.fixture

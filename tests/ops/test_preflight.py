@@ -3,7 +3,6 @@ Kubernetes double; and the command line end to end."""
 
 from __future__ import annotations
 
-import argparse
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -25,6 +24,7 @@ from ops.preflight import (
     preflight,
     probe_object_storage,
 )
+from tests.ops.cli_runner import run_command
 from tests.ops.conftest import START, write_kubeconfig
 from tests.ops.k8s_double import KubeDouble
 from tests.ops.mariadb import ROOT_PASSWORD, PitrScenario, endpoint_for, run_sql, scenario  # noqa: F401
@@ -244,15 +244,7 @@ config:
 
 
 def run_preflight_cli(argv: list[str], requirement: ServerVersionRequirement) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ops")
-    preflight_cli.register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    args.version_requirement = requirement
-    try:
-        return int(args.handler(args) or 0)
-    except cli.OpsError as error:
-        print(f"error: {error}")
-        return error.exit_code
+    return run_command(preflight_cli, argv, version_requirement=requirement)
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from botocore.stub import Stubber
 
 from ops import cli, restore_cli, stackfile
 from ops.config_backup import write_config_backup
+from tests.ops.cli_runner import run_command
 from tests.ops.conftest import AWS_REGION, START, create_rds_instance
 
 OLD_STACK = """\
@@ -55,14 +55,7 @@ def old_cell(aws, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, moto_url: str
 
 
 def run(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ops")
-    restore_cli.register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    try:
-        return int(args.handler(args) or 0)
-    except cli.OpsError as error:
-        print(f"error: {error}")
-        return error.exit_code
+    return run_command(restore_cli, argv)
 
 
 def new_config(stacks: Path, name: str = "prod-restored") -> dict[str, Any]:
