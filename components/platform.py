@@ -6,7 +6,7 @@ layer reads nothing else from the cloud, so a new cloud is a new folder that ret
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -116,6 +116,9 @@ class Cluster:
     node_pool_labels: Mapping[str, Mapping[str, str]]
     # True when a cluster-autoscaler must be installed in-cluster (EKS); GKE autoscales itself.
     needs_cluster_autoscaler: bool
+    # Resources that must exist before workloads are scheduled (node groups/pools, networking add-ons): the Gitpod
+    # layer makes its Helm releases and Jobs depend on them, so nothing waits for nodes that are still coming.
+    ready: Sequence[pulumi.Resource] = ()
 
 
 @dataclass(frozen=True)
