@@ -36,6 +36,33 @@ def is_service_wildcard_action(action: str) -> bool:
     return action.endswith(":*") and not is_full_wildcard_action(action)
 
 
+def all_resources(statement: Mapping[str, Any]) -> str | None:
+    """How a statement's resources cover the account: "'*'" for `Resource: "*"`, "every resource except ..." for a
+    `NotResource` (anything but `*`), None when it names resources."""
+    if "*" in values(statement, "Resource"):
+        return "'*'"
+    excluded = values(statement, "NotResource")
+    if excluded and "*" not in excluded:
+        return f"every resource except {', '.join(excluded)}"
+    return None
+
+
+def not_actions(statement: Mapping[str, Any]) -> list[str]:
+    """The `NotAction` list of a statement that allows everything else; [] when it has none (or excludes `*`)."""
+    excluded = values(statement, "NotAction")
+    return [] if "*" in excluded else excluded
+
+
+def managed_policy_name(arn: str) -> str | None:
+    """The name of an AWS-managed policy ARN (`arn:PARTITION:iam::aws:policy/[PATH/]NAME`), else None."""
+    parts = arn.split(":", 5)
+    if len(parts) != 6 or parts[0] != "arn" or parts[2] != "iam" or parts[4] != "aws":
+        return None
+    if not parts[5].startswith("policy/"):
+        return None
+    return parts[5].rsplit("/", 1)[-1] or None
+
+
 def condition_values(statement: Mapping[str, Any], operator: str, key_suffix: str) -> list[str]:
     """Values of every condition key ending in `key_suffix` under `operator` (e.g. StringEquals, ":sub")."""
     conditions = statement.get("Condition")

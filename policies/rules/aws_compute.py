@@ -13,16 +13,17 @@ IMDS_SCHEMA = {
         "type": "integer",
         "minimum": 1,
         "maximum": 64,
-        "default": 2,
-        "description": "Highest httpPutResponseHopLimit allowed (1 keeps pods away from the node's IMDS).",
+        "default": 1,
+        "description": "Highest httpPutResponseHopLimit allowed (1 keeps pods away from the node's IMDS and so "
+        "from the node role).",
     },
 }
 
 
 @resource_rule(
     name="aws-launch-template-imdsv2",
-    summary="Launch templates require IMDSv2 (httpTokens=required) with a hop limit of at most `maxHopLimit` "
-    "(default 2).",
+    summary="Launch templates require IMDSv2 (httpTokens=required) and set a hop limit of at most `maxHopLimit` "
+    "(default 1, so workspace pods cannot reach the node role); an unset hop limit fails, as the AMI decides it.",
     types=[LAUNCH_TEMPLATE],
     control="CKV_AWS_79, AWS FSBP EC2.8",
     config=IMDS_SCHEMA,
@@ -33,8 +34,15 @@ def launch_template_imdsv2(args: Any, report: Report) -> None:
     if tokens != "required":
         shown = "not set" if tokens is None else repr(tokens)
         report(f"metadataOptions.httpTokens is {shown}; it must be 'required' (IMDSv2).")
-    hops = as_int(get(args.props, "metadataOptions.httpPutResponseHopLimit"))
-    if hops is not None and hops > maximum:
+    raw = get(args.props, "metadataOptions.httpPutResponseHopLimit")
+    hops = as_int(raw)
+    if raw is None:
+        report(f"metadataOptions.httpPutResponseHopLimit is not set; set it to at most {maximum} (unset, the AMI "
+               "decides: 2 for AMIs registered with ImdsSupport v2.0, such as Amazon Linux 2023).")
+    elif hops is None:
+        report(f"metadataOptions.httpPutResponseHopLimit {raw!r} is not a whole number; set it to at most "
+               f"{maximum}.")
+    elif hops > maximum:
         report(f"metadataOptions.httpPutResponseHopLimit is {hops}; at most {maximum}.")
 
 

@@ -1,4 +1,5 @@
-"""AWS identity: roles only (no IAM users or static keys), no admin wildcards, IRSA roles scoped to one SA."""
+"""AWS identity: roles only (no IAM users or static keys), no admin wildcards or admin managed policies, IRSA roles
+scoped to one SA."""
 
 from __future__ import annotations
 
@@ -7,13 +8,27 @@ from typing import Any
 from policies.core import iam
 from policies.core.props import as_list, get
 from policies.core.rule import Report, configured, resource_rule
-from policies.rules.tokens import IAM_ACCESS_KEY, IAM_POLICY_HOLDERS, IAM_ROLE, IAM_USER_TYPES
+from policies.rules.tokens import (
+    IAM_ACCESS_KEY,
+    IAM_POLICY_ATTACHMENTS,
+    IAM_POLICY_HOLDERS,
+    IAM_ROLE,
+    IAM_USER_TYPES,
+)
 
+ADMIN_POLICY = "AdministratorAccess"
 WILDCARD_SCHEMA = {
     "allowServiceWildcards": {
         "type": "boolean",
         "default": False,
         "description": "Allow `service:*` actions on resource `*` (the full `*` action is never allowed).",
+    },
+    "deniedManagedPolicies": {
+        "type": "array",
+        "items": {"type": "string"},
+        "default": [ADMIN_POLICY, "PowerUserAccess", "IAMFullAccess"],
+        "description": "Managed policies that must not be attached: AWS-managed policy names (any partition) or "
+        "full policy ARNs. AdministratorAccess is denied even when left out.",
     },
 }
 _WEB_IDENTITY = "sts:AssumeRoleWithWebIdentity"
@@ -44,29 +59,63 @@ def _policy_documents(args: Any) -> list[tuple[str, Any]]:
     if args.resource_type == IAM_ROLE:
         return [(f"inline policy {get(p, 'name') or index}", get(p, "policy"))
                 for index, p in enumerate(as_list(get(args.props, "inlinePolicies")))]
-    return [("policy", get(args.props, IAM_POLICY_HOLDERS[args.resource_type]))]
+    if args.resource_type in IAM_POLICY_HOLDERS:
+        return [("policy", get(args.props, IAM_POLICY_HOLDERS[args.resource_type]))]
+    return []
+
+
+def _attached_policies(args: Any) -> tuple[str, list[str]]:
+    """The input naming managed policies, and the ARNs it attaches (a role's deprecated `managedPolicyArns` too)."""
+    if args.resource_type == IAM_ROLE:
+        field = "managedPolicyArns"
+    elif args.resource_type in IAM_POLICY_ATTACHMENTS:
+        field = IAM_POLICY_ATTACHMENTS[args.resource_type]
+    else:
+        return "", []
+    return field, [str(arn) for arn in as_list(get(args.props, field)) if arn]
+
+
+def _denied(arn: str, denylist: list[str]) -> bool:
+    name = iam.managed_policy_name(arn)
+    return arn in denylist or (name is not None and name in denylist)
+
+
+def _statement_problems(statement: Any, allow_service: bool) -> list[str]:
+    where = iam.all_resources(statement)
+    if not iam.is_allow(statement) or where is None:
+        return []
+    excluded = iam.not_actions(statement)
+    if excluded:
+        return [f"allows every action except {', '.join(excluded)} (NotAction) on {where}"]
+    return [
+        f"allows {action!r} on {where}" for action in iam.values(statement, "Action")
+        if iam.is_full_wildcard_action(action) or (iam.is_service_wildcard_action(action) and not allow_service)
+    ]
 
 
 @resource_rule(
     name="aws-iam-no-wildcard-admin",
-    summary="No IAM identity policy allows `*` (or, unless configured, `service:*`) actions on resource `*`.",
-    types=[IAM_ROLE, *IAM_POLICY_HOLDERS],
-    control="CKV_AWS_62, CKV_AWS_63, AWS FSBP IAM.1",
+    summary="No IAM identity policy allows `*` (or, unless configured, `service:*`) actions on resource `*`, nor "
+    "every action but a few (`NotAction`) on `*`; no role or group gets a managed policy on `deniedManagedPolicies` "
+    "(AdministratorAccess, PowerUserAccess, IAMFullAccess) through an attachment or `managedPolicyArns`.",
+    types=[IAM_ROLE, *IAM_POLICY_HOLDERS, *IAM_POLICY_ATTACHMENTS],
+    control="CKV_AWS_62, CKV_AWS_63, CKV_AWS_274, AWS FSBP IAM.1",
     config=WILDCARD_SCHEMA,
 )
 def iam_no_wildcard_admin(args: Any, report: Report) -> None:
-    allow_service = configured(args, WILDCARD_SCHEMA)["allowServiceWildcards"]
+    settings = configured(args, WILDCARD_SCHEMA)
     for label, document in _policy_documents(args):
         for index, statement in enumerate(iam.statements(document)):
-            if not iam.is_allow(statement) or "*" not in iam.values(statement, "Resource"):
-                continue
-            for action in iam.values(statement, "Action"):
-                if iam.is_full_wildcard_action(action) or (
-                    iam.is_service_wildcard_action(action) and not allow_service
-                ):
-                    sid = statement.get("Sid") or f"#{index}"
-                    report(f"{label} statement {sid} allows {action!r} on '*'; grant only the actions and "
-                           "resources the workload needs.")
+            for problem in _statement_problems(statement, settings["allowServiceWildcards"]):
+                sid = statement.get("Sid") or f"#{index}"
+                report(f"{label} statement {sid} {problem}; grant only the actions and resources the workload "
+                       "needs.")
+    denylist = [ADMIN_POLICY, *settings["deniedManagedPolicies"]]
+    field, arns = _attached_policies(args)
+    for arn in arns:
+        if _denied(arn, denylist):
+            report(f"{field} attaches {arn}, an admin-level managed policy (deniedManagedPolicies); attach a policy "
+                   "scoped to what the workload needs.")
 
 
 def _subjects(statement: Any) -> tuple[list[str], list[str]]:

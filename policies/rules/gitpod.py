@@ -1,4 +1,9 @@
-"""The Gitpod installation: a pinned installer, its rollout hooks, and workspace/maintenance bounds."""
+"""The Gitpod installation: a pinned installer, its rollout hooks, and workspace/maintenance bounds.
+
+Workspace timeouts are checked where the installer reads them (the rendered config in gitpod-installer-config)
+and where the cell records them (gitpod-installation), and the two must agree. The maintenance lease exists only
+in the record: it is the rollout hooks' setting, not the installer's.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +19,11 @@ from policies.core.stack import StackView
 
 INSTALLER_LABEL = ("app.kubernetes.io/name", "gitpod-installer")
 INSTALLATION_CONFIG_MAP = "gitpod-installation"
+# What the installer Job actually renders Gitpod from: this ConfigMap's `config.yaml` (the installer config).
+INSTALLER_CONFIG_MAP = "gitpod-installer-config"
+INSTALLER_CONFIG_FILE = "config.yaml"
+# How the offline plan shows a secret value; the CLI may also hand over a value it cannot read.
+OFFLINE_SECRET = "[secret]"
 MUTABLE_TAGS = ("latest", "main", "master", "stable", "edge", "nightly", "dev")
 HOOKS_BEFORE = ("preflight", "enter-maintenance", "record-restore-point")
 HOOKS_AFTER = ("health-gate", "backup-config", "exit-maintenance")
@@ -43,6 +53,45 @@ def is_installer(resource_type: str, props: Any) -> bool:
 
 def is_installation_config_map(resource: Any) -> bool:
     return resource.resource_type == k8s.CONFIG_MAP and k8s.object_name(resource) == INSTALLATION_CONFIG_MAP
+
+
+def is_installer_config_map(resource: Any) -> bool:
+    return resource.resource_type == k8s.CONFIG_MAP and k8s.object_name(resource) == INSTALLER_CONFIG_MAP
+
+
+def namespace_of(resource: Any) -> str:
+    return str(get(resource.props, "metadata.namespace") or "")
+
+
+def rendered_installer_config(props: Any) -> tuple[Mapping[str, Any] | None, str | None]:
+    """The installer config in a gitpod-installer-config ConfigMap, as (document, problem).
+
+    (None, None) when it cannot be read here: `config.yaml` absent, a secret, or no YAML parser. A YAML error or a
+    document that is not a mapping is a problem. An unknown value (CLI preview) raises, as `get` does.
+    """
+    data = get(props, "data")
+    text = data.get(INSTALLER_CONFIG_FILE) if isinstance(data, Mapping) else None
+    if not isinstance(text, str) or not text.strip() or text.strip() == OFFLINE_SECRET:
+        return None, None
+    try:
+        import yaml  # PyYAML: pinned in policies/requirements.txt; imported here so the pack stays import-light.
+    except ImportError:
+        return None, None
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        problem = getattr(error, "problem", None) or type(error).__name__
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        return None, f"data.{INSTALLER_CONFIG_FILE} is not valid YAML ({problem}{where})."
+    if not isinstance(document, Mapping):
+        return None, f"data.{INSTALLER_CONFIG_FILE} is not a YAML mapping (the installer config)."
+    return document, None
+
+
+def rendered_workspace(document: Mapping[str, Any]) -> Mapping[str, Any]:
+    workspace = document.get("workspace")
+    return workspace if isinstance(workspace, Mapping) else {}
 
 
 def image_problem(image: Any) -> str | None:
@@ -100,49 +149,120 @@ def installer_hooks(args: Any, report: Report) -> None:
         report(f"hooks not bound: {', '.join(missing)}.")
 
 
-def _durations(data: Mapping[str, Any], report: Report) -> dict[str, float] | None:
-    missing = [key for key in TIMEOUT_KEYS if key not in data]
+class _Where:
+    """How messages name the timeout settings: the installation record's `data.KEY`, or the rendered installer
+    config's `workspace.KEY` (prefixed with `config.yaml: `)."""
+
+    def __init__(self, container: str, lead: str, compare_prefix: str) -> None:
+        self.container, self.lead, self.compare_prefix = container, lead, compare_prefix
+
+    def field(self, key: str) -> str:
+        return f"{self.container}.{key}"
+
+    def name(self, key: str) -> str:
+        return f"{self.compare_prefix}{key}"
+
+
+RECORD = _Where("data", "", "")
+RENDERED = _Where("workspace", f"{INSTALLER_CONFIG_FILE}: ", "workspace.")
+
+
+def _durations(data: Mapping[str, Any], where: _Where, report: Report) -> dict[str, float] | None:
+    missing = [key for key in TIMEOUT_KEYS if data.get(key) is None]
     if missing:
-        report(f"data is missing {', '.join(missing)}.")
+        report(f"{where.lead}{where.container} is missing {', '.join(missing)}.")
         return None
     parsed: dict[str, float] = {}
     for key in TIMEOUT_KEYS:
         try:
             parsed[key] = parse_go_duration(str(data[key]))
         except ValueError:
-            report(f"data.{key} {data[key]!r} is not a Go duration (e.g. '30m', '24h').")
+            report(f"{where.lead}{where.field(key)} {data[key]!r} is not a Go duration (e.g. '30m', '24h').")
             continue
         if parsed[key] <= 0:
-            report(f"data.{key} must be positive.")
+            report(f"{where.lead}{where.field(key)} must be positive.")
     return parsed if len(parsed) == len(TIMEOUT_KEYS) else None
+
+
+def _check_timeouts(data: Mapping[str, Any], where: _Where, settings: Mapping[str, Any], report: Report) -> None:
+    values = _durations(data, where, report)
+    if values is None:
+        return
+    shown = {key: str(data[key]) for key in TIMEOUT_KEYS}
+
+    def say(message: str) -> None:
+        report(f"{where.lead}{message}")
+
+    default, extended = where.name("timeoutDefault"), where.name("timeoutExtended")
+    after_close, lifetime = where.name("timeoutAfterClose"), where.name("maxLifetime")
+    if values["timeoutDefault"] > values["timeoutExtended"]:
+        say(f"{default} ({shown['timeoutDefault']}) exceeds {extended} ({shown['timeoutExtended']}).")
+    if values["timeoutExtended"] > parse_go_duration(settings["maxTimeoutExtended"]):
+        say(f"{extended} ({shown['timeoutExtended']}) exceeds the {settings['maxTimeoutExtended']} maximum.")
+    if values["timeoutAfterClose"] > values["timeoutDefault"]:
+        say(f"{after_close} ({shown['timeoutAfterClose']}) exceeds {default} ({shown['timeoutDefault']}).")
+    if values["maxLifetime"] > parse_go_duration(settings["maxLifetime"]):
+        say(f"{lifetime} ({shown['maxLifetime']}) exceeds the {settings['maxLifetime']} maximum.")
 
 
 @resource_rule(
     name="gitpod-workspace-timeouts",
-    summary="Workspace timeouts in the gitpod-installation ConfigMap stay within their maxima: timeoutDefault "
-    "<= timeoutExtended <= `maxTimeoutExtended` (24h), timeoutAfterClose <= timeoutDefault, maxLifetime <= "
-    "`maxLifetime` (36h).",
+    summary="Workspace timeouts stay within their maxima, both as recorded (gitpod-installation ConfigMap) and as "
+    "the installer renders them (`workspace.*` in the gitpod-installer-config ConfigMap's config.yaml; not "
+    "applicable when that is a secret or absent): timeoutDefault <= timeoutExtended <= `maxTimeoutExtended` (24h), "
+    "timeoutAfterClose <= timeoutDefault, maxLifetime <= `maxLifetime` (36h).",
     types=[k8s.CONFIG_MAP],
     config=TIMEOUT_SCHEMA,
 )
 def workspace_timeouts(args: Any, report: Report) -> None:
-    if not is_installation_config_map(args):
-        return
-    settings = configured(args, TIMEOUT_SCHEMA)
-    data = get(args.props, "data") or {}
-    values = _durations(data, report)
-    if values is None:
-        return
-    shown = {key: str(data[key]) for key in TIMEOUT_KEYS}
-    if values["timeoutDefault"] > values["timeoutExtended"]:
-        report(f"timeoutDefault ({shown['timeoutDefault']}) exceeds timeoutExtended ({shown['timeoutExtended']}).")
-    if values["timeoutExtended"] > parse_go_duration(settings["maxTimeoutExtended"]):
-        report(f"timeoutExtended ({shown['timeoutExtended']}) exceeds the {settings['maxTimeoutExtended']} maximum.")
-    if values["timeoutAfterClose"] > values["timeoutDefault"]:
-        report(f"timeoutAfterClose ({shown['timeoutAfterClose']}) exceeds timeoutDefault "
-               f"({shown['timeoutDefault']}).")
-    if values["maxLifetime"] > parse_go_duration(settings["maxLifetime"]):
-        report(f"maxLifetime ({shown['maxLifetime']}) exceeds the {settings['maxLifetime']} maximum.")
+    if is_installation_config_map(args):
+        _check_timeouts(get(args.props, "data") or {}, RECORD, configured(args, TIMEOUT_SCHEMA), report)
+    elif is_installer_config_map(args):
+        document, problem = rendered_installer_config(args.props)
+        if problem:
+            report(problem)
+        elif document is None:
+            args.not_applicable(f"data.{INSTALLER_CONFIG_FILE} is absent or secret; the gitpod-installation "
+                                "record is checked instead")
+        else:
+            _check_timeouts(rendered_workspace(document), RENDERED, configured(args, TIMEOUT_SCHEMA), report)
+
+
+def _same_duration(recorded: Any, rendered: Any) -> bool:
+    if recorded is None or rendered is None:
+        return recorded is rendered
+    try:
+        return parse_go_duration(str(recorded)) == parse_go_duration(str(rendered))
+    except ValueError:
+        return str(recorded) == str(rendered)
+
+
+@stack_rule(
+    name="gitpod-installation-record-matches-config",
+    summary="The workspace timeouts recorded in the gitpod-installation ConfigMap are the ones the installer "
+    "renders (`workspace.*` in the gitpod-installer-config ConfigMap's config.yaml, same namespace), so the record "
+    "(and the rules that read it) tell the truth; not applicable when config.yaml is a secret or absent.",
+)
+def installation_record_matches_config(args: Any, report: Report) -> None:
+    view = StackView(args.resources)
+    records = [cm for cm in view.of_type(k8s.CONFIG_MAP) if is_installation_config_map(cm)]
+    for config_map in (cm for cm in view.of_type(k8s.CONFIG_MAP) if is_installer_config_map(cm)):
+        document, _problem = rendered_installer_config(config_map.props)
+        if document is None:
+            continue  # unreadable here; an invalid document is gitpod-workspace-timeouts' to report
+        workspace = rendered_workspace(document)
+        for record in (r for r in records if namespace_of(r) == namespace_of(config_map)):
+            data = get(record.props, "data") or {}
+            for key in TIMEOUT_KEYS:
+                recorded, rendered = data.get(key), workspace.get(key)
+                if not _same_duration(recorded, rendered):
+                    report(f"{INSTALLATION_CONFIG_MAP} records {key} {_shown(recorded)} but the installer renders "
+                           f"workspace.{key} {_shown(rendered)} ({INSTALLER_CONFIG_MAP} {INSTALLER_CONFIG_FILE}); "
+                           "record what the installer applies.", record.urn)
+
+
+def _shown(value: Any) -> str:
+    return "nothing" if value is None else repr(str(value))
 
 
 @resource_rule(

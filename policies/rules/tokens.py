@@ -37,6 +37,13 @@ IAM_POLICY_HOLDERS = {
     "aws:iam/userPolicy:UserPolicy": "policy",
     "aws:iam/groupPolicy:GroupPolicy": "policy",
 }
+# Managed-policy attachments: resource type -> the input holding the policy ARN (or a list of ARNs).
+IAM_POLICY_ATTACHMENTS = {
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": "policyArn",
+    "aws:iam/policyAttachment:PolicyAttachment": "policyArn",
+    "aws:iam/groupPolicyAttachment:GroupPolicyAttachment": "policyArn",
+    "aws:iam/rolePolicyAttachmentsExclusive:RolePolicyAttachmentsExclusive": "policyArns",
+}
 IAM_USER_TYPES = (
     "aws:iam/user:User",
     "aws:iam/userPolicy:UserPolicy",
@@ -58,6 +65,29 @@ GCS_BUCKET = "gcp:storage/bucket:Bucket"
 SERVICE_ACCOUNT_KEY = "gcp:serviceaccount/key:Key"
 SERVICE_ACCOUNT_IAM_MEMBER = "gcp:serviceaccount/iAMMember:IAMMember"
 SERVICE_ACCOUNT_IAM_BINDING = "gcp:serviceaccount/iAMBinding:IAMBinding"
+# IAM grants by shape: one member (`role`, `member`), one role's members (`role`, `members`), or a whole policy
+# (`policyData`, a JSON `{"bindings": [{"role", "members"}]}`), on every scope basic roles can be granted at.
+GCP_IAM_MEMBERS = (
+    "gcp:projects/iAMMember:IAMMember",
+    "gcp:folder/iAMMember:IAMMember",
+    "gcp:organizations/iAMMember:IAMMember",
+    SERVICE_ACCOUNT_IAM_MEMBER,
+    "gcp:storage/bucketIAMMember:BucketIAMMember",
+)
+GCP_IAM_BINDINGS = (
+    "gcp:projects/iAMBinding:IAMBinding",
+    "gcp:folder/iAMBinding:IAMBinding",
+    "gcp:organizations/iAMBinding:IAMBinding",
+    SERVICE_ACCOUNT_IAM_BINDING,
+    "gcp:storage/bucketIAMBinding:BucketIAMBinding",
+)
+GCP_IAM_POLICIES = (
+    "gcp:projects/iAMPolicy:IAMPolicy",
+    "gcp:folder/iAMPolicy:IAMPolicy",
+    "gcp:organizations/iAMPolicy:IAMPolicy",
+    "gcp:serviceaccount/iAMPolicy:IAMPolicy",
+    "gcp:storage/bucketIAMPolicy:BucketIAMPolicy",
+)
 ARTIFACT_REPOSITORY = "gcp:artifactregistry/repository:Repository"
 KMS_CRYPTO_KEY = "gcp:kms/cryptoKey:CryptoKey"
 DNS_MANAGED_ZONE = "gcp:dns/managedZone:ManagedZone"

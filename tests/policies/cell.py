@@ -5,7 +5,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tests.policies.k8s_objects import ALL_HOOKS, container, installation_config_map, installer
+from tests.policies.k8s_objects import (
+    ALL_HOOKS,
+    container,
+    installation_config_map,
+    installer,
+    installer_config_map,
+)
 from tests.policies.records import aws_tags, provider, resource
 
 OIDC = "arn:aws:iam::123456789012:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/ABC"
@@ -63,7 +69,7 @@ def aws_prod_cell() -> list[dict[str, Any]]:
     ]
     key = resource("aws:kms/key:Key", "cell", {"enableKeyRotation": True}, protect=True, **on_primary)
     template = resource("aws:ec2/launchTemplate:LaunchTemplate", "nodes", {
-        "metadataOptions": {"httpTokens": "required", "httpPutResponseHopLimit": 2},
+        "metadataOptions": {"httpTokens": "required", "httpPutResponseHopLimit": 1},
         "blockDeviceMappings": [{"deviceName": "/dev/xvda", "ebs": {"encrypted": "true", "volumeType": "gp3",
                                                                     "kmsKeyId": KEY_ARN}}]}, **on_primary)
 
@@ -146,6 +152,7 @@ def aws_prod_cell() -> list[dict[str, Any]]:
         resource("kubernetes:cert-manager.io/v1:Certificate", "https", {
             "metadata": {"name": "https-certificates", "namespace": "gitpod"}}, **on_cluster),
         installation_config_map(),
+        installer_config_map(),
         installer(container(env=[{"name": "DB_PASSWORD", "valueFrom": {"secretKeyRef": {
             "name": "database", "key": "password"}}}]), hooks=ALL_HOOKS),
     ]

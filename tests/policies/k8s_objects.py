@@ -44,3 +44,27 @@ def installation_config_map(data: dict[str, str] | None = None, name: str = "git
         "metadata": {"name": name, "namespace": "gitpod"},
         "data": defaults if data is None else data,
     })
+
+
+WORKSPACE_TIMEOUTS = {"timeoutDefault": "30m", "timeoutExtended": "3h", "timeoutAfterClose": "2m", "maxLifetime": "36h"}
+
+
+def rendered_config(workspace: dict[str, Any] | None = None) -> str:
+    """An installer config.yaml as the cell renders it (yaml.safe_dump, sorted keys), with these workspace keys."""
+    lines = ["apiVersion: v1", "domain: gitpod.example.com", "kind: Full", "workspace:"]
+    values = WORKSPACE_TIMEOUTS if workspace is None else workspace
+    lines += [f"  {key}: {value}" for key, value in sorted(values.items())]
+    lines += ["  resources:", "    requests:", "      memory: 2Gi"]
+    return "\n".join(lines) + "\n"
+
+
+def installer_config_map(config_yaml: Any = None, *, name: str = "gitpod-installer-config",
+                         namespace: str = "gitpod", data: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The gitpod-installer-config ConfigMap; `config_yaml` defaults to `rendered_config()`."""
+    if data is None:
+        data = {"config.yaml": rendered_config() if config_yaml is None else config_yaml}
+    return resource(CONFIG_MAP, f"installer-config-{namespace}", {
+        "apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": name, "namespace": namespace, "labels": dict(INSTALLER_LABELS)},
+        "data": data,
+    })

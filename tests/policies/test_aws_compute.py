@@ -14,28 +14,45 @@ def template(**inputs):
 class TestImdsV2:
     rule = "aws-launch-template-imdsv2"
 
-    def test_passes(self, check):
+    def test_passes_with_hop_limit_one(self, check):
         assert check(self.rule, template(metadataOptions={"httpTokens": "required",
-                                                          "httpPutResponseHopLimit": 2})) == []
+                                                          "httpPutResponseHopLimit": 1})) == []
+
+    def test_fails_with_hop_limit_two_by_default(self, check):
+        lt = template(metadataOptions={"httpTokens": "required", "httpPutResponseHopLimit": 2})
+        assert check(self.rule, lt) == [(lt["urn"], "metadataOptions.httpPutResponseHopLimit is 2; at most 1.")]
 
     def test_fails_with_optional_tokens_and_high_hop_limit(self, check):
         lt = template(metadataOptions={"httpTokens": "optional", "httpPutResponseHopLimit": 3})
         assert check(self.rule, lt) == [
-            (lt["urn"], "metadataOptions.httpPutResponseHopLimit is 3; at most 2."),
+            (lt["urn"], "metadataOptions.httpPutResponseHopLimit is 3; at most 1."),
             (lt["urn"], "metadataOptions.httpTokens is 'optional'; it must be 'required' (IMDSv2)."),
         ]
 
     def test_fails_when_absent(self, check):
         lt = template()
         assert check(self.rule, lt) == [
-            (lt["urn"], "metadataOptions.httpTokens is not set; it must be 'required' (IMDSv2).")
+            (lt["urn"], "metadataOptions.httpPutResponseHopLimit is not set; set it to at most 1 (unset, the AMI "
+                        "decides: 2 for AMIs registered with ImdsSupport v2.0, such as Amazon Linux 2023)."),
+            (lt["urn"], "metadataOptions.httpTokens is not set; it must be 'required' (IMDSv2)."),
+        ]
+
+    def test_fails_when_only_hop_limit_absent(self, check):
+        lt = template(metadataOptions={"httpTokens": "required"})
+        assert check(self.rule, lt) == [
+            (lt["urn"], "metadataOptions.httpPutResponseHopLimit is not set; set it to at most 1 (unset, the AMI "
+                        "decides: 2 for AMIs registered with ImdsSupport v2.0, such as Amazon Linux 2023)."),
+        ]
+
+    def test_fails_when_not_a_number(self, check):
+        lt = template(metadataOptions={"httpTokens": "required", "httpPutResponseHopLimit": "one"})
+        assert check(self.rule, lt) == [
+            (lt["urn"], "metadataOptions.httpPutResponseHopLimit 'one' is not a whole number; set it to at most 1."),
         ]
 
     def test_hop_limit_is_configurable(self, check):
         lt = template(metadataOptions={"httpTokens": "required", "httpPutResponseHopLimit": 2})
-        assert check(self.rule, lt, config={"maxHopLimit": 1}) == [
-            (lt["urn"], "metadataOptions.httpPutResponseHopLimit is 2; at most 1.")
-        ]
+        assert check(self.rule, lt, config={"maxHopLimit": 2}) == []
 
 
 class TestEbsEncrypted:

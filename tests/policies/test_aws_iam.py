@@ -10,6 +10,11 @@ from tests.policies.records import resource
 
 ROLE = "aws:iam/role:Role"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+POLICY_ATTACHMENT = "aws:iam/policyAttachment:PolicyAttachment"
+GROUP_ATTACHMENT = "aws:iam/groupPolicyAttachment:GroupPolicyAttachment"
+EXCLUSIVE_ATTACHMENTS = "aws:iam/rolePolicyAttachmentsExclusive:RolePolicyAttachmentsExclusive"
+MANAGED = "arn:aws:iam::aws:policy/"
 OIDC = "arn:aws:iam::123456789012:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/ABC"
 ISSUER = "oidc.eks.eu-west-1.amazonaws.com/id/ABC"
 
@@ -98,6 +103,103 @@ class TestNoWildcardAdmin:
 
     def test_passes_when_absent(self, check):
         assert check(self.rule, resource(ROLE_POLICY, "empty", {"role": "r"})) == []
+
+
+    def test_fails_for_not_action_on_star(self, check):
+        policy = resource(ROLE_POLICY, "almost-admin", {"policy": document(
+            {"Sid": "AllButIam", "Effect": "Allow", "NotAction": ["iam:*", "organizations:*"], "Resource": "*"})})
+        assert check(self.rule, policy) == [
+            (policy["urn"], "policy statement AllButIam allows every action except iam:*, organizations:* "
+                            "(NotAction) on '*'; grant only the actions and resources the workload needs.")
+        ]
+
+    def test_fails_for_star_on_not_resource(self, check):
+        policy = resource(ROLE_POLICY, "nearly-all", {"policy": document(
+            {"Effect": "Allow", "Action": "*", "NotResource": "arn:aws:s3:::audit/*"})})
+        assert check(self.rule, policy) == [
+            (policy["urn"], "policy statement #0 allows '*' on every resource except arn:aws:s3:::audit/*; grant only "
+                            "the actions and resources the workload needs.")
+        ]
+
+    def test_not_action_on_named_resources_passes(self, check):
+        policy = resource(ROLE_POLICY, "bucket", {"policy": document(
+            {"Effect": "Allow", "NotAction": "s3:DeleteBucket", "Resource": "arn:aws:s3:::cell-ws/*"})})
+        assert check(self.rule, policy) == []
+
+    def test_deny_with_not_action_is_fine(self, check):
+        policy = resource(ROLE_POLICY, "guard", {"policy": document(
+            {"Effect": "Deny", "NotAction": "s3:GetObject", "Resource": "*"})})
+        assert check(self.rule, policy) == []
+
+
+class TestNoAdminManagedPolicies:
+    """aws-iam-no-wildcard-admin on managed-policy attachments (AWS-managed admin policies are `*` on `*`)."""
+
+    rule = "aws-iam-no-wildcard-admin"
+
+    @staticmethod
+    def message(field, arn):
+        return (f"{field} attaches {arn}, an admin-level managed policy (deniedManagedPolicies); attach a policy "
+                "scoped to what the workload needs.")
+
+    def test_passes_for_scoped_managed_policy(self, check):
+        attachment = resource(ATTACHMENT, "node-0", {"role": "node",
+                                                     "policyArn": f"{MANAGED}AmazonEKSWorkerNodePolicy"})
+        assert check(self.rule, attachment) == []
+
+    @pytest.mark.parametrize("name", ["AdministratorAccess", "PowerUserAccess", "IAMFullAccess"])
+    def test_fails_for_denied_role_attachment(self, check, name):
+        attachment = resource(ATTACHMENT, "admin", {"role": "r", "policyArn": f"{MANAGED}{name}"})
+        assert check(self.rule, attachment) == [(attachment["urn"], self.message("policyArn", f"{MANAGED}{name}"))]
+
+    def test_fails_in_other_partitions(self, check):
+        arn = "arn:aws-us-gov:iam::aws:policy/PowerUserAccess"
+        attachment = resource(POLICY_ATTACHMENT, "power", {"roles": ["r"], "policyArn": arn})
+        assert check(self.rule, attachment) == [(attachment["urn"], self.message("policyArn", arn))]
+
+    def test_fails_for_group_attachment(self, check):
+        attachment = resource(GROUP_ATTACHMENT, "admins", {"group": "g", "policyArn": f"{MANAGED}IAMFullAccess"})
+        assert check(self.rule, attachment) == [
+            (attachment["urn"], self.message("policyArn", f"{MANAGED}IAMFullAccess"))
+        ]
+
+    def test_fails_for_exclusive_attachments(self, check):
+        attachments = resource(EXCLUSIVE_ATTACHMENTS, "r", {"roleName": "r", "policyArns": [
+            f"{MANAGED}AmazonEKS_CNI_Policy", f"{MANAGED}AdministratorAccess"]})
+        assert check(self.rule, attachments) == [
+            (attachments["urn"], self.message("policyArns", f"{MANAGED}AdministratorAccess"))
+        ]
+
+    def test_fails_for_role_managed_policy_arns(self, check):
+        admin = f"{MANAGED}AdministratorAccess"
+        role = resource(ROLE, "r", {"assumeRolePolicy": trust(), "managedPolicyArns": [admin]})
+        assert check(self.rule, role) == [(role["urn"], self.message("managedPolicyArns", admin))]
+
+    def test_customer_managed_policy_with_an_admin_name_passes(self, check):
+        attachment = resource(ATTACHMENT, "own", {"role": "r",
+                                                  "policyArn": "arn:aws:iam::123456789012:policy/AdministratorAccess"})
+        assert check(self.rule, attachment) == []
+
+    def test_passes_when_absent(self, check):
+        assert check(self.rule, resource(ATTACHMENT, "empty", {"role": "r"})) == []
+        assert check(self.rule, resource(ROLE, "bare", {"assumeRolePolicy": trust()})) == []
+
+    def test_denylist_is_configurable_by_name_or_arn(self, check):
+        custom = "arn:aws:iam::123456789012:policy/break-glass"
+        config = {"deniedManagedPolicies": ["ReadOnlyAccess", custom]}
+        read_only = resource(ATTACHMENT, "ro", {"role": "r", "policyArn": f"{MANAGED}ReadOnlyAccess"})
+        glass = resource(ATTACHMENT, "glass", {"role": "r", "policyArn": custom})
+        power = resource(ATTACHMENT, "power", {"role": "r", "policyArn": f"{MANAGED}PowerUserAccess"})
+        assert check(self.rule, read_only, glass, power, config=config) == sorted([
+            (read_only["urn"], self.message("policyArn", f"{MANAGED}ReadOnlyAccess")),
+            (glass["urn"], self.message("policyArn", custom)),
+        ])
+
+    def test_administrator_access_is_denied_even_when_left_out(self, check):
+        admin = resource(ATTACHMENT, "admin", {"role": "r", "policyArn": f"{MANAGED}AdministratorAccess"})
+        assert check(self.rule, admin, config={"deniedManagedPolicies": []}) == [
+            (admin["urn"], self.message("policyArn", f"{MANAGED}AdministratorAccess"))
+        ]
 
 
 class TestIrsaSingleServiceAccount:

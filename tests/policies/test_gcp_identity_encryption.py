@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+
+import pytest
+
 from tests.policies.records import resource
 
 SA_KEY = "gcp:serviceaccount/key:Key"
@@ -67,6 +71,78 @@ class TestWorkloadIdentitySingleKsa:
     def test_ignores_other_roles(self, check):
         assert check(self.rule, resource(IAM_MEMBER, "user", {"role": "roles/iam.serviceAccountUser",
                                                               "member": "group:ops@example.com"})) == []
+
+
+class TestNoBasicRoles:
+    rule = "gcp-no-basic-roles"
+    member = "serviceAccount:gitpod-nodes@proj.iam.gserviceaccount.com"
+
+    @staticmethod
+    def message(role, members, where=""):
+        return (f"{where}grants the basic role {role} (to {members}); basic roles span every service in the project: "
+                "grant a predefined or custom role instead.")
+
+    def test_passes_for_predefined_roles(self, check):
+        grants = [
+            resource("gcp:projects/iAMMember:IAMMember", "logs", {"project": "p", "role": "roles/logging.logWriter",
+                                                                   "member": self.member}),
+            resource("gcp:projects/iAMMember:IAMMember", "monitoring", {"project": "p",
+                                                                         "role": "roles/monitoring.viewer",
+                                                                         "member": self.member}),
+            resource("gcp:storage/bucketIAMMember:BucketIAMMember", "ws", {"bucket": "b",
+                                                                            "role": "roles/storage.objectAdmin",
+                                                                            "member": self.member}),
+        ]
+        assert check(self.rule, *grants) == []
+
+    @pytest.mark.parametrize(("resource_type", "role"), [
+        ("gcp:projects/iAMMember:IAMMember", "roles/owner"),
+        ("gcp:projects/iAMMember:IAMMember", "roles/editor"),
+        ("gcp:projects/iAMMember:IAMMember", "roles/viewer"),
+        ("gcp:folder/iAMMember:IAMMember", "roles/editor"),
+        ("gcp:organizations/iAMMember:IAMMember", "roles/owner"),
+        (IAM_MEMBER, "roles/owner"),
+        ("gcp:storage/bucketIAMMember:BucketIAMMember", "roles/editor"),
+    ])
+    def test_fails_for_member(self, check, resource_type, role):
+        grant = resource(resource_type, "grant", {"role": role, "member": self.member})
+        assert check(self.rule, grant) == [(grant["urn"], self.message(role, self.member))]
+
+    @pytest.mark.parametrize("resource_type", [
+        "gcp:projects/iAMBinding:IAMBinding", IAM_BINDING, "gcp:storage/bucketIAMBinding:BucketIAMBinding",
+    ])
+    def test_fails_for_binding(self, check, resource_type):
+        grant = resource(resource_type, "grant", {"role": "roles/editor", "members": [self.member, "user:a@b.c"]})
+        assert check(self.rule, grant) == [(grant["urn"], self.message("roles/editor", f"{self.member}, user:a@b.c"))]
+
+    @pytest.mark.parametrize("resource_type", [
+        "gcp:projects/iAMPolicy:IAMPolicy", "gcp:serviceaccount/iAMPolicy:IAMPolicy",
+        "gcp:storage/bucketIAMPolicy:BucketIAMPolicy",
+    ])
+    def test_fails_for_policy_bindings(self, check, resource_type):
+        policy_data = json.dumps({"bindings": [
+            {"role": "roles/logging.logWriter", "members": [self.member]},
+            {"role": "roles/owner", "members": ["group:admins@example.com"]},
+        ]})
+        policy = resource(resource_type, "policy", {"policyData": policy_data})
+        assert check(self.rule, policy) == [
+            (policy["urn"], self.message("roles/owner", "group:admins@example.com", where="policyData binding #1 "))
+        ]
+
+    def test_passes_when_absent(self, check):
+        assert check(self.rule, resource("gcp:projects/iAMMember:IAMMember", "empty", {"project": "p"})) == []
+        assert check(self.rule, resource("gcp:projects/iAMPolicy:IAMPolicy", "empty", {"project": "p"})) == []
+
+    def test_fails_for_role_with_no_members(self, check):
+        binding = resource("gcp:projects/iAMBinding:IAMBinding", "grant", {"role": "roles/owner"})
+        assert check(self.rule, binding) == [(binding["urn"], self.message("roles/owner", "no members"))]
+
+    def test_viewer_allowed_by_config_but_never_owner_or_editor(self, check):
+        viewer = resource("gcp:projects/iAMMember:IAMMember", "viewer", {"role": "roles/viewer", "member": self.member})
+        owner = resource("gcp:projects/iAMMember:IAMMember", "owner", {"role": "roles/owner", "member": self.member})
+        assert check(self.rule, viewer, owner, config={"allowViewer": True}) == [
+            (owner["urn"], self.message("roles/owner", self.member))
+        ]
 
 
 class TestArtifactRegistryCmek:

@@ -94,7 +94,7 @@ def test_pulumi_policy_yaml_and_pinned_requirements():
     project = (REPO_ROOT / "policies" / "PulumiPolicy.yaml").read_text()
     assert "name: python" in project
     pack, program = pins(REPO_ROOT / "policies" / "requirements.txt"), pins(REPO_ROOT / "requirements.txt")
-    assert set(pack) == {"pulumi", "pulumi-policy"}
+    assert set(pack) == {"pulumi", "pulumi-policy", "PyYAML"}
     assert {name: program[name] for name in pack} == pack
 
 
