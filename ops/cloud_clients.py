@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from ops.backup_status import StatusClients
     from ops.drill import DrillBackend, DrillSettings
     from ops.gcp_api import GoogleApi
+    from ops.mysql_checks import ServerIdentity
     from ops.restore_plan import RestoreSources
 
 
@@ -33,8 +34,12 @@ class DatabaseAddress:
     host: str
     port: int
     # The CA that signed the server's certificate when the API gives it (a Cloud SQL instance's own); None: the
-    # operator's --ca-file (RDS's published bundle) or the system trust store.
+    # operator's --ca-file (RDS's published bundle) or the system trust store. On Cloud SQL it is an
+    # ops.mysql_checks.PinnedCa carrying `server_identity`, so an endpoint built from it alone checks that identity.
     ca_pem: str | None = None
+    # What the server's certificate names when that is not `host` (Cloud SQL: `<project>:<instance>`, which its
+    # private IP is not); None: standard host name verification (RDS).
+    server_identity: ServerIdentity | None = None
 
 
 class ConfigStore(Protocol):
@@ -179,14 +184,15 @@ class GcpCellClients:
 
     def database_address(self, host: str | None = None, port: int | None = None, *,
                          need_ca: bool = True) -> DatabaseAddress:
-        """The instance's private IP (unless `host`) and its server CA (`serverCaCert.cert`), from the Admin API."""
-        from ops.cloudsql_drill import private_ip, server_ca_pem
+        """The instance's private IP (unless `host`), its server CA (`serverCaCert.cert`) and the identity its
+        certificate carries (CN `<project>:<instance>`; `dnsName` on CAS-based instances), from the Admin API."""
+        from ops.cloudsql_drill import private_ip, server_ca_pem, server_identity
         from ops.gcp_api import GoogleApiError
-        from ops.mysql_checks import MYSQL_PORT
+        from ops.mysql_checks import MYSQL_PORT, PinnedCa
 
-        if host is not None and not need_ca:
-            return DatabaseAddress(host, port or MYSQL_PORT)
         name = self.target.db_instance_id
+        if host is not None and not need_ca:
+            return DatabaseAddress(host, port or MYSQL_PORT, server_identity=server_identity(self.project, name))
         try:
             instance = self.sqladmin.call("GET", f"projects/{self.project}/instances/{name}")
         except GoogleApiError as error:
@@ -196,7 +202,9 @@ class GcpCellClients:
         address = host or private_ip(instance)
         if not address:
             raise DatabaseAddressError(f"Cloud SQL instance {name!r} reports no private IP address")
-        return DatabaseAddress(address, port or MYSQL_PORT, server_ca_pem(instance))
+        identity = server_identity(self.project, name, instance)
+        ca_pem = server_ca_pem(instance)
+        return DatabaseAddress(address, port or MYSQL_PORT, PinnedCa(ca_pem, identity) if ca_pem else None, identity)
 
     def drill_backend(self, settings: DrillSettings, clock: Callable[[], datetime]) -> DrillBackend:
         from ops.cloudsql_drill import CloudSqlDrillBackend

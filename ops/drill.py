@@ -18,17 +18,30 @@ The steps and the verification are the same on every cloud; what differs sits be
                           protection, which a clone inherits, switched off first), the report in GCS
                                                                                           (ops/cloudsql_drill.py)
 
-RTO is start to verified; RPO is the source's "now" (when the restore time was chosen) minus the restore time. The
-cloud clients are injected, and so are the two database connectors: tests point the restored one at a MariaDB
+RTO is start to verified. RPO is the source's "now" (when the restore time was chosen) minus the restore time, when
+the restore time is one the cloud honours exactly (RDS; a Cloud SQL clone at a point in time). A Cloud SQL clone of
+"latest" goes to the source's latest binary-log position at a moment the API does not report, so "now minus now"
+would claim an RPO of 0 it never measured: there, RPO is the newest write (Gitpod's `_lastModified`) the source
+showed when the drill began minus the newest write in the restored copy (0: nothing the source showed was lost), or
+"not measured" when the tables carry no such stamp. A Cloud SQL clone operation's own times go into the report.
+
+An interrupt (Ctrl-C, or SIGTERM, which `python -m ops drill` turns into one) fails the running step; the scratch
+instance is still deleted and the report written, then DrillFailed names the step, its cause the interrupt.
+`cleanup_leftovers` (`python -m ops drill --cleanup`) deletes a stack's scratch instances older than a given age
+that an earlier drill could not delete: named `<prefix>-drill-<yyyymmddhhmmss>`, and when tagged or labelled
+(`Purpose`/`purpose`), tagged as a recovery drill's.
+
+The cloud clients are injected, and so are the two database connectors: tests point the restored one at a MariaDB
 rebuilt from a binlog replay, since neither moto's nor the Cloud SQL double's scratch instance has a database behind it.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from ops.check_result import CheckResult, failed
@@ -40,6 +53,7 @@ from ops.mysql_checks import (
     check_schema_present,
     check_tls,
     compare_row_counts,
+    newest_write,
     row_counts,
 )
 from ops.pitr_window import PitrWindow, read_pitr_window
@@ -57,6 +71,11 @@ DRILL_STEPS: tuple[str, ...] = (PITR_WINDOW, SOURCE_COUNTS, RESTORE, WAIT_AVAILA
 BACKUP_ROOT = "gitpod-cell"
 WAIT_DELAY_SECONDS = 30
 WAIT_MAX_ATTEMPTS = 120  # an hour at the default delay: large instances take a while to restore
+DELETE_TIMEOUT_SECONDS = 1800.0  # how long a delete waits for a running restore and retries "busy" answers
+DRILL_LABEL_KEY = "purpose"  # Cloud SQL label; RDS tags it "Purpose"
+DRILL_LABEL_VALUE = "recovery-drill"
+DEFAULT_CLEANUP_AGE_HOURS = 6.0
+_SCRATCH_TIME = re.compile(r"-drill-(\d{14})$")
 
 RestoredConnector = Callable[[str, int], Any]
 
@@ -88,6 +107,16 @@ class DrillSettings:
     scratch_instance_class: str | None = None  # None: as the source
     wait_delay_seconds: float = WAIT_DELAY_SECONDS
     wait_max_attempts: int = WAIT_MAX_ATTEMPTS
+    delete_timeout_seconds: float = DELETE_TIMEOUT_SECONDS
+
+
+@dataclass(frozen=True)
+class LeftoverInstance:
+    """A drill's scratch instance found still there; `created` None when neither the cloud nor its name says."""
+
+    name: str
+    created: datetime | None
+    state: str = ""
 
 
 class DrillBackend(Protocol):
@@ -112,6 +141,14 @@ class DrillBackend(Protocol):
     def write_report(self, key: str, body: bytes, content_type: str) -> str:
         """Store one report object in the cell's bucket; its URL (s3://..., gs://...)."""
         ...
+
+    def leftover_scratch_instances(self, prefix: str, now: datetime) -> list[LeftoverInstance]:
+        """Scratch instances named `<prefix>-drill-<time>` that are still there (for `--cleanup`)."""
+        ...
+
+    # Optional, read with getattr: `latest_restore_time_exact` (default True) False when "latest" restores to a
+    # moment the cloud does not report, `latest_restore_note` why, and `restore_operation` (the restore's own
+    # times, for the report).
 
 
 @dataclass(frozen=True)
@@ -150,6 +187,13 @@ class DrillReport:
     started_at: datetime
     source_now: datetime | None = None
     restore_time: datetime | None = None
+    # False: the restore went to the source's latest position at a moment nobody reported (a Cloud SQL clone of
+    # "latest"); restore_time is then None and RPO comes from the newest writes, or is not measured (rpo_note).
+    restore_time_exact: bool = True
+    rpo_note: str | None = None
+    source_newest_write: datetime | None = None
+    restored_newest_write: datetime | None = None
+    restore_operation: dict[str, str] = field(default_factory=dict)
     verified_at: datetime | None = None
     finished_at: datetime | None = None
     failed_step: str | None = None
@@ -179,9 +223,28 @@ class DrillReport:
 
     @property
     def rpo_seconds(self) -> float | None:
-        if self.source_now is None or self.restore_time is None:
+        if self.restore_time_exact:
+            if self.source_now is None or self.restore_time is None:
+                return None
+            return (self.source_now - self.restore_time).total_seconds()
+        if self.source_newest_write is None or self.restored_newest_write is None:
             return None
-        return (self.source_now - self.restore_time).total_seconds()
+        return max(0.0, (self.source_newest_write - self.restored_newest_write).total_seconds())
+
+    @property
+    def rpo_method(self) -> str | None:
+        if self.rpo_seconds is None:
+            return None
+        if self.restore_time_exact:
+            return "source now minus restore time"
+        return "newest write on the source when the drill began minus newest write in the restored copy"
+
+    def rpo_text(self) -> str:
+        if self.rpo_seconds is not None:
+            return _duration(self.rpo_seconds)
+        if not self.restore_time_exact:
+            return self.rpo_note or "not measured"
+        return "not measured"
 
     def to_dict(self) -> dict[str, Any]:
         def moment(value: datetime | None) -> str | None:
@@ -201,8 +264,14 @@ class DrillReport:
             "restoreTime": moment(self.restore_time),
             "verifiedAt": moment(self.verified_at),
             "finishedAt": moment(self.finished_at),
+            "restoreTimeExact": self.restore_time_exact,
+            "restoreOperation": dict(self.restore_operation),
             "rtoSeconds": self.rto_seconds,
             "rpoSeconds": self.rpo_seconds,
+            "rpoMethod": self.rpo_method,
+            "rpoNote": None if self.rpo_seconds is not None else self.rpo_text(),
+            "sourceNewestWrite": moment(self.source_newest_write),
+            "restoredNewestWrite": moment(self.restored_newest_write),
             "sourceRowCounts": self.source_counts,
             "restoredRowCounts": self.restored_counts,
             "checks": [check.to_dict() for check in self.checks],
@@ -216,11 +285,14 @@ class DrillReport:
             "",
             f"- Source instance: `{self.source_instance}`; scratch instance: `{self.scratch_instance}` "
             f"({self.scratch_state})",
-            f"- Started: {_text(self.started_at)}; restore time: {_text(self.restore_time)}; verified: "
+            f"- Started: {_text(self.started_at)}; restore time: {self._restore_point_text()}; verified: "
             f"{_text(self.verified_at)}",
             f"- RTO (start to verified): {_duration(self.rto_seconds)}",
-            f"- RPO (source now minus restore time): {_duration(self.rpo_seconds)}",
+            f"- RPO{f' ({self.rpo_method})' if self.rpo_method else ''}: {self.rpo_text()}",
         ]
+        if self.restore_operation:
+            lines.append("- Restore operation: " + ", ".join(f"{key} {value}" for key, value
+                                                             in self.restore_operation.items()))
         if self.error:
             lines.append(f"- Error: {self.error}")
         lines += ["", "| step | result | detail |", "|---|---|---|"]
@@ -238,9 +310,26 @@ class DrillReport:
         return "\n".join(lines) + "\n"
 
 
+    def _restore_point_text(self) -> str:
+        if self.restore_time_exact:
+            return _text(self.restore_time)
+        return "the source's latest position (not reported by the cloud)"
+
+
 def scratch_instance_id(stack_prefix: str, started_at: datetime) -> str:
     """`<prefix>-drill-<yyyymmddhhmmss>`: unmistakable as a drill's, never the source's (RDS: at most 63)."""
     return f"{stack_prefix[:40].rstrip('-')}-drill-{started_at:%Y%m%d%H%M%S}"
+
+
+def scratch_name_time(name: str) -> datetime | None:
+    """The time a scratch instance's name carries (`...-drill-<yyyymmddhhmmss>`, UTC), or None."""
+    match = _SCRATCH_TIME.search(name)
+    if match is None:
+        return None
+    try:
+        return datetime.strptime(match.group(1), "%Y%m%d%H%M%S").replace(tzinfo=UTC)
+    except ValueError:
+        return None
 
 
 def report_key(stack: str, started_at: datetime, extension: str) -> str:
@@ -255,6 +344,10 @@ def run_drill(clients: DrillClients, settings: DrillSettings, *, scratch_prefix:
     if scratch == settings.db_instance_id:
         raise ValueError("the scratch instance must never be the source instance")
     report = DrillReport(settings.stack, settings.db_instance_id, scratch, started_at)
+    latest = settings.restore_time is None
+    if latest and not getattr(backend, "latest_restore_time_exact", True):
+        report.restore_time_exact = False
+        report.rpo_note = getattr(backend, "latest_restore_note", None)
     runner = _StepRunner(clients, report)
     restore_requested = False
     try:
@@ -262,20 +355,36 @@ def run_drill(clients: DrillClients, settings: DrillSettings, *, scratch_prefix:
         report.source_now = clients.clock()
         restore_time: datetime = runner.run(PITR_WINDOW, lambda: window.restore_time(settings.restore_time),
                                             record=False)
-        report.restore_time = restore_time
-        runner.detail(PITR_WINDOW, f"{window.describe()}; restoring to {format_rfc3339(restore_time)}")
-        report.source_counts = runner.run(SOURCE_COUNTS, lambda: _counts(clients.connect_source, settings))
+        restore_text = format_rfc3339(restore_time)
+        if report.restore_time_exact:
+            report.restore_time = restore_time
+        else:
+            restore_text = f"its latest position (requested at {restore_text})"
+        runner.detail(PITR_WINDOW, f"{window.describe()}; restoring to {restore_text}")
+        report.source_counts = runner.run(SOURCE_COUNTS, lambda: _counts(clients.connect_source, settings, report))
         runner.detail(SOURCE_COUNTS, _counts_text(report.source_counts))
         restore_requested = report.scratch_requested = True
-        runner.run(RESTORE, lambda: backend.restore(scratch, restore_time, latest=settings.restore_time is None))
-        runner.detail(RESTORE, f"{scratch} from {settings.db_instance_id} at {format_rfc3339(restore_time)}")
-        host, port = runner.run(WAIT_AVAILABLE, lambda: backend.wait_available(scratch))
+        try:
+            runner.run(RESTORE, lambda: backend.restore(scratch, restore_time, latest=latest))
+        finally:
+            report.restore_operation = dict(getattr(backend, "restore_operation", None) or {})
+        runner.detail(RESTORE, f"{scratch} from {settings.db_instance_id} at {restore_text}")
+        try:
+            host, port = runner.run(WAIT_AVAILABLE, lambda: backend.wait_available(scratch))
+        finally:
+            report.restore_operation = dict(getattr(backend, "restore_operation", None) or {})
         runner.detail(WAIT_AVAILABLE, f"{scratch} available at {host}:{port}")
         runner.run(VERIFY, lambda: _verify(clients, settings, report, host, port))
         report.verified_at = clients.clock()
         runner.detail(VERIFY, "TLS, schema and row counts as expected")
     except _StepFailed:
         pass
+    except KeyboardInterrupt as interrupt:
+        # Recorded as its step's failure (between steps: the last one's); cleanup and the report still run.
+        if runner.first_failure is None:
+            step_name = report.steps[-1].name if report.steps else PITR_WINDOW
+            runner.first_failure = (step_name, interrupt)
+            report.failed_step, report.error = step_name, "interrupted (SIGTERM or Ctrl-C)"
     finally:
         if restore_requested:
             try:
@@ -284,6 +393,8 @@ def run_drill(clients: DrillClients, settings: DrillSettings, *, scratch_prefix:
                 runner.detail(DELETE_SCRATCH, f"{scratch} deleted")
             except _StepFailed:
                 pass
+            # The delete may have waited for a restore that was still running: its times are known now.
+            report.restore_operation = dict(getattr(backend, "restore_operation", None) or {})
         report.finished_at = clients.clock()
         try:
             runner.run(WRITE_REPORT, lambda: _write_report(backend, settings, report))
@@ -293,8 +404,41 @@ def run_drill(clients: DrillClients, settings: DrillSettings, *, scratch_prefix:
     if runner.first_failure is not None:
         step, cause = runner.first_failure
         raise DrillFailed(step, cause, report)
-    clients.progress(f"drill passed: RTO {_duration(report.rto_seconds)}, RPO {_duration(report.rpo_seconds)}")
+    clients.progress(f"drill passed: RTO {_duration(report.rto_seconds)}, RPO {report.rpo_text()}")
     return report
+
+
+@dataclass
+class CleanupResult:
+    deleted: list[str] = field(default_factory=list)
+    too_young: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+
+
+def cleanup_leftovers(backend: DrillBackend, settings: DrillSettings, prefix: str, older_than: timedelta,
+                      now: datetime, progress: Callable[[str], None] = print) -> CleanupResult:
+    """Delete the scratch instances `<prefix>-drill-<time>` older than `older_than` (a younger one may be a drill
+    still running); each failure is recorded and the others still tried."""
+    result = CleanupResult()
+    prefix = prefix[:40].rstrip("-")  # as scratch_instance_id shortens it
+    for leftover in backend.leftover_scratch_instances(prefix, now):
+        age = now - leftover.created if leftover.created else None
+        if age is None or age < older_than:
+            result.too_young.append(leftover.name)
+            progress(f"[cleanup] {leftover.name}: kept (created {_text(leftover.created)}, younger than "
+                     f"{_duration(older_than.total_seconds())} or of unknown age)")
+            continue
+        progress(f"[cleanup] {leftover.name}: created {_text(leftover.created)} ({leftover.state or 'state ?'}), "
+                 "deleting ...")
+        try:
+            _delete_scratch(backend, settings, leftover.name)
+        except Exception as error:
+            result.failed[leftover.name] = f"{type(error).__name__}: {error}"
+            progress(f"[cleanup] {leftover.name}: NOT deleted: {error}")
+            continue
+        result.deleted.append(leftover.name)
+        progress(f"[cleanup] {leftover.name}: deleted")
+    return result
 
 
 class _StepFailed(Exception):
@@ -314,6 +458,14 @@ class _StepRunner:
             self.clients.progress(f"[drill] {name} ...")
         try:
             result = action()
+        except KeyboardInterrupt as interrupt:
+            step.passed, step.finished_at = False, self.clients.clock()
+            step.detail = "interrupted (SIGTERM or Ctrl-C); cleaning up"
+            self.clients.progress(f"[drill] {name} INTERRUPTED: cleaning up")
+            if self.first_failure is None:
+                self.first_failure = (name, interrupt)
+                self.report.failed_step, self.report.error = name, "interrupted (SIGTERM or Ctrl-C)"
+            raise
         except Exception as error:
             step.passed, step.finished_at, step.detail = False, self.clients.clock(), f"{type(error).__name__}: {error}"
             self.clients.progress(f"[drill] {name} FAILED: {error}")
@@ -332,9 +484,11 @@ class _StepRunner:
         return next(step for step in reversed(self.report.steps) if step.name == name)
 
 
-def _counts(connect: Callable[[], Any], settings: DrillSettings) -> dict[str, int]:
+def _counts(connect: Callable[[], Any], settings: DrillSettings, report: DrillReport) -> dict[str, int]:
     connection = connect()
     try:
+        if not report.restore_time_exact:
+            report.source_newest_write = newest_write(connection, settings.database, settings.key_tables)
         return row_counts(connection, settings.database, settings.key_tables)
     finally:
         connection.close()
@@ -348,6 +502,8 @@ def _verify(clients: DrillClients, settings: DrillSettings, report: DrillReport,
         report.checks.append(schema)
         if schema.passed:
             report.restored_counts = row_counts(connection, settings.database, settings.key_tables)
+            if not report.restore_time_exact:
+                report.restored_newest_write = newest_write(connection, settings.database, settings.key_tables)
             report.checks.append(compare_row_counts(report.source_counts, report.restored_counts,
                                                     settings.tolerance))
         else:
@@ -442,6 +598,24 @@ class RdsDrillBackend:
             raise
         self.rds.get_waiter("db_instance_deleted").wait(DBInstanceIdentifier=scratch,
                                                         WaiterConfig=self._waiter_config())
+
+    def leftover_scratch_instances(self, prefix: str, now: datetime) -> list[LeftoverInstance]:
+        pattern = re.compile(rf"^{re.escape(prefix)}-drill-\d{{14}}$")
+        found: list[LeftoverInstance] = []
+        for page in self.rds.get_paginator("describe_db_instances").paginate():
+            for instance in page.get("DBInstances") or []:
+                name = str(instance.get("DBInstanceIdentifier") or "")
+                if not pattern.match(name) or name == self.settings.db_instance_id:
+                    continue
+                tags = {str(tag.get("Key", "")).lower(): str(tag.get("Value", "")) for tag in instance.get("TagList")
+                        or []}
+                if DRILL_LABEL_KEY in tags and tags[DRILL_LABEL_KEY] != DRILL_LABEL_VALUE:
+                    continue
+                created = instance.get("InstanceCreateTime")
+                found.append(LeftoverInstance(name, created.astimezone(UTC) if isinstance(created, datetime)
+                                              else scratch_name_time(name), str(instance.get("DBInstanceStatus")
+                                                                                or "")))
+        return found
 
     def write_report(self, key: str, body: bytes, content_type: str) -> str:
         self.s3.put_object(Bucket=self.settings.bucket, Key=key, ContentType=content_type, Body=body)

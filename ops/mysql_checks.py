@@ -12,6 +12,7 @@ import re
 import ssl
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,8 @@ GITPOD_KEY_TABLES: tuple[str, ...] = (
 )
 # Present in every migrated Gitpod database (TypeORM's migration ledger plus the key tables).
 GITPOD_SCHEMA_TABLES: tuple[str, ...] = ("migrations", *GITPOD_KEY_TABLES)
+# Gitpod's tables stamp every row change (TIMESTAMP(6) ... ON UPDATE CURRENT_TIMESTAMP(6)).
+LAST_MODIFIED_COLUMN = "_lastModified"
 _VERSION = re.compile(r"^(\d+)\.(\d+)\.(\d+)")
 
 Connector = Callable[[], Any]
@@ -34,6 +37,73 @@ Connector = Callable[[], Any]
 
 class DatabaseCheckError(Exception):
     """A query a check depends on failed."""
+
+
+@dataclass(frozen=True)
+class ServerIdentity:
+    """Who a server's certificate must name when that is not the host connected to: a Cloud SQL instance.
+
+    Cloud SQL server certificates signed by the instance's own CA (GOOGLE_MANAGED_INTERNAL_CA) carry no IP address
+    in their subjectAltName; their subject CN is `<project>:<instance>`, which is what Google's connectors check
+    (cloud-sql-go-connector, cloud-sql-proxy). Instances on a CAS-based CA also name their DNS name (the instance's
+    `dnsName`) as a SAN. So the certificate is accepted when a SAN DNS name equals `dns_name`, or else when its
+    CN equals `name` — the connectors' order, as a CAS certificate may lag its instance's DNS name."""
+
+    name: str  # "<project>:<instance>"
+    dns_name: str | None = None
+
+    @classmethod
+    def cloud_sql(cls, project: str, instance: str, dns_name: str | None = None) -> ServerIdentity:
+        return cls(f"{project}:{instance}", (dns_name or "").rstrip(".") or None)
+
+    def describe(self) -> str:
+        return f"CN {self.name!r}" + (f" or DNS name {self.dns_name!r}" if self.dns_name else "")
+
+    def mismatch(self, certificate: Mapping[str, Any]) -> str | None:
+        """Why `certificate` (ssl.SSLSocket.getpeercert() of a verified peer) does not name this identity; None
+        when it does."""
+        names = [str(value).rstrip(".").lower() for kind, value in certificate.get("subjectAltName") or ()
+                 if kind == "DNS"]
+        if self.dns_name and self.dns_name.lower() in names:
+            return None
+        common_names = [str(value) for rdn in certificate.get("subject") or () for key, value in rdn
+                        if key == "commonName"]
+        if common_names and common_names[-1] == self.name:
+            return None
+        found = f"CN {common_names[-1]!r}" if common_names else "no CN"
+        if names:
+            found += f", DNS names {', '.join(names)}"
+        return f"the server certificate names {found}, not {self.describe()}"
+
+
+class PinnedCa(str):
+    """A PEM CA text that vouches for one server identity only: a Cloud SQL instance's own server CA, with the
+    instance it belongs to. A DatabaseEndpoint given one as `ca_pem` checks that identity (see ServerIdentity)
+    even when its caller knows nothing of Cloud SQL."""
+
+    server_identity: ServerIdentity
+
+    def __new__(cls, pem: str, server_identity: ServerIdentity) -> PinnedCa:
+        pinned = super().__new__(cls, pem)
+        pinned.server_identity = server_identity
+        return pinned
+
+
+class _IdentityCheckingContext(ssl.SSLContext):
+    """Verifies the chain (CERT_REQUIRED) but not the host name, then the peer certificate's identity, right after
+    the handshake: before the MySQL client sends its credentials or any query."""
+
+    server_identity: ServerIdentity
+
+    def wrap_socket(self, *args: Any, **kwargs: Any) -> ssl.SSLSocket:  # type: ignore[override]
+        wrapped = super().wrap_socket(*args, **kwargs)
+        if not wrapped.do_handshake_on_connect:
+            wrapped.do_handshake()
+        reason = self.server_identity.mismatch(wrapped.getpeercert() or {})
+        if reason is not None:
+            wrapped.close()
+            raise ssl.SSLCertVerificationError(1, f"certificate verify failed: {reason}")
+        return wrapped
 
 
 @dataclass(frozen=True)
@@ -46,16 +116,36 @@ class DatabaseEndpoint:
     # PEM CA bundle (text) or a file with one; neither: the system trust store.
     ca_pem: str | None = None
     ca_file: Path | None = None
+    # Set (or given by a PinnedCa `ca_pem`): the certificate must name this identity, not `host` (Cloud SQL's
+    # private IP is in no certificate). None: standard host name verification (RDS).
+    server_identity: ServerIdentity | None = None
+
+    @property
+    def expected_identity(self) -> ServerIdentity | None:
+        return self.server_identity or getattr(self.ca_pem, "server_identity", None)
 
     def ssl_context(self) -> ssl.SSLContext:
-        context = ssl.create_default_context(cafile=str(self.ca_file) if self.ca_file else None,
-                                             cadata=self.ca_pem)
+        identity = self.expected_identity
+        if identity is None:
+            context = ssl.create_default_context(cafile=str(self.ca_file) if self.ca_file else None,
+                                                 cadata=self.ca_pem)
+        else:
+            context = _IdentityCheckingContext(ssl.PROTOCOL_TLS_CLIENT)
+            context.server_identity = identity
+            if self.ca_file or self.ca_pem:
+                context.load_verify_locations(cafile=str(self.ca_file) if self.ca_file else None,
+                                              cadata=str(self.ca_pem) if self.ca_pem else None)
+            else:
+                context.load_default_certs()
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_REQUIRED
         context.minimum_version = ssl.TLSVersion.TLSv1_2
         return context
 
 
 def tls_connector(endpoint: DatabaseEndpoint, timeout_seconds: int = CONNECT_TIMEOUT_SECONDS) -> Connector:
-    """Connections that require TLS and verify the server's certificate and host name."""
+    """Connections that require TLS and verify the server's certificate: its chain, and its host name or, for a
+    Cloud SQL instance, the identity it must name (`endpoint.expected_identity`)."""
 
     def connect() -> Any:
         import pymysql
@@ -178,6 +268,32 @@ def row_counts(connection: Any, database: str, tables: Sequence[str] = GITPOD_KE
         row = query_one(connection, f"SELECT COUNT(*) FROM {_identifier(database)}.{_identifier(table)}")
         counts[table] = int(row[0]) if row else 0
     return counts
+
+
+def newest_write(connection: Any, database: str, tables: Sequence[str] = GITPOD_KEY_TABLES,
+                 column: str = LAST_MODIFIED_COLUMN) -> datetime | None:
+    """The newest `_lastModified` (Gitpod's row-change timestamp) across `tables` that have one: the latest write
+    this server shows. None when no table has the column or every one is empty."""
+    import pymysql
+
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT TABLE_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = %s AND "
+                           "COLUMN_NAME = %s", (database, column))
+            stamped = {str(row[0]) for row in cursor.fetchall()}
+    except pymysql.err.MySQLError as error:
+        raise DatabaseCheckError(f"cannot list the {column} columns of {database!r}: {error}") from error
+    newest: datetime | None = None
+    for table in tables:
+        if table not in stamped:
+            continue
+        # UNIX_TIMESTAMP of a TIMESTAMP column does not depend on the session's time zone.
+        row = query_one(connection, f"SELECT UNIX_TIMESTAMP(MAX({_identifier(column)})) FROM "
+                                    f"{_identifier(database)}.{_identifier(table)}")
+        if row and row[0] is not None:
+            moment = datetime.fromtimestamp(float(row[0]), UTC)
+            newest = moment if newest is None or moment > newest else newest
+    return newest
 
 
 def run_database_checks(connect: Connector, database: str, requirement: ServerVersionRequirement) -> list[CheckResult]:

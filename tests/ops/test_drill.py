@@ -17,6 +17,7 @@ import pytest
 
 from ops.drill import DELETE_SCRATCH, PITR_WINDOW, VERIFY, DrillClients, DrillFailed, DrillSettings, run_drill
 from ops.mysql_checks import RowCountTolerance, row_counts, tls_connector
+from tests.ops.cli_runner import run_command
 from tests.ops.conftest import START, create_rds_instance
 from tests.ops.mariadb import PitrScenario, endpoint_for, scenario  # noqa: F401  (scenario is a fixture)
 
@@ -226,3 +227,58 @@ def test_cli_passing_drill_prints_the_report_location(cell, scenario, dev_stack,
     out = capsys.readouterr().out
     assert "drill passed: RTO" in out
     assert f"report: s3://{cell['bucket']}/gitpod-cell/dev/drills/" in out
+
+
+def test_sigterm_during_a_drill_still_deletes_the_scratch_and_restores_the_handler(cell, scenario, dev_stack,  # noqa: F811
+                                                                                   capsys):
+    import os
+    import signal
+
+    from ops import drill_cli
+
+    def previous(signum: int, frame: Any) -> None:
+        pass
+
+    def connectors(args: Any, host: str, port: int) -> tuple[Any, Any]:
+        def cancelled(_host: str, _port: int) -> Any:
+            os.kill(os.getpid(), signal.SIGTERM)  # CI cancels the job while the scratch instance exists
+            pytest.fail("SIGTERM did not interrupt the drill")
+
+        return tls_connector(endpoint_for(scenario.source)), cancelled
+
+    old_handler = signal.signal(signal.SIGTERM, previous)
+    try:
+        code = run_command(drill_cli, ["drill", "--stack", "dev", "--bucket", cell["bucket"]],
+                           make_connectors=connectors, wait_delay_seconds=1)
+        assert signal.getsignal(signal.SIGTERM) is previous
+    finally:
+        signal.signal(signal.SIGTERM, old_handler)
+
+    out = capsys.readouterr().out
+    assert code == drill_cli.EXIT_INTERRUPTED
+    assert "error: drill interrupted at step 'verify'" in out
+    assert ": deleted)" in out
+    assert "[drill] delete-scratch ok" in out
+    assert instance_ids(cell["rds"]) == [SOURCE]
+
+
+def test_cleanup_deletes_the_stacks_old_scratch_instances_on_rds(cell, dev_stack, capsys):
+    from ops import drill_cli
+
+    rds = cell["rds"]
+    for name, tags in (("gitpod-dev-drill-20250301080000", [{"Key": "Purpose", "Value": "recovery-drill"}]),
+                       ("gitpod-dev-drill-20250301080001", [{"Key": "Purpose", "Value": "something-else"}]),
+                       ("gitpod-prod-drill-20250301080000", [{"Key": "Purpose", "Value": "recovery-drill"}])):
+        create_rds_instance(rds, name, backup_retention_days=0)
+        arn = rds.describe_db_instances(DBInstanceIdentifier=name)["DBInstances"][0]["DBInstanceArn"]
+        rds.add_tags_to_resource(ResourceName=arn, Tags=tags)
+
+    # moto's instances were created just now: with the default age, none is old enough.
+    assert run_command(drill_cli, ["drill", "--cleanup", "--stack", "dev", "--bucket", cell["bucket"]],
+                       wait_delay_seconds=1) == 0
+    assert "0 deleted, 1 younger than 6h kept, 0 NOT deleted" in capsys.readouterr().out
+    assert run_command(drill_cli, ["drill", "--cleanup", "--stack", "dev", "--bucket", cell["bucket"],
+                                   "--older-than-hours", "0"], wait_delay_seconds=1) == 0
+
+    assert "[cleanup] gitpod-dev-drill-20250301080000: deleted" in capsys.readouterr().out
+    assert sorted(instance_ids(rds)) == [SOURCE, "gitpod-dev-drill-20250301080001", "gitpod-prod-drill-20250301080000"]

@@ -25,7 +25,7 @@ from ops.pitr_window import PitrWindowError, cloudsql_pitr_window, read_cloudsql
 from ops.preflight import GITPOD_WORKLOAD_LABELS
 from ops.timestamps import format_rfc3339
 from tests.ops.cli_runner import run_command
-from tests.ops.cloudsql_double import GoogleApiDouble
+from tests.ops.cloudsql_double import CloudSqlLikeServer, GoogleApiDouble, cloudsql_like_server
 from tests.ops.conftest import GCP_PROJECT, START, FakeClock, write_kubeconfig
 from tests.ops.k8s_double import KubeDouble
 from tests.ops.mariadb import ROOT_PASSWORD, PitrScenario, endpoint_for, scenario  # noqa: F401
@@ -156,16 +156,24 @@ def test_backup_config_of_a_gcp_stack(cell: GoogleApiDouble, gcs: Any, bucket: s
 # -- preflight ------------------------------------------------------------------------------------------------------
 
 
+@pytest.fixture(scope="module")
+def cloudsql_db(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> CloudSqlLikeServer:
+    """The cell's database as Cloud SQL serves it: a certificate naming CN `<project>:<instance>`, no IP SAN."""
+    return cloudsql_like_server(tmp_path_factory.mktemp("cloudsql-db"), f"{GCP_PROJECT}:{INSTANCE}",
+                                request.config.add_cleanup)
+
+
 @pytest.fixture
-def preflight_argv(cell: GoogleApiDouble, bucket: str, scenario: PitrScenario, kube_double: KubeDouble,  # noqa: F811
+def preflight_argv(cell: GoogleApiDouble, bucket: str, cloudsql_db: CloudSqlLikeServer, kube_double: KubeDouble,
                    tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     # The instance's private IP (loopback here) and server CA come from the Admin API; only the port is the test's.
-    cell.put_instance(GCP_PROJECT, INSTANCE, private_ip="127.0.0.1", server_ca_pem=scenario.source.ca_pem.decode())
+    # Its certificate names the instance, not the IP: preflight must check the name (hostname checks cannot pass).
+    cell.put_instance(GCP_PROJECT, INSTANCE, private_ip="127.0.0.1", server_ca_pem=cloudsql_db.ca_pem)
     kube_double.put_node("services-1", labels=dict.fromkeys(GITPOD_WORKLOAD_LABELS, "true"),
                          kubelet_version="v1.33.5-gke.1080000")
     monkeypatch.setenv("GITPOD_DB_PASSWORD", ROOT_PASSWORD)
     kubeconfig = write_kubeconfig(tmp_path / "kubeconfig", kube_double.kubeconfig())
-    return ["preflight", "--stack", STACK, "--bucket", bucket, "--db-port", str(scenario.source.port),
+    return ["preflight", "--stack", STACK, "--bucket", bucket, "--db-port", str(cloudsql_db.port),
             "--db-user", "root", "--kubeconfig", str(kubeconfig)]
 
 
@@ -174,7 +182,8 @@ def test_preflight_of_a_gcp_stack_reads_the_address_and_ca_from_the_admin_api(pr
 
     out = capsys.readouterr().out
     assert code == 0, out
-    assert "[PASS] database TLS" in out  # verified against the CA the API gave
+    assert "[PASS] database reachable" in out  # its CA from the API, its certificate naming project:instance
+    assert "[PASS] database TLS" in out
     assert "[PASS] object storage: wrote, read back and deleted a probe object in gs://" in out
     assert f"[PASS] registry repositories: reachable: {REPOSITORY} in {REGION}-docker.pkg.dev/{GCP_PROJECT}" in out
     assert "[PASS] workload labels" in out
@@ -185,6 +194,19 @@ def test_preflight_of_a_gcp_stack_exits_non_zero_on_a_failed_check(preflight_arg
     assert run(preflight_cli, [*preflight_argv, "--json"], version_requirement=ServerVersionRequirement()) == 1
     document = json.loads(capsys.readouterr().out)
     assert [check["name"] for check in document["checks"] if not check["passed"]] == ["database version"]
+
+
+def test_preflight_of_a_gcp_stack_refuses_a_certificate_naming_another_instance(preflight_argv, cell, capsys):
+    # Another instance with the same CA and address: the certificate served names the cell's instance, not it.
+    cell.instances[(GCP_PROJECT, "gitpod-other-db")] = dict(cell.instances[(GCP_PROJECT, INSTANCE)],
+                                                            name="gitpod-other-db")
+    argv = [*preflight_argv, "--db-instance", "gitpod-other-db", "--json"]
+
+    assert run(preflight_cli, argv, version_requirement=ServerVersionRequirement(accept_mariadb=True)) == 1
+
+    (failure,) = [check for check in json.loads(capsys.readouterr().out)["checks"] if not check["passed"]]
+    assert failure["name"] == "database reachable"
+    assert f"names CN '{GCP_PROJECT}:{INSTANCE}', not CN '{GCP_PROJECT}:gitpod-other-db'" in failure["reason"]
 
 
 def test_preflight_without_the_instance_says_what_to_pass(preflight_argv, cell: GoogleApiDouble, capsys):
@@ -223,9 +245,11 @@ def test_drill_of_a_gcp_stack_clones_verifies_deletes_and_reports(cell: GoogleAp
     assert source == INSTANCE
     assert scratch.startswith("gitpod-prod-gcp-drill-")
     assert "pointInTime" not in request["cloneContext"]  # latest: the source's most recent binary-log position
-    # The clone inherited the source's deletion protection; the drill switched it off and deleted the scratch.
+    # The clone inherited the source's deletion protection; the drill switched it off (labelling the scratch as a
+    # drill's for the sweeper) and deleted the scratch.
     assert ("PATCH", f"/v1/projects/{GCP_PROJECT}/instances/{scratch}",
-            {"settings": {"deletionProtectionEnabled": False}}) in cell.requests
+            {"settings": {"deletionProtectionEnabled": False,
+                          "userLabels": {"purpose": "recovery-drill", "cell": STACK}}}) in cell.requests
     assert cell.deletes() == [scratch]
     assert set(cell.instances) == {(GCP_PROJECT, INSTANCE)}
     assert "drill passed: RTO" in out
@@ -237,14 +261,34 @@ def test_drill_of_a_gcp_stack_clones_verifies_deletes_and_reports(cell: GoogleAp
     assert document["scratchInstance"] == scratch
     assert document["scratchDeleted"] is True
     assert document["restoredRowCounts"] == scenario.restored_counts
+    # "latest": the clone's restore point is not a time anyone reported, so RPO is not "now minus now" but the
+    # newest write the source showed minus the newest in the copy (the copy lacks the writes after its time).
+    assert document["restoreTime"] is None
+    assert document["restoreTimeExact"] is False
+    assert document["rpoMethod"] == ("newest write on the source when the drill began minus newest write in the "
+                                     "restored copy")
+    assert 0 < document["rpoSeconds"] < 120
+    assert document["sourceNewestWrite"] > document["restoredNewestWrite"]
+    assert document["restoreOperation"]["insertTime"] == "2025-03-14T09:26:54.120Z"
+    assert document["restoreOperation"]["endTime"] == "2025-03-14T09:41:02.007Z"
+    markdown = gcs.bucket(bucket).blob(keys[1]).download_as_bytes().decode()
+    assert "restore time: the source's latest position (not reported by the cloud)" in markdown
+    assert "- Restore operation: insertTime 2025-03-14T09:26:54.120Z" in markdown
 
 
-def test_drill_of_a_gcp_stack_at_a_time_clones_at_that_time(cell: GoogleApiDouble, bucket: str,
+def test_drill_of_a_gcp_stack_at_a_time_clones_at_that_time(cell: GoogleApiDouble, bucket: str, gcs: Any,
                                                             scenario, capsys):  # noqa: F811
     wanted = utc_text(datetime.now(UTC) - timedelta(hours=1))
     assert drill(["--bucket", bucket, "--tolerance-rows", "20", "--time", wanted], scenario) == 0
     ((_source, request),) = cell.clones()
     assert request["cloneContext"]["pointInTime"] == wanted
+    (json_key,) = [blob.name for blob in gcs.list_blobs(bucket, prefix=f"gitpod-cell/{STACK}/drills/")
+                   if blob.name.endswith(".json")]
+    document = json.loads(gcs.bucket(bucket).blob(json_key).download_as_bytes())
+    # A point in time is honoured exactly: RPO is the source's now minus it, about the hour asked for.
+    assert document["restoreTime"] == wanted
+    assert document["rpoMethod"] == "source now minus restore time"
+    assert 3600 <= document["rpoSeconds"] < 3600 + 120
 
 
 def test_a_failed_verification_on_gcp_still_deletes_the_scratch_and_names_the_step(cell: GoogleApiDouble,
@@ -297,6 +341,125 @@ def test_a_failed_clone_fails_wait_available_and_leaves_nothing(google_api: Goog
     assert raised.value.report.scratch_state == "deleted"  # nothing was left to delete
     assert google_api.deletes() == []
     assert clock.sleeps == [5, 5]  # polled the clone until DONE, on the drill's clock
+
+
+def gcp_backend(google_api: GoogleApiDouble, gcs: Any, bucket: str, clock: FakeClock,
+                **overrides: Any) -> tuple[CloudSqlDrillBackend, DrillSettings]:
+    settings = DrillSettings(stack=STACK, db_instance_id=INSTANCE, bucket=bucket, **{
+        "wait_delay_seconds": 5, "wait_max_attempts": 10, "delete_timeout_seconds": 600, **overrides})
+    api = GoogleApi(requests.Session(), google_api.url, timeout_seconds=5)
+    return CloudSqlDrillBackend(api, gcs, GCP_PROJECT, settings, clock=clock.now, sleep=clock.sleep), settings
+
+
+def test_the_double_refuses_to_delete_a_clone_still_being_created(google_api: GoogleApiDouble):
+    google_api.put_instance(GCP_PROJECT, INSTANCE)
+    api = GoogleApi(requests.Session(), google_api.url, timeout_seconds=5)
+    api.call("POST", f"projects/{GCP_PROJECT}/instances/{INSTANCE}/clone",
+             {"cloneContext": {"destinationInstanceName": "scratch"}})
+    assert api.call("GET", f"projects/{GCP_PROJECT}/instances/scratch")["state"] == "PENDING_CREATE"
+    with pytest.raises(Exception, match="HTTP 409"):
+        api.call("DELETE", f"projects/{GCP_PROJECT}/instances/scratch")
+
+
+def test_a_drill_stopped_while_the_clone_runs_waits_for_it_then_deletes(google_api: GoogleApiDouble, gcs: Any,
+                                                                       bucket: str, scenario,  # noqa: F811
+                                                                       clock: FakeClock):
+    google_api.put_instance(GCP_PROJECT, INSTANCE, deletion_protection=True)
+    google_api.put_backup_run(GCP_PROJECT, INSTANCE, "1", started="2025-03-13T02:00:00Z")
+    google_api.clone_polls_before_done = 6  # the clone outlasts wait-available's 3 polls
+    backend, settings = gcp_backend(google_api, gcs, bucket, clock, wait_max_attempts=3)
+    clients = DrillClients(rds=None, s3=None, connect_source=tls_connector(endpoint_for(scenario.source)),
+                           connect_restored=lambda host, port: pytest.fail("nothing to verify"),
+                           clock=clock.now, progress=lambda _line: None, backend=backend)
+
+    with pytest.raises(DrillFailed) as raised:
+        run_drill(clients, settings, scratch_prefix="gitpod-prod-gcp")
+
+    assert raised.value.step == WAIT_AVAILABLE
+    assert raised.value.report.scratch_state == "deleted"
+    scratch = raised.value.report.scratch_instance
+    assert google_api.deletes() == [scratch]  # once the clone was done: never a 409
+    assert set(google_api.instances) == {(GCP_PROJECT, INSTANCE)}
+    assert raised.value.report.restore_operation["endTime"] == "2025-03-14T09:41:02.007Z"
+
+
+def test_delete_retries_a_busy_instance_with_backoff(google_api: GoogleApiDouble, gcs: Any, bucket: str,
+                                                     clock: FakeClock):
+    google_api.operation_polls_before_done = 1
+    google_api.put_instance(GCP_PROJECT, "gitpod-prod-gcp-drill-20250314092653")
+    google_api.busy_deletes = 3
+    backend, _settings = gcp_backend(google_api, gcs, bucket, clock)
+
+    backend.delete("gitpod-prod-gcp-drill-20250314092653")
+
+    assert google_api.deletes() == ["gitpod-prod-gcp-drill-20250314092653"] * 4
+    assert clock.sleeps[:3] == [5, 10, 20]
+    assert (GCP_PROJECT, "gitpod-prod-gcp-drill-20250314092653") not in google_api.instances
+
+
+def test_delete_gives_up_within_its_bound_and_says_what_is_left(google_api: GoogleApiDouble, gcs: Any, bucket: str,
+                                                                clock: FakeClock):
+    scratch = "gitpod-prod-gcp-drill-20250314092653"
+    google_api.put_instance(GCP_PROJECT, scratch)
+    google_api.status_for[("DELETE", f"/v1/projects/{GCP_PROJECT}/instances/{scratch}")] = 409
+    backend, _settings = gcp_backend(google_api, gcs, bucket, clock, delete_timeout_seconds=120)
+
+    with pytest.raises(Exception, match=rf"could not delete {scratch}: Cloud SQL still refuses \(HTTP 409") as raised:
+        backend.delete(scratch)
+
+    assert "python -m ops drill --cleanup --stack prod-gcp" in str(raised.value)
+    assert f"gcloud sql instances delete {scratch}" in str(raised.value)
+    assert sum(clock.sleeps) <= 120
+    assert len(google_api.deletes()) == 5  # at 0, 5, 15, 35 and 75 s; the next wait would pass the bound
+
+
+def test_a_latest_clone_without_write_stamps_reports_rpo_as_not_measured(google_api: GoogleApiDouble, gcs: Any,
+                                                                         bucket: str, scenario,  # noqa: F811
+                                                                         clock: FakeClock):
+    google_api.put_instance(GCP_PROJECT, INSTANCE)
+    google_api.put_backup_run(GCP_PROJECT, INSTANCE, "1", started="2025-03-13T02:00:00Z")
+    # `migrations` has no _lastModified: nothing tells when the copy's newest write was.
+    backend, settings = gcp_backend(google_api, gcs, bucket, clock, key_tables=("migrations",))
+    clients = DrillClients(rds=None, s3=None, connect_source=tls_connector(endpoint_for(scenario.source)),
+                           connect_restored=lambda host, port: tls_connector(endpoint_for(scenario.restored))(),
+                           clock=clock.now, progress=lambda _line: None, backend=backend)
+
+    report = run_drill(clients, settings, scratch_prefix="gitpod-prod-gcp")
+
+    assert report.rpo_seconds is None  # never 0: the clone's restore point is "now" only in name
+    document = report.to_dict()
+    assert document["rpoSeconds"] is None
+    assert document["rpoNote"] == "not measured (Cloud SQL clones to the latest binlog position)"
+    assert "- RPO: not measured (Cloud SQL clones to the latest binlog position)" in report.to_markdown()
+
+
+def test_cleanup_deletes_old_scratch_instances_of_the_stack_only(cell: GoogleApiDouble, bucket: str, capsys):
+    old, young = "gitpod-prod-gcp-drill-20250301080000", "gitpod-prod-gcp-drill-20990101000000"
+    now = datetime.now(UTC)
+    cell.put_instance(GCP_PROJECT, old, deletion_protection=True, create_time=utc_text(now - timedelta(hours=30)),
+                      labels={"purpose": "recovery-drill"})
+    cell.put_instance(GCP_PROJECT, young, create_time=utc_text(now - timedelta(minutes=30)))
+    cell.put_instance(GCP_PROJECT, "gitpod-dev-gcp-drill-20250301080000",  # another stack's
+                      create_time=utc_text(now - timedelta(hours=30)))
+    cell.put_instance(GCP_PROJECT, "gitpod-prod-gcp-drill-20250301080001",  # labelled as something else
+                      create_time=utc_text(now - timedelta(hours=30)), labels={"purpose": "keep-me"})
+    cell.put_instance(GCP_PROJECT, "gitpod-prod-gcp-drill-20250301080002", state="PENDING_CREATE",
+                      create_time=utc_text(now - timedelta(hours=30)))
+    cell.page_size = 2  # the sweeper follows the list's pages
+
+    code = run(drill_cli, ["drill", "--cleanup", "--stack", STACK, "--bucket", bucket, "--older-than-hours", "24"],
+               wait_delay_seconds=0.001, delete_timeout_seconds=0.01)
+
+    out = capsys.readouterr().out
+    remaining = {name for _project, name in cell.instances}
+    assert old not in remaining
+    assert {INSTANCE, young, "gitpod-dev-gcp-drill-20250301080000", "gitpod-prod-gcp-drill-20250301080001"} <= remaining
+    assert f"[cleanup] {old}: deleted" in out
+    assert f"[cleanup] {young}: kept" in out
+    # One still being created cannot be deleted yet (409): named, and the command exits 1.
+    assert code == 1
+    assert "gitpod-prod-gcp-drill-20250301080002: NOT deleted" in out
+    assert "1 deleted, 1 younger than 24h kept, 1 NOT deleted" in out
 
 
 # -- restore plan ---------------------------------------------------------------------------------------------------
