@@ -12,8 +12,9 @@ from datetime import datetime
 from typing import Any
 
 from ops.config_backup import ConfigBackup, write_config_backup
-from ops.installation_record import read_installation_record, update_installation_record
+from ops.installation_record import CellMismatch, check_cell, read_installation_record, update_installation_record
 from ops.kube import KubeApi, KubeNotFound
+from ops.timestamps import format_rfc3339
 
 # components/gitpod/installer.py (ops/ does not import Pulumi components).
 INSTALLER_CONFIG_MAP = "gitpod-installer-config"
@@ -31,6 +32,17 @@ def backup_config_now(kube: KubeApi, s3: Any, bucket: str, stack: str, namespace
     if record is None or not record.version or not record.config_hash:
         raise BackupConfigError(f"no gitpod-installation record with version and configHash in namespace "
                                 f"{namespace!r}: is Gitpod installed by this cell?")
+    try:
+        check_cell(record, stack)
+    except CellMismatch as error:
+        raise BackupConfigError(str(error)) from error
+    if not record.config_applied:
+        started = record.last_rollout_started_at
+        finished = record.last_rollout_finished_at
+        raise BackupConfigError(
+            f"the rollout started {format_rfc3339(started) if started else '?'} never finished (last finished: "
+            f"{format_rfc3339(finished) if finished else 'never'}): the config in the cluster may never have been "
+            "applied, and a backup of it could not be restored from. Finish or redo the rollout first")
     try:
         config_map = kube.get_config_map(namespace, INSTALLER_CONFIG_MAP)
     except KubeNotFound as error:

@@ -8,6 +8,11 @@ Data keys (all strings, as ConfigMap data must be):
     lastRolloutFinishedAt   RFC3339, written when the rollout passed its health gate and left maintenance
     restorePoint            JSON, see ops.restore_point.RestorePoint.to_dict
     lastConfigBackup        JSON, see ops.config_backup.ConfigBackup.to_dict (bucket, key, versionId, ...)
+    cell                    the stack (cell) this installation belongs to: commands given `--stack S` refuse to act
+                            on a cluster whose record names another cell (written by the hooks' first write, and by
+                            the Pulumi program)
+    rolloutMaintenanceUntil RFC3339 `enabledUntil` the current rollout's enter-maintenance wrote, or `none` when it
+                            kept a longer lease someone else had set: exit-maintenance ends only that lease
 
 Updates are JSON merge patches of only the keys given, so keys written by others (the Pulumi program's own
 `version`/`configHash`, or anything added later) are never dropped.
@@ -32,8 +37,11 @@ KEY_ROLLOUT_STARTED_AT = "lastRolloutStartedAt"
 KEY_ROLLOUT_FINISHED_AT = "lastRolloutFinishedAt"
 KEY_RESTORE_POINT = "restorePoint"
 KEY_CONFIG_BACKUP = "lastConfigBackup"
+KEY_CELL = "cell"
+KEY_ROLLOUT_MAINTENANCE_UNTIL = "rolloutMaintenanceUntil"
+NO_LEASE_WRITTEN = "none"
 OWNED_KEYS = (KEY_VERSION, KEY_CONFIG_HASH, KEY_ROLLOUT_STARTED_AT, KEY_ROLLOUT_FINISHED_AT, KEY_RESTORE_POINT,
-              KEY_CONFIG_BACKUP)
+              KEY_CONFIG_BACKUP, KEY_CELL, KEY_ROLLOUT_MAINTENANCE_UNTIL)
 RECORD_LABELS = {"app.kubernetes.io/part-of": "gitpod-cell"}
 ParsedT = TypeVar("ParsedT")
 
@@ -47,10 +55,35 @@ class InstallationRecord:
     last_rollout_finished_at: datetime | None = None
     restore_point: RestorePoint | None = None
     last_config_backup: ConfigBackup | None = None
+    cell: str | None = None
+    rollout_maintenance_until: datetime | None = None
     # Keys this module does not own, as found; shown so nothing in the ConfigMap is invisible to operators.
     other_data: Mapping[str, str] = field(default_factory=dict)
     # Values present but unreadable, by key: reported, not silently treated as absent.
     problems: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def config_applied(self) -> bool:
+        """The last rollout that started also finished (health gate passed, maintenance left): the cluster runs the
+        config the record names. False when a rollout started after the last one finished, or never finished."""
+        started, finished = self.last_rollout_started_at, self.last_rollout_finished_at
+        if started is None:
+            return True
+        return finished is not None and finished >= started
+
+
+class CellMismatch(Exception):
+    """The cluster's installation record names another cell than the one the command was given."""
+
+
+def check_cell(record: InstallationRecord | None, stack: str) -> None:
+    """Refuse when the record names a cell other than `stack`. No record, or a record without `cell` (written before
+    cells were recorded), cannot say: that passes."""
+    if record is not None and record.cell and record.cell != stack:
+        raise CellMismatch(
+            f"the cluster's {record.namespace}/{INSTALLATION_CONFIG_MAP} belongs to cell {record.cell!r}, not "
+            f"{stack!r}: the kubeconfig/context points at another cell's cluster"
+        )
 
 
 def read_installation_record(kube: KubeApi, namespace: str) -> InstallationRecord | None:
@@ -71,8 +104,11 @@ def update_installation_record(
     rollout_finished_at: datetime | None = None,
     restore_point: RestorePoint | None = None,
     config_backup: ConfigBackup | None = None,
+    cell: str | None = None,
+    rollout_maintenance_until: str | None = None,
 ) -> InstallationRecord:
-    """Set the given keys (None leaves a key as it is) and create the ConfigMap if it does not exist yet."""
+    """Set the given keys (None leaves a key as it is) and create the ConfigMap if it does not exist yet.
+    `rollout_maintenance_until`: an RFC3339 time or NO_LEASE_WRITTEN."""
     changes = record_changes(
         version=version,
         config_hash=config_hash,
@@ -80,6 +116,8 @@ def update_installation_record(
         rollout_finished_at=rollout_finished_at,
         restore_point=restore_point,
         config_backup=config_backup,
+        cell=cell,
+        rollout_maintenance_until=rollout_maintenance_until,
     )
     if not changes:
         raise ValueError("update_installation_record needs at least one key to set")
@@ -101,8 +139,12 @@ def record_changes(
     rollout_finished_at: datetime | None = None,
     restore_point: RestorePoint | None = None,
     config_backup: ConfigBackup | None = None,
+    cell: str | None = None,
+    rollout_maintenance_until: str | None = None,
 ) -> dict[str, str]:
     candidates: dict[str, str | None] = {
+        KEY_CELL: cell,
+        KEY_ROLLOUT_MAINTENANCE_UNTIL: rollout_maintenance_until,
         KEY_VERSION: version,
         KEY_CONFIG_HASH: config_hash,
         KEY_ROLLOUT_STARTED_AT: format_rfc3339(rollout_started_at) if rollout_started_at else None,
@@ -123,9 +165,15 @@ def record_from_data(namespace: str, data: Mapping[str, str]) -> InstallationRec
         last_rollout_finished_at=_parse_value(data, KEY_ROLLOUT_FINISHED_AT, parse_rfc3339, problems),
         restore_point=_parse_value(data, KEY_RESTORE_POINT, RestorePoint.from_json, problems),
         last_config_backup=_parse_value(data, KEY_CONFIG_BACKUP, ConfigBackup.from_json, problems),
+        cell=data.get(KEY_CELL) or None,
+        rollout_maintenance_until=_parse_value(data, KEY_ROLLOUT_MAINTENANCE_UNTIL, _lease_or_none, problems),
         other_data={key: value for key, value in data.items() if key not in OWNED_KEYS},
         problems=problems,
     )
+
+
+def _lease_or_none(raw: str) -> datetime | None:
+    return None if raw == NO_LEASE_WRITTEN else parse_rfc3339(raw)
 
 
 def _parse_value(

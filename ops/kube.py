@@ -82,6 +82,7 @@ class ConfigMap:
     name: str
     data: Mapping[str, str]
     resource_version: str | None = None
+    labels: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -110,7 +111,10 @@ class KubeApi(Protocol):
         self, namespace: str, name: str, data: Mapping[str, str], labels: Mapping[str, str] | None = None
     ) -> ConfigMap: ...
 
-    def patch_config_map_data(self, namespace: str, name: str, data: Mapping[str, str]) -> ConfigMap: ...
+    def patch_config_map_data(
+        self, namespace: str, name: str, data: Mapping[str, str], *, labels: Mapping[str, str] | None = None,
+        resource_version: str | None = None,
+    ) -> ConfigMap: ...
 
     def list_deployments(self, namespace: str, label_selector: str | None = None) -> list[WorkloadStatus]: ...
 
@@ -287,13 +291,26 @@ class KubeClient:
         path = f"/api/v1/namespaces/{_quote(namespace)}/configmaps"
         return _config_map_from(self._request("POST", path, body=body, query={"fieldManager": self.field_manager}))
 
-    def patch_config_map_data(self, namespace: str, name: str, data: Mapping[str, str]) -> ConfigMap:
-        """JSON merge patch of `data`: sets the given keys and leaves every other key as the server has it."""
+    def patch_config_map_data(
+        self, namespace: str, name: str, data: Mapping[str, str], *, labels: Mapping[str, str] | None = None,
+        resource_version: str | None = None,
+    ) -> ConfigMap:
+        """JSON merge patch of `data` (and `labels`): sets the given keys and leaves every other key as the server
+        has it. With `resource_version` the API server applies the patch only if the object is still at that
+        version (409 Conflict, KubeConflict, otherwise): a compare-and-swap."""
+        body: dict[str, Any] = {"data": dict(data)}
+        metadata: dict[str, Any] = {}
+        if labels:
+            metadata["labels"] = dict(labels)
+        if resource_version is not None:
+            metadata["resourceVersion"] = resource_version
+        if metadata:
+            body["metadata"] = metadata
         return _config_map_from(
             self._request(
                 "PATCH",
                 _config_map_path(namespace, name),
-                body={"data": dict(data)},
+                body=body,
                 content_type="application/merge-patch+json",
                 query={"fieldManager": self.field_manager},
             )
@@ -401,6 +418,7 @@ def _config_map_from(body: Mapping[str, Any]) -> ConfigMap:
         name=str(metadata.get("name", "")),
         data={str(k): str(v) for k, v in (body.get("data") or {}).items()},
         resource_version=metadata.get("resourceVersion"),
+        labels={str(k): str(v) for k, v in (metadata.get("labels") or {}).items()},
     )
 
 

@@ -1,9 +1,15 @@
 """Gitpod maintenance mode as a lease on ws-manager-mk2's maintenance ConfigMap.
 
 ws-manager-mk2 reads `config.json` = `{"enabledUntil": "<RFC3339>"}` from the ConfigMap
-`ws-manager-mk2-maintenance-mode` in its namespace and refuses to start workspaces while that time is in the
-future. Entering maintenance therefore never sets an open-ended flag: it sets `enabledUntil = now + lease`, so a
-rollout that crashes half-way leaves a cell that leaves maintenance by itself. Exiting sets `enabledUntil = now`.
+`ws-manager-mk2-maintenance-mode` in namespace `default` — a hard-coded key in its maintenance controller
+(components/ws-manager-mk2/controllers/maintenance_controller.go), whatever namespace Gitpod runs in — and newer
+versions only watch ConfigMaps labelled `gitpod.io/maintenanceConfig: "true"`. It refuses to start workspaces while
+that time is in the future. Entering maintenance therefore never sets an open-ended flag: it sets
+`enabledUntil = now + lease`, so a rollout that crashes half-way leaves a cell that leaves maintenance by itself.
+Exiting sets `enabledUntil = now`.
+
+Two ways to enter and exit: the operator's (`enter` replaces any lease, `exit` ends any lease) and the rollout
+hooks' (`extend` never shortens a lease someone else set, `end_if_unchanged` ends only the lease the rollout wrote).
 """
 
 from __future__ import annotations
@@ -18,16 +24,34 @@ from ops.timestamps import format_rfc3339, parse_rfc3339, require_aware
 
 MAINTENANCE_CONFIG_MAP = "ws-manager-mk2-maintenance-mode"
 MAINTENANCE_CONFIG_KEY = "config.json"
+# Where ws-manager-mk2 looks, independent of the Gitpod namespace.
+MAINTENANCE_NAMESPACE = "default"
+MAINTENANCE_LABEL = "gitpod.io/maintenanceConfig"
+# The Gitpod namespace (the `gitpod-installation` record lives there), not the lease's.
 DEFAULT_NAMESPACE = "gitpod"
 DEFAULT_LEASE_MINUTES = 60
 MIN_LEASE_MINUTES = 1
 # A lease is a promise that maintenance ends soon; a day is the longest such promise this tool will make.
 MAX_LEASE_MINUTES = 24 * 60
-MANAGED_BY_LABELS = {"app.kubernetes.io/managed-by": "gitpod-cell-ops"}
+# Set on every write: without it newer ws-manager-mk2 versions never see the ConfigMap.
+WATCHED_LABELS = {MAINTENANCE_LABEL: "true"}
+MANAGED_BY_LABELS = {"app.kubernetes.io/managed-by": "gitpod-cell-ops", **WATCHED_LABELS}
+# Compare-and-swap attempts before giving up when others keep changing the ConfigMap.
+_CAS_ATTEMPTS = 5
 
 
 class MaintenanceError(ValueError):
     """A lease request that cannot be honoured (e.g. a lease length outside the accepted range)."""
+
+
+@dataclass(frozen=True)
+class LeaseChange:
+    """What a hook's `extend` or `end_if_unchanged` did. `written`: the `enabledUntil` this call wrote, None when it
+    left the ConfigMap as it was; `note`: why it left it (someone else's lease), for the log."""
+
+    status: MaintenanceStatus
+    written: datetime | None
+    note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -74,7 +98,7 @@ class MaintenanceLease:
     """Enter, exit and read the maintenance lease of one Gitpod installation."""
 
     def __init__(
-        self, kube: KubeApi, namespace: str = DEFAULT_NAMESPACE, config_map: str = MAINTENANCE_CONFIG_MAP
+        self, kube: KubeApi, namespace: str = MAINTENANCE_NAMESPACE, config_map: str = MAINTENANCE_CONFIG_MAP
     ) -> None:
         self.kube = kube
         self.namespace = namespace
@@ -93,6 +117,63 @@ class MaintenanceLease:
             return self._status_for(None, now, problem="maintenance ConfigMap does not exist")
         return self._status_for(until, now)
 
+    def extend(self, lease_minutes: int, now: datetime) -> LeaseChange:
+        """The hooks' enter: maintenance until `max(current enabledUntil, now + lease)`. A longer lease already in
+        place (an operator's) is kept as it is; a shorter or absent one is replaced. Compare-and-swap on the
+        ConfigMap's resourceVersion, so a concurrent write is never overwritten unseen."""
+        wanted = _whole_seconds(require_aware(now, "now") + timedelta(minutes=validate_lease_minutes(lease_minutes)))
+        for _ in range(_CAS_ATTEMPTS):
+            try:
+                current = self.kube.get_config_map(self.namespace, self.config_map)
+            except KubeNotFound:
+                try:
+                    self.kube.create_config_map(self.namespace, self.config_map, _lease_data(wanted),
+                                                labels=MANAGED_BY_LABELS)
+                except KubeConflict:
+                    continue
+                return LeaseChange(self._status_for(wanted, now), wanted)
+            existing = _readable_until(current.data.get(MAINTENANCE_CONFIG_KEY))
+            if existing is not None and existing >= wanted:
+                if current.labels.get(MAINTENANCE_LABEL) != WATCHED_LABELS[MAINTENANCE_LABEL]:
+                    self._patch(current.resource_version, {}, labels=WATCHED_LABELS)
+                note = (f"kept the longer lease already in place until {format_rfc3339(existing)} "
+                        f"(this rollout asked for {format_rfc3339(wanted)})")
+                return LeaseChange(self._status_for(existing, now), None, note)
+            try:
+                self._patch(current.resource_version, _lease_data(wanted), labels=WATCHED_LABELS)
+            except KubeConflict:
+                continue
+            return LeaseChange(self._status_for(wanted, now), wanted)
+        raise KubeConflict("PATCH", f"{self.namespace}/{self.config_map}", 409, "Conflict",
+                           f"the maintenance ConfigMap changed on each of {_CAS_ATTEMPTS} attempts")
+
+    def end_if_unchanged(self, written: datetime | None, now: datetime) -> LeaseChange:
+        """The hooks' exit: end maintenance only if the ConfigMap still holds `written` (what this rollout's
+        `extend` wrote). Anything else is someone else's lease (an operator entered maintenance meanwhile, or held a
+        longer one before the rollout): it is left as it is, and the note says so."""
+        now_utc = require_aware(now, "now")
+        for _ in range(_CAS_ATTEMPTS):
+            try:
+                current = self.kube.get_config_map(self.namespace, self.config_map)
+            except KubeNotFound:
+                return LeaseChange(self._status_for(None, now, problem="maintenance ConfigMap does not exist"), None)
+            raw = current.data.get(MAINTENANCE_CONFIG_KEY)
+            existing = _readable_until(raw)
+            if written is None or existing is None or existing != _whole_seconds(written):
+                held = format_rfc3339(existing) if existing is not None else repr(raw)
+                ours = format_rfc3339(written) if written is not None else "nothing (a longer lease was in place)"
+                note = (f"left maintenance as it is: the ConfigMap holds enabledUntil {held}, this rollout wrote "
+                        f"{ours}; someone else's lease is theirs to end (`python -m ops maintenance exit`)")
+                return LeaseChange(self._status_for(existing, now), None, note)
+            until = _whole_seconds(now_utc)
+            try:
+                self._patch(current.resource_version, _lease_data(until), labels=WATCHED_LABELS)
+            except KubeConflict:
+                continue
+            return LeaseChange(self._status_for(until, now), until)
+        raise KubeConflict("PATCH", f"{self.namespace}/{self.config_map}", 409, "Conflict",
+                           f"the maintenance ConfigMap changed on each of {_CAS_ATTEMPTS} attempts")
+
     def status(self, now: datetime) -> MaintenanceStatus:
         try:
             config_map = self.kube.get_config_map(self.namespace, self.config_map)
@@ -107,10 +188,15 @@ class MaintenanceLease:
             return self._status_for(None, now, problem=f"{MAINTENANCE_CONFIG_KEY} is unreadable: {error}")
         return self._status_for(until, now)
 
+    def _patch(self, resource_version: str | None, data: dict[str, str], *,
+               labels: dict[str, str] | None = None) -> None:
+        self.kube.patch_config_map_data(self.namespace, self.config_map, data, labels=labels,
+                                        resource_version=resource_version)
+
     def _write_until(self, until: datetime, *, create_if_absent: bool) -> bool:
-        data = {MAINTENANCE_CONFIG_KEY: json.dumps({"enabledUntil": format_rfc3339(until)})}
+        data = _lease_data(until)
         try:
-            self.kube.patch_config_map_data(self.namespace, self.config_map, data)
+            self.kube.patch_config_map_data(self.namespace, self.config_map, data, labels=WATCHED_LABELS)
             return True
         except KubeNotFound:
             if not create_if_absent:
@@ -119,7 +205,7 @@ class MaintenanceLease:
             self.kube.create_config_map(self.namespace, self.config_map, data, labels=MANAGED_BY_LABELS)
         except KubeConflict:
             # Created by someone else between our patch and create: patch theirs.
-            self.kube.patch_config_map_data(self.namespace, self.config_map, data)
+            self.kube.patch_config_map_data(self.namespace, self.config_map, data, labels=WATCHED_LABELS)
         return True
 
     def _status_for(self, until: datetime | None, now: datetime, problem: str | None = None) -> MaintenanceStatus:
@@ -127,6 +213,20 @@ class MaintenanceLease:
         enabled = until is not None and until > now_utc
         remaining = (until - now_utc) if until is not None and enabled else timedelta(0)
         return MaintenanceStatus(self.namespace, self.config_map, enabled, until, remaining, problem)
+
+
+def _lease_data(until: datetime) -> dict[str, str]:
+    return {MAINTENANCE_CONFIG_KEY: json.dumps({"enabledUntil": format_rfc3339(until)})}
+
+
+def _readable_until(raw: str | None) -> datetime | None:
+    """The lease in `raw`, None when absent or unreadable (ws-manager-mk2 treats both as maintenance off)."""
+    if raw is None:
+        return None
+    try:
+        return _enabled_until(raw)
+    except ValueError:
+        return None
 
 
 def _enabled_until(raw: str) -> datetime | None:

@@ -1,7 +1,11 @@
 """`python -m ops maintenance status|enter|exit --stack NAME`: the maintenance lease, by hand.
 
 The stack file supplies defaults (`gitpod-cell:gitpod.maintenanceLeaseMinutes`, `gitpod-cell:gitpod.namespace`);
-the cluster is whatever `--kubeconfig`/`--context` point at, as with kubectl.
+the cluster is whatever `--kubeconfig`/`--context` point at, as with kubectl — so every action first reads the
+`gitpod-installation` record in the Gitpod namespace and refuses when it names another cell than `--stack`.
+The lease itself lives where ws-manager-mk2 reads it: `default/ws-manager-mk2-maintenance-mode`
+(`--maintenance-namespace` to override). These are the operator's explicit semantics: `enter` replaces any lease,
+`exit` ends any lease. A lease is capped at 240 minutes unless `--force-long-lease`.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ from ops.cli import EXIT_CONFIG_ERROR, OpsError
 GITPOD_CONFIG_KEY = "gitpod-cell:gitpod"
 LEASE_FIELD = "maintenanceLeaseMinutes"
 NAMESPACE_FIELD = "namespace"
+# The longest lease an operator gets without saying --force-long-lease (the stack config's own maximum).
+MAX_CLI_LEASE_MINUTES = 240
 
 
 def register(subparsers: Any) -> None:
@@ -34,7 +40,12 @@ def register(subparsers: Any) -> None:
         if action == "enter":
             action_parser.add_argument(
                 "--lease-minutes", type=int, default=None,
-                help="lease length; default: the stack's gitpod.maintenanceLeaseMinutes, else 60",
+                help="lease length; default: the stack's gitpod.maintenanceLeaseMinutes, else 60; at most "
+                     f"{MAX_CLI_LEASE_MINUTES} unless --force-long-lease",
+            )
+            action_parser.add_argument(
+                "--force-long-lease", action="store_true",
+                help=f"allow a lease longer than {MAX_CLI_LEASE_MINUTES} minutes (up to 24 hours)",
             )
         action_parser.set_defaults(handler=handler)
 
@@ -44,7 +55,14 @@ def _add_common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--kubeconfig", default=None, help="kubeconfig path; default $KUBECONFIG or ~/.kube/config")
     parser.add_argument("--context", default=None, help="kubeconfig context; default its current-context")
     parser.add_argument(
-        "--namespace", default=None, help="Gitpod namespace; default: the stack's gitpod.namespace, else gitpod"
+        "--namespace", default=None,
+        help="Gitpod namespace (where the gitpod-installation record is); default: the stack's gitpod.namespace, "
+             "else gitpod",
+    )
+    parser.add_argument(
+        "--maintenance-namespace", default=None,
+        help="namespace of the ws-manager-mk2-maintenance-mode ConfigMap; default: default (where ws-manager-mk2 "
+             "reads it)",
     )
     parser.add_argument("--json", action="store_true", help="print the resulting status as JSON")
 
@@ -62,6 +80,11 @@ def _enter(args: argparse.Namespace) -> int:
     if minutes is None:
         minutes = _stack_gitpod_setting(args.stack, LEASE_FIELD)
         minutes = minutes if isinstance(minutes, int) and not isinstance(minutes, bool) else DEFAULT_LEASE_MINUTES
+    if isinstance(minutes, int) and minutes > MAX_CLI_LEASE_MINUTES and not args.force_long_lease:
+        raise OpsError(
+            f"--lease-minutes {minutes}: longer than {MAX_CLI_LEASE_MINUTES} minutes; workspaces cannot start for "
+            "that long. Pass --force-long-lease if that is really meant", EXIT_CONFIG_ERROR,
+        )
     try:
         return _report(args, _call(lambda: lease.enter(minutes, now)))
     except MaintenanceError as error:
@@ -74,8 +97,9 @@ def _exit(args: argparse.Namespace) -> int:
 
 
 def _lease_for(args: argparse.Namespace) -> tuple[Any, Any]:
+    from ops.installation_record import CellMismatch, check_cell, read_installation_record
     from ops.kube import KubeClient, KubeConfigError
-    from ops.maintenance import DEFAULT_NAMESPACE, MaintenanceLease
+    from ops.maintenance import DEFAULT_NAMESPACE, MAINTENANCE_NAMESPACE, MaintenanceLease
     from ops.timestamps import utc_now
 
     namespace = args.namespace or _stack_gitpod_setting(args.stack, NAMESPACE_FIELD) or DEFAULT_NAMESPACE
@@ -83,7 +107,12 @@ def _lease_for(args: argparse.Namespace) -> tuple[Any, Any]:
         kube = KubeClient.from_environment(args.kubeconfig, args.context)
     except KubeConfigError as error:
         raise OpsError(f"cannot reach the cluster of stack {args.stack!r}: {error}", EXIT_CONFIG_ERROR) from error
-    return MaintenanceLease(kube, str(namespace)), utc_now()
+    record = _call(lambda: read_installation_record(kube, str(namespace)))
+    try:
+        check_cell(record, args.stack)
+    except CellMismatch as error:
+        raise OpsError(f"refusing: {error}", EXIT_CONFIG_ERROR) from error
+    return MaintenanceLease(kube, str(args.maintenance_namespace or MAINTENANCE_NAMESPACE)), utc_now()
 
 
 def _call(action: Any) -> Any:
@@ -94,7 +123,8 @@ def _call(action: Any) -> Any:
     except KubeConfigError as error:
         raise OpsError(f"kubeconfig: {error}", EXIT_CONFIG_ERROR) from error
     except KubeError as error:
-        hint = " (check RBAC: configmaps get/create/patch in the namespace)" if error.status in (401, 403) else ""
+        hint = (" (check RBAC: configmaps get/create/patch in the Gitpod namespace and in `default`)"
+                if error.status in (401, 403) else "")
         raise OpsError(f"Kubernetes API: {error}{hint}") from error
 
 

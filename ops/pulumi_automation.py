@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ops.cli import OpsError
-from ops.rollout import GITPOD_CONFIG_KEY, GITPOD_VERSION_FIELD, LastUpdate, StepResult
+from ops.rollout import GITPOD_CONFIG_KEY, GITPOD_VERSION_FIELD, INSTALLER_IMAGE_FIELD, LastUpdate, StepResult
 from ops.stackfile import REPO_ROOT
 
 if TYPE_CHECKING:
@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 
 # The stack output holding the cell's public URL (exported by the Gitpod layer); the health gate probes it.
 DEFAULT_URL_OUTPUT = "gitpodUrl"
+# The stack output holding the cluster's kubeconfig (components/exports.py); the health gate checks the cluster.
+KUBECONFIG_OUTPUT = "kubeconfig"
 HISTORY_PAGE_SIZE = 20
 HISTORY_MAX_PAGES = 5
 UPDATE_KIND = "update"
@@ -34,6 +36,8 @@ _STREAM_LABEL = re.compile(r"^(stdout|stderr):\s*")
 
 OutputSink = Callable[[str, str], None]
 """Receives (stack, line) for every line the CLI prints while previewing or updating that stack."""
+ClusterCheck = Callable[[str, str, str | None], StepResult]
+"""(stack, kubeconfig text, kube context) -> the cluster half of the health gate (ops.cell_health)."""
 
 
 class AutomationDriver:
@@ -45,25 +49,32 @@ class AutomationDriver:
         url_output: str = DEFAULT_URL_OUTPUT,
         health_probe: Callable[[str], StepResult] | None = None,
         on_output: OutputSink | None = None,
+        cluster_check: ClusterCheck | None = None,
+        kubeconfig: Path | None = None,
+        kube_context: str | None = None,
     ) -> None:
         self._work_dir = work_dir
         self._organization = organization or None
         self._url_output = url_output
         self._health_probe = health_probe or probe_url
         self._on_output = on_output
+        self._cluster_check = cluster_check or self._check_cluster
+        # --kubeconfig/--context of `fleet health`: instead of the stack's `kubeconfig` output.
+        self._kubeconfig = kubeconfig
+        self._kube_context = kube_context
         # Selecting a stack rewrites the workspace's current-stack file; stacks of one wave select in parallel.
         self._select_lock = threading.Lock()
 
     def qualified_name(self, stack: str) -> str:
         return f"{self._organization}/{stack}" if self._organization else stack
 
-    def set_gitpod_version(self, stack: str, version: str) -> None:
+    def set_gitpod_version(self, stack: str, version: str, installer_image: str) -> None:
         from pulumi.automation import ConfigValue
 
-        # A path key changes only the `version` field and keeps the rest of the `gitpod-cell:gitpod` object.
-        self._select(stack).set_config(
-            f"{GITPOD_CONFIG_KEY}.{GITPOD_VERSION_FIELD}", ConfigValue(value=version, secret=False), path=True
-        )
+        # Path keys change only these fields and keep the rest of the `gitpod-cell:gitpod` object.
+        selected = self._select(stack)
+        for field, value in ((GITPOD_VERSION_FIELD, version), (INSTALLER_IMAGE_FIELD, installer_image)):
+            selected.set_config(f"{GITPOD_CONFIG_KEY}.{field}", ConfigValue(value=value, secret=False), path=True)
 
     def preview(self, stack: str, policy_pack: Path) -> StepResult:
         from pulumi.automation import errors
@@ -103,12 +114,37 @@ class AutomationDriver:
             )
         url = outputs.get(self._url_output)
         if url is None or not url.value:
-            return StepResult(
+            endpoint = StepResult(
                 ok=False,
                 summary=f"stack {stack!r} has no output {self._url_output!r} to probe (outputs: "
                 f"{', '.join(sorted(outputs)) or 'none'})",
             )
-        return self._health_probe(str(url.value))
+        else:
+            endpoint = self._health_probe(str(url.value))
+        # The hooks' verdict does not count (Pulumi only warns when an after-hook fails): check the cluster itself.
+        if self._kubeconfig is not None:
+            kubeconfig_text: str | None = self._kubeconfig.read_text()
+        else:
+            output = outputs.get(KUBECONFIG_OUTPUT)
+            kubeconfig_text = str(output.value) if output is not None and output.value else None
+        if kubeconfig_text is None:
+            cluster = StepResult(ok=False, summary=f"stack {stack!r} has no output {KUBECONFIG_OUTPUT!r} (pass "
+                                                   "--kubeconfig): the cluster cannot be checked")
+        else:
+            cluster = self._cluster_check(stack, kubeconfig_text, self._kube_context)
+        return StepResult(ok=endpoint.ok and cluster.ok,
+                          summary=f"endpoint: {endpoint.summary}; cluster: {cluster.summary}")
+
+    def _check_cluster(self, stack: str, kubeconfig_text: str, context: str | None) -> StepResult:
+        from ops.cell_health import cluster_health_from_kubeconfig
+        from ops.cell_target import DEFAULT_GITPOD_NAMESPACE, config_object
+        from ops.stackfile import load_stack
+        from ops.timestamps import utc_now
+
+        gitpod = config_object(load_stack(stack, self._work_dir / "stacks").config, GITPOD_CONFIG_KEY)
+        namespace = str(gitpod.get("namespace") or DEFAULT_GITPOD_NAMESPACE)
+        health = cluster_health_from_kubeconfig(stack, kubeconfig_text, namespace, utc_now(), context=context)
+        return StepResult(ok=health.healthy, summary=health.summary())
 
     def last_update(self, stack: str) -> LastUpdate:
         from pulumi.automation import errors

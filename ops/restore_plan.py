@@ -73,7 +73,8 @@ class RestorePlan:
     def commands(self, stack_file: Path) -> list[str]:
         lines = [f"pulumi stack init {self.to_stack}   # once; skip if the stack exists"]
         lines += [f"pulumi config set --secret --stack {self.to_stack} {key} <value>" for key in self.secrets_to_set]
-        lines += [f"python -m ops plan --stack-file {stack_file}", f"pulumi up --stack {self.to_stack}"]
+        lines += [f"python -m ops plan --stack-file {stack_file}",
+                  f"pulumi up --stack {self.to_stack} --policy-pack policies"]
         return lines
 
 

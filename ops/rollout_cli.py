@@ -1,9 +1,12 @@
 """`python -m ops rollout` and `python -m ops fleet ...`: staged rollouts and fleet checks from the command line.
 
-rollout --version V [--dry-run] [--parallelism N] [--fleet PATH] [--policy-pack PATH]
+rollout --version V [--installer-image IMAGE] [--dry-run] [--parallelism N] [--fleet PATH] [--policy-pack PATH]
 fleet show [--json]                          the waves, for people and for the workflows' job matrices
 fleet status [--max-age-days N] [--json]     deployed version and update age per cell; exit 1 if any is overdue
-fleet health (--stack S ... | --wave W)      the health gate the deploy workflow runs after `pulumi up`
+fleet health (--stack S ... | --wave W)      the health gate the deploy workflow runs after `pulumi up`: the
+                                             public URL, and on the cluster (stack output `kubeconfig`, or
+                                             --kubeconfig) workloads ready, the installation record showing the
+                                             rollout finished and its config backed up, maintenance off
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from ops.fleet_status import DEFAULT_MAX_AGE_DAYS, collect_update_ages, format_u
 from ops.rollout import (
     GITPOD_CONFIG_KEY,
     GITPOD_VERSION_FIELD,
+    INSTALLER_IMAGE_FIELD,
     PulumiDriver,
     StackStatus,
     describe_plan,
@@ -66,6 +70,11 @@ def _register_rollout(subparsers: Any) -> None:
         "the health gate; one wave at a time, halting on the first failure. Commit the changed stack files.",
     )
     parser.add_argument("--version", required=True, help="the Gitpod version to roll out, e.g. 2024.09.0")
+    parser.add_argument(
+        "--installer-image", default=None, metavar="IMAGE",
+        help="installer image for every stack (default: each stack's current installer repository tagged with "
+             "--version; required when a stack pins its installer by digest)",
+    )
     parser.add_argument("--dry-run", action="store_true", help="print the waves and change nothing")
     parser.add_argument("--parallelism", type=int, metavar="N", help="stacks at once inside a wave (overrides fleet)")
     parser.add_argument(
@@ -97,17 +106,24 @@ def _register_fleet_status(subparsers: Any) -> None:
 
 
 def _register_fleet_health(subparsers: Any) -> None:
-    parser = subparsers.add_parser("health", help="probe the cells' public endpoints (the deploy health gate)")
+    parser = subparsers.add_parser(
+        "health", help="the deploy health gate: public endpoint, workloads, installation record, maintenance off")
     target = parser.add_mutually_exclusive_group(required=True)
     target.add_argument("--stack", action="append", metavar="STACK", help="a stack to check (repeatable)")
     target.add_argument("--wave", metavar="WAVE", help="every stack of this wave")
+    parser.add_argument("--kubeconfig", type=Path, default=None, metavar="PATH",
+                        help="kubeconfig of the cell's cluster (one --stack only); default: the stack output "
+                             "'kubeconfig'")
+    parser.add_argument("--context", default=None, help="kubeconfig context (with --kubeconfig)")
     _add_common_arguments(parser)
     parser.set_defaults(handler=fleet_health_command)
 
 
 def run_rollout_command(args: argparse.Namespace) -> int:
     fleet = load_fleet(args.fleet, args.stacks_dir)
-    plan = plan_rollout(fleet, args.version, args.parallelism)
+    plan = plan_rollout(fleet, args.version, args.parallelism,
+                        current_images=configured_installer_images(fleet.stacks, args.stacks_dir),
+                        installer_image=args.installer_image)
     print(describe_plan(plan, configured_gitpod_versions(fleet.stacks, args.stacks_dir)))
     if args.dry_run:
         print("dry run: nothing was changed")
@@ -116,17 +132,37 @@ def run_rollout_command(args: argparse.Namespace) -> int:
     if not (policy_pack / "PulumiPolicy.yaml").is_file():
         raise OpsError(f"--policy-pack {policy_pack}: no PulumiPolicy.yaml there", EXIT_CONFIG_ERROR)
     driver: PulumiDriver = args.make_driver()
-    report = run_rollout(plan, driver, policy_pack, log=locked_print)
+    report = run_rollout(plan, driver, policy_pack, log=locked_print,
+                         snapshot=lambda stack: snapshot_stack_file(stack_path(stack, args.stacks_dir)))
     print(format_report(report))
-    written = [
-        outcome.stack
-        for outcome in report.outcomes
-        if outcome.status is not StackStatus.NOT_STARTED and outcome.failed_step != "set version"
-    ]
-    if written:
-        files = " ".join(_display_path(stack_path(stack, args.stacks_dir)) for stack in written)
-        print(f"the new version is in these stack files; commit them so Git stays the desired state: {files}")
+    succeeded = [outcome.stack for outcome in report.outcomes if outcome.status is StackStatus.SUCCEEDED]
+    failed = [outcome for outcome in report.outcomes if outcome.status is StackStatus.FAILED]
+    if succeeded:
+        files = " ".join(_display_path(stack_path(stack, args.stacks_dir)) for stack in succeeded)
+        print(f"commit these: the new version is in these stack files, and their cells run it: {files}")
+    if failed:
+        reverted = " ".join(_display_path(stack_path(o.stack, args.stacks_dir)) for o in failed if o.reverted)
+        kept = " ".join(_display_path(stack_path(o.stack, args.stacks_dir)) for o in failed
+                        if not o.reverted and o.failed_step != "set version")
+        if reverted:
+            print(f"do not commit these: their stacks failed, and their stack files were reverted: {reverted}")
+        if kept:
+            print(f"do not commit these: their stacks failed and the stack files could not be reverted; restore "
+                  f"them with `git checkout --`: {kept}")
     return 0 if report.ok else EXIT_ROLLOUT_FAILED
+
+
+def snapshot_stack_file(path: Path) -> Any:
+    """A copy of the stack file now, and what puts it back (see ops.rollout.StackFileSnapshot)."""
+    original = path.read_bytes() if path.is_file() else None
+
+    def restore() -> None:
+        if original is None:
+            path.unlink(missing_ok=True)
+        else:
+            path.write_bytes(original)
+
+    return restore
 
 
 def show_fleet_command(args: argparse.Namespace) -> int:
@@ -162,7 +198,12 @@ def fleet_health_command(args: argparse.Namespace) -> int:
     unknown = [stack for stack in stacks if stack not in fleet.stacks]
     if unknown:
         raise OpsError(f"not in {fleet.source}: {', '.join(unknown)}", EXIT_CONFIG_ERROR)
-    driver: PulumiDriver = args.make_driver()
+    overrides: dict[str, Any] = {}
+    if args.kubeconfig is not None or args.context is not None:
+        if len(stacks) != 1:
+            raise OpsError("--kubeconfig/--context name one cluster: pass exactly one --stack", EXIT_CONFIG_ERROR)
+        overrides = {"kubeconfig": args.kubeconfig, "kube_context": args.context}
+    driver: PulumiDriver = args.make_driver(**overrides) if overrides else args.make_driver()
     unhealthy = 0
     for stack in stacks:
         result = driver.health(stack)
@@ -193,6 +234,16 @@ def configured_gitpod_versions(stacks: Sequence[str], stacks_dir: Path) -> dict[
     return versions
 
 
+def configured_installer_images(stacks: Sequence[str], stacks_dir: Path) -> dict[str, str | None]:
+    """The installer image each stack file pins now."""
+    images: dict[str, str | None] = {}
+    for stack in stacks:
+        gitpod = load_stack(stack, stacks_dir).config.get(GITPOD_CONFIG_KEY)
+        image = gitpod.get(INSTALLER_IMAGE_FIELD) if isinstance(gitpod, dict) else None
+        images[stack] = str(image) if image is not None else None
+    return images
+
+
 def _display_path(path: Path) -> str:
     return str(path.relative_to(REPO_ROOT)) if path.is_relative_to(REPO_ROOT) else str(path)
 
@@ -202,7 +253,7 @@ def locked_print(line: str) -> None:
         print(line, flush=True)
 
 
-def make_automation_driver() -> PulumiDriver:
+def make_automation_driver(kubeconfig: Path | None = None, kube_context: str | None = None) -> PulumiDriver:
     from ops.pulumi_automation import AutomationDriver
 
     if shutil.which("pulumi") is None:
@@ -210,4 +261,6 @@ def make_automation_driver() -> PulumiDriver:
     return AutomationDriver(
         organization=os.environ.get("PULUMI_ORG") or None,
         on_output=lambda stack, line: locked_print(f"[{stack}] {line}"),
+        kubeconfig=kubeconfig,
+        kube_context=kube_context,
     )

@@ -8,11 +8,19 @@ Pulumi layer binds one `pulumi.ResourceHook` per step (names are the step names)
 
 - Preflight (ops/preflight.py: database, object storage, registry, cluster) runs first: a cell that fails it never
   enters maintenance, and the other before-steps refuse to run in a rollout whose preflight did not pass.
-- Maintenance is only ever a lease (`enabledUntil = now + lease`): whatever fails later, it ends by itself.
+- Maintenance is only ever a lease (`enabledUntil = now + lease`): whatever fails later, it ends by itself. The
+  lease lives where ws-manager-mk2 reads it (`default/ws-manager-mk2-maintenance-mode`, ops.maintenance), and must
+  outlast the restore-point wait, the installer Job and the health gate (RolloutSettings checks that). The hooks
+  never shorten or end an operator's lease: entering keeps `max(existing, new)`, exiting ends only the lease this
+  rollout wrote (recorded as `rolloutMaintenanceUntil` in `gitpod-installation`).
+- Every step that writes checks that the cluster's `gitpod-installation` record belongs to this stack (`cell`), and
+  the first write records it.
 - The restore point is recorded in the `gitpod-installation` ConfigMap before the installer changes anything.
 - A failing step raises RolloutStepError naming the step; later steps do not run. The after-steps also check, per
   resource, that the steps before them passed in this process, so even an engine that carried on past a failed
-  after-hook could not back up an unhealthy rollout or end maintenance early.
+  after-hook could not back up an unhealthy rollout or end maintenance early. Pulumi only warns about a failed
+  after-hook (`pulumi up` still succeeds), so the deploy gate does not rely on these: `python -m ops fleet health`
+  checks the cluster, the record and the lease itself (ops.cell_health).
 
 Nothing here imports Pulumi at module level; only the adapter functions at the bottom do, when called.
 """
@@ -29,18 +37,25 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from ops.config_backup import ConfigBackup
 from ops.health import DEFAULT_POLL_SECONDS, HealthReport, wait_until_healthy
-from ops.installation_record import update_installation_record
+from ops.installation_record import (
+    NO_LEASE_WRITTEN,
+    InstallationRecord,
+    check_cell,
+    read_installation_record,
+    update_installation_record,
+)
 from ops.kube import KubeApi
 from ops.maintenance import (
     DEFAULT_LEASE_MINUTES,
     DEFAULT_NAMESPACE,
+    MAINTENANCE_NAMESPACE,
     MaintenanceLease,
     MaintenanceStatus,
     validate_lease_minutes,
 )
 from ops.mysql_checks import DEFAULT_DATABASE, DEFAULT_USER, MYSQL_PORT, ServerVersionRequirement
 from ops.restore_point import RestorePoint
-from ops.timestamps import utc_now
+from ops.timestamps import format_rfc3339, utc_now
 
 if TYPE_CHECKING:
     from ops.preflight import PreflightClients, PreflightReport, PreflightSettings
@@ -61,9 +76,20 @@ PREREQUISITES: Mapping[str, tuple[str, ...]] = {
     BACKUP_CONFIG: (HEALTH_GATE,),
     EXIT_MAINTENANCE: (HEALTH_GATE, BACKUP_CONFIG),
 }
-# The health gate gets at most this long by default, and never more than half the lease, so the lease still covers
-# the installer Job that runs between the before- and after-steps.
-MAX_DEFAULT_HEALTH_TIMEOUT_SECONDS = 15 * 60
+# What the maintenance lease must outlast, from entering maintenance to the health gate's verdict:
+#   record-restore-point's wait for a snapshot/backup (PITR off, or a new instance) ....... snapshot_wait_seconds
+#   the installer Job (components/gitpod/installer.py ACTIVE_DEADLINE_SECONDS; a test keeps them equal) ... 25 min
+#   the health gate ....................................................................... health timeout
+#   backup-config and exit-maintenance, API latency, Pulumi between the hooks .............. LEASE_MARGIN_SECONDS
+INSTALLER_JOB_DEADLINE_SECONDS = 25 * 60
+DEFAULT_SNAPSHOT_WAIT_SECONDS = 15 * 60
+DEFAULT_HEALTH_TIMEOUT_SECONDS = 15 * 60
+LEASE_MARGIN_SECONDS = 5 * 60
+# With the defaults: 15 + 25 + 15 + 5 = 60 minutes, the smallest lease a rollout accepts.
+MIN_ROLLOUT_LEASE_MINUTES = (DEFAULT_SNAPSHOT_WAIT_SECONDS + INSTALLER_JOB_DEADLINE_SECONDS
+                             + DEFAULT_HEALTH_TIMEOUT_SECONDS + LEASE_MARGIN_SECONDS) // 60
+# Kept for callers of the old name: the default health gate timeout.
+MAX_DEFAULT_HEALTH_TIMEOUT_SECONDS = DEFAULT_HEALTH_TIMEOUT_SECONDS
 
 log = logging.getLogger("ops.rollout")
 StepResult = TypeVar("StepResult")
@@ -108,11 +134,19 @@ class PrerequisiteNotMet(Exception):
     """A step was asked to run although a step it depends on did not pass in this rollout."""
 
 
+def minimum_lease_seconds(snapshot_wait_seconds: float, health_timeout_seconds: float) -> float:
+    return snapshot_wait_seconds + INSTALLER_JOB_DEADLINE_SECONDS + health_timeout_seconds + LEASE_MARGIN_SECONDS
+
+
 @dataclass(frozen=True)
 class RolloutSettings:
     stack: str
-    namespace: str = DEFAULT_NAMESPACE
+    namespace: str = DEFAULT_NAMESPACE  # the Gitpod namespace: the `gitpod-installation` record
     lease_minutes: int = DEFAULT_LEASE_MINUTES
+    # Where ws-manager-mk2 reads its maintenance ConfigMap: `default`, whatever the Gitpod namespace.
+    maintenance_namespace: str = MAINTENANCE_NAMESPACE
+    # The longest record-restore-point waits for an on-demand snapshot/backup.
+    snapshot_wait_seconds: float = DEFAULT_SNAPSHOT_WAIT_SECONDS
     # Needed by backup-config only; the before-steps run without them.
     gitpod_version: str | None = None
     config_hash: str | None = None
@@ -125,17 +159,30 @@ class RolloutSettings:
         if not self.stack:
             raise ValueError("RolloutSettings.stack is required")
         validate_lease_minutes(self.lease_minutes)
-        if self.health_timeout_seconds is not None and self.health_timeout_seconds >= self.lease_minutes * 60:
+        if self.snapshot_wait_seconds <= 0:
+            raise ValueError(f"snapshot wait {self.snapshot_wait_seconds:g}s must be positive")
+        if self.health_timeout_seconds is not None and self.health_timeout_seconds <= 0:
+            raise ValueError(f"health gate timeout {self.health_timeout_seconds:g}s must be positive")
+        health = self.effective_health_timeout_seconds
+        needed = minimum_lease_seconds(self.snapshot_wait_seconds, health)
+        if self.lease_minutes * 60 < needed:
             raise ValueError(
-                f"health gate timeout {self.health_timeout_seconds:g}s must be shorter than the "
-                f"{self.lease_minutes}-minute maintenance lease, or maintenance ends while the gate still waits"
+                f"maintenance lease of {self.lease_minutes} min is shorter than the rollout it must cover: "
+                f"snapshot wait {self.snapshot_wait_seconds / 60:g} min + installer Job deadline "
+                f"{INSTALLER_JOB_DEADLINE_SECONDS / 60:g} min + health gate timeout {health / 60:g} min + margin "
+                f"{LEASE_MARGIN_SECONDS / 60:g} min = {needed / 60:g} min; raise gitpod.maintenanceLeaseMinutes to "
+                f"at least {_whole_minutes(needed)} or shorten the health timeout / snapshot wait"
             )
 
     @property
     def effective_health_timeout_seconds(self) -> float:
         if self.health_timeout_seconds is not None:
             return self.health_timeout_seconds
-        return min(MAX_DEFAULT_HEALTH_TIMEOUT_SECONDS, self.lease_minutes * 60 / 2)
+        return DEFAULT_HEALTH_TIMEOUT_SECONDS
+
+
+def _whole_minutes(seconds: float) -> int:
+    return int(-(-seconds // 60))
 
 
 @dataclass(frozen=True)
@@ -200,17 +247,35 @@ def run_preflight(clients: RolloutClients, settings: RolloutSettings) -> Preflig
     return clients.preflight(clients.progress)
 
 
+def _record_of_this_cell(clients: RolloutClients, settings: RolloutSettings) -> InstallationRecord | None:
+    """The `gitpod-installation` record, after checking it belongs to settings.stack (ops.installation_record)."""
+    record = read_installation_record(clients.kube, settings.namespace)
+    check_cell(record, settings.stack)
+    return record
+
+
 def enter_maintenance(clients: RolloutClients, settings: RolloutSettings) -> MaintenanceStatus:
-    status = MaintenanceLease(clients.kube, settings.namespace).enter(settings.lease_minutes, clients.clock())
-    clients.progress(status.describe())
-    return status
+    _record_of_this_cell(clients, settings)
+    change = MaintenanceLease(clients.kube, settings.maintenance_namespace).extend(settings.lease_minutes,
+                                                                                    clients.clock())
+    # What this rollout wrote is what exit-maintenance may end; `none`: an existing longer lease was kept.
+    update_installation_record(
+        clients.kube, settings.namespace, cell=settings.stack,
+        rollout_maintenance_until=format_rfc3339(change.written) if change.written else NO_LEASE_WRITTEN,
+    )
+    if change.note:
+        clients.progress(change.note)
+    clients.progress(change.status.describe())
+    return change.status
 
 
 def record_restore_point(clients: RolloutClients, settings: RolloutSettings) -> RestorePoint:
+    _record_of_this_cell(clients, settings)
     started_at = clients.clock()
     restore_point = clients.restore_points.capture(started_at)
     update_installation_record(
-        clients.kube, settings.namespace, rollout_started_at=started_at, restore_point=restore_point
+        clients.kube, settings.namespace, rollout_started_at=started_at, restore_point=restore_point,
+        cell=settings.stack,
     )
     clients.progress(f"restore point recorded: {restore_point.to_json()}")
     return restore_point
@@ -236,6 +301,7 @@ def backup_config(clients: RolloutClients, settings: RolloutSettings) -> ConfigB
     if not (version and config_hash and config_yaml):
         raise ValueError("RolloutSettings needs gitpod_version, config_hash and installer_config_yaml to back up "
                          "the applied config")
+    _record_of_this_cell(clients, settings)
     backup = clients.config_store.write(settings.stack, version, config_hash, config_yaml, clients.clock())
     update_installation_record(clients.kube, settings.namespace, config_backup=backup)
     scheme = getattr(clients.config_store, "scheme", "s3")
@@ -245,11 +311,16 @@ def backup_config(clients: RolloutClients, settings: RolloutSettings) -> ConfigB
 
 
 def exit_maintenance(clients: RolloutClients, settings: RolloutSettings) -> MaintenanceStatus:
+    record = _record_of_this_cell(clients, settings)
     now = clients.clock()
-    status = MaintenanceLease(clients.kube, settings.namespace).exit(now)
+    written = record.rollout_maintenance_until if record is not None else None
+    change = MaintenanceLease(clients.kube, settings.maintenance_namespace).end_if_unchanged(written, now)
     update_installation_record(clients.kube, settings.namespace, rollout_finished_at=now)
-    clients.progress(status.describe())
-    return status
+    if change.note:
+        log.warning(change.note)
+        clients.progress(change.note)
+    clients.progress(change.status.describe())
+    return change.status
 
 
 STEP_FUNCTIONS: Mapping[str, Callable[[RolloutClients, RolloutSettings], object]] = {
@@ -329,6 +400,8 @@ class HookContext:
     kube_context: Any = None
     namespace: Any = DEFAULT_NAMESPACE
     lease_minutes: Any = DEFAULT_LEASE_MINUTES
+    maintenance_namespace: Any = MAINTENANCE_NAMESPACE  # where ws-manager-mk2 reads the lease
+    snapshot_wait_seconds: Any = None  # None: DEFAULT_SNAPSHOT_WAIT_SECONDS
     health_timeout_seconds: Any = None
     health_label_selector: Any = None
     aws_profile: Any = None
@@ -397,6 +470,8 @@ async def hook_settings_from_args(context: HookContext, args: Any) -> tuple[Roll
         stack=str(values["stack"]),
         namespace=str(values["namespace"] or DEFAULT_NAMESPACE),
         lease_minutes=int(values["lease_minutes"] or DEFAULT_LEASE_MINUTES),
+        maintenance_namespace=str(values["maintenance_namespace"] or MAINTENANCE_NAMESPACE),
+        snapshot_wait_seconds=float(values["snapshot_wait_seconds"] or DEFAULT_SNAPSHOT_WAIT_SECONDS),
         gitpod_version=_optional_str(values["gitpod_version"]),
         config_hash=_optional_str(values["config_hash"]),
         installer_config_yaml=_optional_str(values["installer_config_yaml"]),
@@ -477,9 +552,9 @@ def build_rollout_clients(settings: RolloutSettings, client_settings: ClientSett
 
 
 def _restore_points(settings: RolloutSettings, client_settings: ClientSettings) -> RestorePointSource:
-    # A wait for a snapshot or backup (PITR off, or a new RDS instance without a restorable time yet) may use at most
-    # a quarter of the lease, leaving the rest for the installer Job and the health gate.
-    wait_budget_seconds = settings.lease_minutes * 60 / 4
+    # A wait for a snapshot or backup (PITR off, or a new RDS instance without a restorable time yet) is bounded by
+    # the budget RolloutSettings counted into the lease.
+    wait_budget_seconds = settings.snapshot_wait_seconds
     if client_settings.restore_target_kind == "cloudsql":
         from ops.cloudsql_restore_point import OPERATION_POLL_SECONDS, CloudSqlRestorePoints
 

@@ -482,3 +482,33 @@ def _gcs_get_bucket(args: dict[str, Any], region: str) -> dict[str, Any]:
 
 
 _CALLS["gcp:storage/getBucket:getBucket"] = _gcs_get_bucket
+
+
+def _availability_zones_with_opt_in(args: dict[str, Any], region: str) -> dict[str, Any]:
+    """Like the real call in an account that opted into a Local Zone: it is listed (and sorts first) unless the
+    caller filters on `opt-in-status`."""
+    zones = [(f"{region}{s}", f"{region[:3]}-az{n}", "opt-in-not-required") for n, s in enumerate("abc", 1)]
+    zones.insert(0, (f"{region}-lax-1a", f"{region[:3]}-lax1-az1", "opted-in"))
+    for wanted in args.get("filters") or []:
+        if wanted.get("name") == "opt-in-status":
+            zones = [zone for zone in zones if zone[2] in wanted.get("values", [])]
+    return {"names": [zone[0] for zone in zones], "zoneIds": [zone[1] for zone in zones], "id": region}
+
+
+# Add-on versions as EKS lists them for a Kubernetes version (kube-proxy follows the Kubernetes minor).
+_ADDON_VERSIONS = {"vpc-cni": "v1.20.4-eksbuild.1", "coredns": "v1.12.4-eksbuild.1",
+                   "aws-ebs-csi-driver": "v1.50.1-eksbuild.1"}
+
+
+def _eks_addon_version(args: dict[str, Any], region: str) -> dict[str, Any]:
+    addon, kubernetes = str(args.get("addonName")), str(args.get("kubernetesVersion"))
+    version = f"v{kubernetes}.3-eksbuild.2" if addon == "kube-proxy" else _ADDON_VERSIONS.get(addon,
+                                                                                            "v1.0.0-eksbuild.1")
+    return {"addonName": addon, "kubernetesVersion": kubernetes, "mostRecent": bool(args.get("mostRecent")),
+            "version": version, "id": addon}
+
+
+_CALLS.update({
+    "aws:index/getAvailabilityZones:getAvailabilityZones": _availability_zones_with_opt_in,
+    "aws:eks/getAddonVersion:getAddonVersion": _eks_addon_version,
+})

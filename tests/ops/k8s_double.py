@@ -2,13 +2,15 @@
 
     GET    /api/v1/namespaces/{ns}/configmaps/{name}
     POST   /api/v1/namespaces/{ns}/configmaps
-    PATCH  /api/v1/namespaces/{ns}/configmaps/{name}        (application/merge-patch+json only)
+    PATCH  /api/v1/namespaces/{ns}/configmaps/{name}        (application/merge-patch+json only; data, labels, and
+                                                             metadata.resourceVersion as a precondition)
     GET    /apis/apps/v1/namespaces/{ns}/deployments         (?labelSelector=k=v[,k=v])
     GET    /apis/apps/v1/namespaces/{ns}/statefulsets
     GET    /api/v1/nodes                                     (ops/cluster_nodes.py, for preflight)
 
 It answers like the API server does for these calls (Status objects on errors, 404 for an unknown namespace,
-409 AlreadyExists, resourceVersion bumps, merge-patch semantics including `null` deleting a key), optionally over
+409 AlreadyExists, resourceVersion bumps and preconditions (409 Conflict), merge-patch semantics including `null`
+deleting a key), optionally over
 TLS with a bearer token or a client certificate, and can inject faults: fail the Nth request, fail requests
 matching a method and path, or hang them until the client gives up. Anything else gets 404, so a client calling an
 endpoint the double does not know fails loudly.
@@ -67,7 +69,8 @@ class KubeDouble:
     def __init__(
         self,
         *,
-        namespaces: tuple[str, ...] = ("gitpod",),
+        # Every real cluster has `default`; ws-manager-mk2 reads its maintenance ConfigMap from there.
+        namespaces: tuple[str, ...] = ("gitpod", "default"),
         token: str | None = None,
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
@@ -156,9 +159,33 @@ class KubeDouble:
             stored = self.config_maps.get((namespace, name))
             return dict(stored["data"]) if stored else None
 
-    def put_config_map(self, namespace: str, name: str, data: dict[str, str]) -> None:
+    def config_map_labels(self, namespace: str, name: str) -> dict[str, str] | None:
         with self._lock:
-            self.config_maps[(namespace, name)] = self._new_object("ConfigMap", "v1", namespace, name, data=data)
+            stored = self.config_maps.get((namespace, name))
+            return dict(stored["metadata"].get("labels") or {}) if stored else None
+
+    def put_config_map(self, namespace: str, name: str, data: dict[str, str],
+                       labels: dict[str, str] | None = None) -> None:
+        with self._lock:
+            stored = self._new_object("ConfigMap", "v1", namespace, name, data=dict(data))
+            stored["metadata"]["labels"] = dict(labels or {})
+            self.config_maps[(namespace, name)] = stored
+
+    def config_map_names(self, name: str) -> list[tuple[str, str]]:
+        """Every (namespace, name) holding a ConfigMap called `name`: to prove one was written nowhere else."""
+        with self._lock:
+            return sorted(key for key in self.config_maps if key[1] == name)
+
+    def ws_manager_maintenance(self) -> dict[str, Any] | None:
+        """The maintenance config exactly as ws-manager-mk2 sees it: ConfigMap `ws-manager-mk2-maintenance-mode` in
+        namespace `default` (its hard-coded key), and only if labelled `gitpod.io/maintenanceConfig: "true"` (its
+        informer cache filters on that label); `config.json` parsed. None: ws-manager-mk2 sees no maintenance."""
+        with self._lock:
+            stored = self.config_maps.get(("default", "ws-manager-mk2-maintenance-mode"))
+            if stored is None or (stored["metadata"].get("labels") or {}).get("gitpod.io/maintenanceConfig") != "true":
+                return None
+            raw = stored["data"].get("config.json")
+        return json.loads(raw) if raw else None
 
     def put_deployment(self, namespace: str, name: str, **state: Any) -> None:
         self._put_workload("deployments", "Deployment", namespace, name, **state)
@@ -307,11 +334,18 @@ class KubeDouble:
             stored = self.config_maps.get((namespace, name))
             if stored is None:
                 return 404, _status(404, "NotFound", f'configmaps "{name}" not found')
-            for key, value in ((patch or {}).get("data") or {}).items():
-                if value is None:
-                    stored["data"].pop(key, None)
-                else:
-                    stored["data"][key] = value
+            metadata = (patch or {}).get("metadata") or {}
+            expected = metadata.get("resourceVersion")
+            if expected is not None and expected != stored["metadata"]["resourceVersion"]:
+                return 409, _status(409, "Conflict", f'Operation cannot be fulfilled on configmaps "{name}": the '
+                                    "object has been modified; please apply your changes to the latest version")
+            for target, changes in ((stored["data"], (patch or {}).get("data") or {}),
+                                    (stored["metadata"].setdefault("labels", {}), metadata.get("labels") or {})):
+                for key, value in changes.items():
+                    if value is None:
+                        target.pop(key, None)
+                    else:
+                        target[key] = value
             self._resource_version += 1
             stored["metadata"]["resourceVersion"] = str(self._resource_version)
             return 200, copy.deepcopy(stored)

@@ -168,3 +168,35 @@ def test_config_command_without_an_installation_fails_clearly(aws, stacks, kube_
     kubeconfig = write_kubeconfig(tmp_path / "kubeconfig", kube_double.kubeconfig())
     assert run(["backup", "config", "--stack", "dev", "--kubeconfig", str(kubeconfig)]) == 1
     assert "no gitpod-installation record" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("record", "refusal"), [
+    ({"cell": "prod"}, "belongs to cell 'prod', not 'dev'"),
+    ({"lastRolloutStartedAt": "2025-03-14T10:00:00Z", "lastRolloutFinishedAt": "2025-03-14T09:00:00Z"},
+     "the rollout started 2025-03-14T10:00:00Z never finished (last finished: 2025-03-14T09:00:00Z)"),
+    ({"lastRolloutStartedAt": "2025-03-14T10:00:00Z"}, "never finished (last finished: never)"),
+])
+def test_config_command_refuses_another_cell_or_an_unapplied_config(aws, stacks, kube_double: KubeDouble, tmp_path,
+                                                                   capsys, record, refusal):
+    s3 = aws("s3")
+    make_bucket(s3, BUCKET, AWS_REGION)
+    kube_double.put_config_map("gitpod", "gitpod-installation",
+                               {"version": "2024.11.0", "configHash": "abc123", **record})
+    kube_double.put_config_map("gitpod", "gitpod-installer-config", {"config.yaml": "domain: gitpod.example.com\n"})
+    kubeconfig = write_kubeconfig(tmp_path / "kubeconfig", kube_double.kubeconfig())
+
+    assert run(["backup", "config", "--stack", "dev", "--kubeconfig", str(kubeconfig)]) == 1
+
+    assert refusal in capsys.readouterr().out
+    assert read_latest_config_backup(s3, BUCKET, "dev") is None
+
+
+def test_config_command_accepts_its_own_cell_after_a_finished_rollout(aws, stacks, kube_double: KubeDouble,
+                                                                      tmp_path):
+    make_bucket(aws("s3"), BUCKET, AWS_REGION)
+    kube_double.put_config_map("gitpod", "gitpod-installation", {
+        "version": "2024.11.0", "configHash": "abc123", "cell": "dev",
+        "lastRolloutStartedAt": "2025-03-14T09:00:00Z", "lastRolloutFinishedAt": "2025-03-14T09:20:00Z"})
+    kube_double.put_config_map("gitpod", "gitpod-installer-config", {"config.yaml": "domain: gitpod.example.com\n"})
+    kubeconfig = write_kubeconfig(tmp_path / "kubeconfig", kube_double.kubeconfig())
+    assert run(["backup", "config", "--stack", "dev", "--kubeconfig", str(kubeconfig)]) == 0

@@ -233,7 +233,7 @@ def test_a_whole_rollout_of_a_gcp_cell(gcp_apis: GoogleApiDouble, fake_gcs_url: 
             stack="prod-gcp", aws_region=REGION, db_instance_id=pulumi.Output.from_input("gitpod-prod-gcp-db"),
             bucket=pulumi.Output.from_input(versioned_gcs_bucket), gitpod_version="2024.11.0", config_hash="abc123",
             installer_config_yaml="domain: gitpod.example.com\n",
-            kubeconfig=pulumi.Output.secret(json.dumps(kube_double.kubeconfig())), lease_minutes=30,
+            kubeconfig=pulumi.Output.secret(json.dumps(kube_double.kubeconfig())), lease_minutes=60,
             health_timeout_seconds=60, cloud="gcp", restore_target_kind="cloudsql", object_storage_kind="gcs",
             gcp_project=GCP_PROJECT, database_host="127.0.0.1",
             database_port=pulumi.Output.from_input(scenario.source.port), database_username="root",
@@ -269,7 +269,7 @@ def test_a_whole_rollout_of_a_gcp_cell(gcp_apis: GoogleApiDouble, fake_gcs_url: 
     assert restored is not None
     assert restored.backup == record.last_config_backup
     assert restored.config_yaml == "domain: gitpod.example.com\n"
-    assert kube_double.config_map_data("gitpod", MAINTENANCE_CONFIG_MAP) is not None
+    assert kube_double.config_map_data("default", MAINTENANCE_CONFIG_MAP) is not None
 
 
 def test_a_gcp_context_without_a_project_is_refused():

@@ -54,7 +54,7 @@ def maintenance(stacks: Path, kube_double: KubeDouble, tmp_path: Path) -> Callab
 
 
 def _lease(double: KubeDouble) -> dict[str, str]:
-    data = double.config_map_data("gitpod", MAINTENANCE_CONFIG_MAP)
+    data = double.config_map_data("default", MAINTENANCE_CONFIG_MAP)
     assert data is not None
     return json.loads(data[MAINTENANCE_CONFIG_KEY])
 
@@ -123,3 +123,54 @@ def test_forbidden_hints_at_rbac(maintenance: Callable[..., int], kube_double: K
 
 def test_the_command_family_is_registered_with_the_ops_cli():
     assert "ops.maintenance_cli" in cli.COMMAND_MODULES
+
+
+def test_the_lease_goes_to_default_whatever_the_gitpod_namespace(maintenance: Callable[..., int],
+                                                                 kube_double: KubeDouble):
+    assert maintenance("enter", "--namespace", "gitpod") == 0
+    assert kube_double.config_map_names(MAINTENANCE_CONFIG_MAP) == [("default", MAINTENANCE_CONFIG_MAP)]
+    assert kube_double.config_map_labels("default", MAINTENANCE_CONFIG_MAP)["gitpod.io/maintenanceConfig"] == "true"
+    assert kube_double.ws_manager_maintenance() is not None
+
+
+def test_maintenance_namespace_overrides_where_the_lease_goes(maintenance: Callable[..., int],
+                                                              kube_double: KubeDouble):
+    kube_double.namespaces.add("ws-manager")
+    assert maintenance("enter", "--maintenance-namespace", "ws-manager") == 0
+    assert kube_double.config_map_names(MAINTENANCE_CONFIG_MAP) == [("ws-manager", MAINTENANCE_CONFIG_MAP)]
+
+
+def test_a_lease_over_240_minutes_needs_force(maintenance: Callable[..., int], kube_double: KubeDouble,
+                                              capsys: pytest.CaptureFixture[str]):
+    assert maintenance("enter", "--lease-minutes", "241") == cli.EXIT_CONFIG_ERROR
+    assert "--force-long-lease" in capsys.readouterr().out
+    assert kube_double.config_map_data("default", MAINTENANCE_CONFIG_MAP) is None
+
+    assert maintenance("enter", "--lease-minutes", "240", "--json") == 0
+    assert json.loads(capsys.readouterr().out)["remainingSeconds"] in range(239 * 60, 240 * 60 + 1)
+    assert maintenance("enter", "--lease-minutes", "600", "--force-long-lease", "--json") == 0
+    assert json.loads(capsys.readouterr().out)["remainingSeconds"] in range(599 * 60, 600 * 60 + 1)
+
+
+def test_the_operator_cli_keeps_its_explicit_semantics(maintenance: Callable[..., int],
+                                                       capsys: pytest.CaptureFixture[str]):
+    assert maintenance("enter", "--lease-minutes", "200", "--json") == 0
+    assert maintenance("enter", "--lease-minutes", "10", "--json") == 0
+    assert json.loads(capsys.readouterr().out.splitlines()[-1])["remainingSeconds"] in range(9 * 60, 10 * 60 + 1)
+
+
+@pytest.mark.parametrize("action", ["status", "enter", "exit"])
+def test_a_cluster_of_another_cell_is_refused(maintenance: Callable[..., int], kube_double: KubeDouble,
+                                              capsys: pytest.CaptureFixture[str], action: str):
+    kube_double.put_config_map("gitpod", "gitpod-installation", {"cell": "prod", "version": "2024.11.0"})
+
+    assert maintenance(action) == cli.EXIT_CONFIG_ERROR
+
+    assert "belongs to cell 'prod', not 'dev'" in capsys.readouterr().out
+    assert kube_double.config_map_data("default", MAINTENANCE_CONFIG_MAP) is None
+
+
+def test_the_cluster_of_this_cell_is_accepted(maintenance: Callable[..., int], kube_double: KubeDouble):
+    kube_double.put_config_map("gitpod", "gitpod-installation", {"cell": "dev", "version": "2024.11.0"})
+    assert maintenance("enter") == 0
+    assert kube_double.ws_manager_maintenance() is not None

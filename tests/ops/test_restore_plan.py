@@ -82,7 +82,7 @@ def test_restore_into_the_same_region_adopts_the_primary_bucket(old_cell, capsys
     assert "gitpod-cell:slackToken" not in config  # encrypted for the old stack: set again
     out = capsys.readouterr().out
     assert "pulumi config set --secret --stack prod-restored gitpod-cell:slackToken <value>" in out
-    assert "pulumi up --stack prod-restored" in out
+    assert "pulumi up --stack prod-restored --policy-pack policies" in out
 
 
 REPLICATED_BACKUPS_ARN = f"arn:aws:rds:eu-central-1:{ACCOUNT}:auto-backup:ab-replicated0123456789"

@@ -57,7 +57,7 @@ def _context(**overrides: Any) -> HookContext:
         "gitpod_version": lambda args: args.new_inputs["metadata"]["annotations"]["gitpod-cell.io/version"],
         "config_hash": "abc123",
         "installer_config_yaml": pulumi.Output.from_input(INSTALLER_CONFIG),
-        "lease_minutes": 30,
+        "lease_minutes": 60,
         "health_timeout_seconds": 120,
     }
     values.update(overrides)
@@ -130,7 +130,7 @@ def test_after_a_failed_health_gate_no_later_hook_acts_even_if_the_engine_calls_
     ledgers: dict[str, RolloutLedger] = {}
 
     before = _run_steps(BEFORE_ROLLOUT_STEPS, {}, factory, ledgers)
-    lease = kube_double.config_map_data("gitpod", MAINTENANCE_CONFIG_MAP)
+    lease = kube_double.config_map_data("default", MAINTENANCE_CONFIG_MAP)
     after = _run_steps(AFTER_ROLLOUT_STEPS, {}, factory, ledgers)
 
     assert before == [None, None, None]
@@ -139,7 +139,7 @@ def test_after_a_failed_health_gate_no_later_hook_acts_even_if_the_engine_calls_
     assert messages[1].startswith("rollout step 'backup-config' failed: PrerequisiteNotMet: not running: "
                                   "health-gate did not pass")
     assert messages[2].startswith("rollout step 'exit-maintenance' failed: PrerequisiteNotMet")
-    assert kube_double.config_map_data("gitpod", MAINTENANCE_CONFIG_MAP) == lease
+    assert kube_double.config_map_data("default", MAINTENANCE_CONFIG_MAP) == lease
 
 
 def test_a_context_that_resolves_to_nothing_fails_naming_the_step(cell_clients):
@@ -164,7 +164,7 @@ def test_real_clients_from_a_kubeconfig_text_and_the_aws_environment(aws: Callab
 
     asyncio.run(scenario())
 
-    lease = kube_double.config_map_data("gitpod", MAINTENANCE_CONFIG_MAP)
+    lease = kube_double.config_map_data("default", MAINTENANCE_CONFIG_MAP)
     assert lease is not None
     assert "enabledUntil" in json.loads(lease[MAINTENANCE_CONFIG_KEY])
     record = read_installation_record(KubeClient.from_kubeconfig_text(json.dumps(kube_double.kubeconfig())),
@@ -200,3 +200,16 @@ def test_build_resource_hooks_names_each_hook_after_its_step(monkeypatch: pytest
 def test_unknown_step_is_refused_when_binding():
     with pytest.raises(ValueError, match="unknown rollout step"):
         hook_callback("reboot", HookContext(stack="s", aws_region="r", db_instance_id="d", bucket="b"))
+
+
+def test_the_context_carries_the_maintenance_namespace_and_a_too_short_lease_fails_before_anything(
+    cell_clients, kube_double: KubeDouble
+):
+    factory, seen = cell_clients
+    kube_double.namespaces.add("ws")
+    assert _run_steps(BEFORE_ROLLOUT_STEPS, {"maintenance_namespace": "ws"}, factory, {}) == [None, None, None]
+    assert seen[0][0].maintenance_namespace == "ws"
+    assert kube_double.config_map_names(MAINTENANCE_CONFIG_MAP) == [("ws", MAINTENANCE_CONFIG_MAP)]
+
+    (outcome,) = _run_steps((BEFORE_ROLLOUT_STEPS[0],), {"lease_minutes": 30}, factory, {})
+    assert "rollout step 'preflight' failed: ValueError: maintenance lease of 30 min is shorter" in str(outcome)

@@ -23,6 +23,8 @@ from ops.rollout_hooks import (
     ENTER_MAINTENANCE,
     EXIT_MAINTENANCE,
     HEALTH_GATE,
+    INSTALLER_JOB_DEADLINE_SECONDS,
+    MIN_ROLLOUT_LEASE_MINUTES,
     RECORD_RESTORE_POINT,
     PrerequisiteNotMet,
     RolloutClients,
@@ -55,7 +57,7 @@ class Cell:
     bucket: str
 
     def enabled_until(self) -> str | None:
-        data = self.double.config_map_data("gitpod", MAINTENANCE_CONFIG_MAP)
+        data = self.double.config_map_data("default", MAINTENANCE_CONFIG_MAP)
         return json.loads(data[MAINTENANCE_CONFIG_KEY])["enabledUntil"] if data else None
 
     def maintenance_on(self) -> bool:
@@ -118,8 +120,9 @@ def test_a_whole_rollout(cell: Cell):
 
 
 def test_api_error_after_the_lease_was_written_names_the_step_and_the_lease_still_expires(cell: Cell):
-    # before_rollout's requests: PATCH lease (404), POST lease, PATCH record (404), POST record. Fail the third.
-    cell.double.fail_request(cell.double.request_count + 3, status=500)
+    # before_rollout's requests: enter-maintenance: GET record (404), GET lease (404), POST lease, PATCH record
+    # (404), POST record; record-restore-point: GET record, PATCH record. Fail record-restore-point's first.
+    cell.double.fail_request(cell.double.request_count + 6, status=500)
 
     with pytest.raises(RolloutStepError) as failure:
         before_rollout(cell.clients, cell.settings)
@@ -145,7 +148,7 @@ def test_failure_entering_maintenance_records_nothing(cell: Cell):
 
 def test_a_hanging_api_server_fails_the_step_instead_of_the_rollout_hanging(cell: Cell):
     slow = KubeClient(ClusterConnection(server=cell.double.url), timeout_seconds=0.2)
-    cell.double.hang_when("PATCH", MAINTENANCE_CONFIG_MAP)
+    cell.double.hang_when("GET", MAINTENANCE_CONFIG_MAP)
 
     with pytest.raises(RolloutStepError) as failure:
         before_rollout(replace(cell.clients, kube=slow), cell.settings)
@@ -228,8 +231,96 @@ def test_step_names_are_the_contract():
         run_step("reboot", None, None)  # type: ignore[arg-type]
 
 
-def test_settings_keep_the_health_gate_inside_the_lease():
-    with pytest.raises(ValueError, match="shorter than the 10-minute maintenance lease"):
-        RolloutSettings(stack="prod", lease_minutes=10, health_timeout_seconds=600)
-    assert RolloutSettings(stack="prod", lease_minutes=10).effective_health_timeout_seconds == 300
-    assert RolloutSettings(stack="prod", lease_minutes=240).effective_health_timeout_seconds == 900
+def test_the_lease_must_cover_snapshot_wait_installer_job_and_health_gate():
+    assert MIN_ROLLOUT_LEASE_MINUTES == 60  # 15 + 25 + 15 + 5 with the defaults
+    assert RolloutSettings(stack="prod", lease_minutes=60).effective_health_timeout_seconds == 900
+    RolloutSettings(stack="prod")  # the defaults satisfy it
+    with pytest.raises(ValueError, match="lease of 59 min") as error:
+        RolloutSettings(stack="prod", lease_minutes=59)
+    assert str(error.value) == (
+        "maintenance lease of 59 min is shorter than the rollout it must cover: snapshot wait 15 min + installer "
+        "Job deadline 25 min + health gate timeout 15 min + margin 5 min = 60 min; raise "
+        "gitpod.maintenanceLeaseMinutes to at least 60 or shorten the health timeout / snapshot wait")
+    with pytest.raises(ValueError, match=r"health gate timeout 60 min .* = 105 min"):
+        RolloutSettings(stack="prod", lease_minutes=90, health_timeout_seconds=3600)
+    with pytest.raises(ValueError, match=r"snapshot wait 30 min .* at least 75"):
+        RolloutSettings(stack="prod", lease_minutes=60, snapshot_wait_seconds=1800)
+    RolloutSettings(stack="prod", lease_minutes=45, health_timeout_seconds=300, snapshot_wait_seconds=600)
+
+
+def test_the_installer_deadline_is_the_components_one():
+    from components.gitpod.installer import ACTIVE_DEADLINE_SECONDS
+
+    assert INSTALLER_JOB_DEADLINE_SECONDS == ACTIVE_DEADLINE_SECONDS
+
+
+# -- where the lease goes, whose it is, which cell ------------------------------------------------------------
+
+
+def test_the_rollouts_lease_is_in_default_labelled_and_the_record_names_the_cell(cell: Cell):
+    before_rollout(cell.clients, cell.settings)
+
+    assert cell.double.config_map_names(MAINTENANCE_CONFIG_MAP) == [("default", MAINTENANCE_CONFIG_MAP)]
+    assert cell.double.ws_manager_maintenance() == {"enabledUntil": LEASE_END}
+    data = cell.double.config_map_data("gitpod", INSTALLATION_CONFIG_MAP)
+    assert data is not None
+    assert data["cell"] == "prod"
+    assert data["rolloutMaintenanceUntil"] == LEASE_END
+
+    cell.installer_ran()
+    after_rollout(cell.clients, cell.settings)
+    assert cell.double.ws_manager_maintenance() == {"enabledUntil": "2025-03-14T09:30:53Z"}
+
+
+def test_the_maintenance_namespace_setting_moves_the_lease(cell: Cell):
+    cell.double.namespaces.add("ws")
+    settings = replace(cell.settings, maintenance_namespace="ws")
+    before_rollout(cell.clients, settings)
+    assert cell.double.config_map_names(MAINTENANCE_CONFIG_MAP) == [("ws", MAINTENANCE_CONFIG_MAP)]
+
+
+def test_an_operators_longer_lease_survives_the_rollout(cell: Cell):
+    MaintenanceLease(cell.clients.kube).enter(180, cell.clock.now())  # the operator's, 3 hours
+    operators = cell.enabled_until()
+
+    before_rollout(cell.clients, cell.settings)
+    assert cell.enabled_until() == operators  # not shortened to the rollout's 60 minutes
+    assert cell.double.config_map_data("gitpod", INSTALLATION_CONFIG_MAP)["rolloutMaintenanceUntil"] == "none"
+
+    cell.installer_ran()
+    after = after_rollout(cell.clients, cell.settings)
+    assert after.maintenance.enabled  # not ended: it was never the rollout's
+    assert cell.enabled_until() == operators
+    record = read_installation_record(cell.clients.kube, "gitpod")
+    assert record is not None
+    assert record.last_rollout_finished_at is not None
+
+
+def test_a_lease_an_operator_took_over_during_the_rollout_is_left_alone(cell: Cell):
+    before_rollout(cell.clients, cell.settings)
+    cell.clock.advance(120)
+    MaintenanceLease(cell.clients.kube).enter(30, cell.clock.now())  # shorter, but theirs now
+    operators = cell.enabled_until()
+
+    cell.installer_ran()
+    after = after_rollout(cell.clients, cell.settings)
+
+    assert after.maintenance.enabled
+    assert cell.enabled_until() == operators
+
+
+def test_the_hooks_refuse_a_cluster_of_another_cell(cell: Cell):
+    cell.double.put_config_map("gitpod", INSTALLATION_CONFIG_MAP, {"cell": "staging", "version": "2024.10.0"})
+
+    with pytest.raises(RolloutStepError) as failure:
+        before_rollout(cell.clients, cell.settings)
+
+    assert failure.value.step == ENTER_MAINTENANCE
+    assert "belongs to cell 'staging', not 'prod'" in str(failure.value)
+    assert cell.double.config_map_names(MAINTENANCE_CONFIG_MAP) == []
+    for step in (RECORD_RESTORE_POINT, BACKUP_CONFIG, EXIT_MAINTENANCE):
+        ledger = RolloutLedger(passed={"preflight", HEALTH_GATE, BACKUP_CONFIG})
+        with pytest.raises(RolloutStepError, match="belongs to cell 'staging'"):
+            run_step(step, cell.clients, cell.settings, ledger)
+    assert cell.double.config_map_data("gitpod", INSTALLATION_CONFIG_MAP) == {"cell": "staging",
+                                                                              "version": "2024.10.0"}

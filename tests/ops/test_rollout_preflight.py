@@ -104,7 +104,7 @@ def test_a_cell_that_passes_preflight_enters_maintenance(live_cell, kube, kube_d
 
     assert result.preflight.passed
     assert result.maintenance.enabled
-    assert kube_double.config_map_data("gitpod", MAINTENANCE_CONFIG_MAP) is not None
+    assert kube_double.config_map_data("default", MAINTENANCE_CONFIG_MAP) is not None
     assert "[PASS] explicit_defaults_for_timestamp: OFF, as Gitpod's migrations need" in "\n".join(lines)
     assert any(line.startswith("preflight passed:") for line in lines)
 
@@ -123,7 +123,7 @@ def test_a_database_failing_preflight_never_enters_maintenance(live_cell, kube, 
     assert message.startswith("rollout step 'preflight' failed: PreflightFailed: 1 preflight check(s) failed: "
                               "explicit_defaults_for_timestamp (explicit_defaults_for_timestamp: is ON")
     assert "maintenance was not entered" in message
-    assert kube_double.config_map_data("gitpod", MAINTENANCE_CONFIG_MAP) is None
+    assert kube_double.config_map_data("default", MAINTENANCE_CONFIG_MAP) is None
     assert kube_double.config_map_data("gitpod", INSTALLATION_CONFIG_MAP) is None
     assert "[FAIL] explicit_defaults_for_timestamp: is ON; Gitpod needs it OFF" in "\n".join(lines)
 
@@ -139,7 +139,7 @@ def test_a_missing_workload_label_fails_preflight_naming_it(live_cell, kube, kub
     assert failure.value.step == PREFLIGHT
     assert "failed: workload labels (workload labels: no node has gitpod.io/workload_workspace_headless=true" \
         in str(failure.value)
-    assert kube_double.config_map_data("gitpod", MAINTENANCE_CONFIG_MAP) is None
+    assert kube_double.config_map_data("default", MAINTENANCE_CONFIG_MAP) is None
 
 
 def test_a_rollout_without_a_preflight_runner_fails_instead_of_skipping_it(live_cell, kube, kube_double, clock,
@@ -151,7 +151,7 @@ def test_a_rollout_without_a_preflight_runner_fails_instead_of_skipping_it(live_
 
     assert failure.value.step == PREFLIGHT
     assert isinstance(failure.value.cause, PreflightNotConfigured)
-    assert kube_double.config_map_data("gitpod", MAINTENANCE_CONFIG_MAP) is None
+    assert kube_double.config_map_data("default", MAINTENANCE_CONFIG_MAP) is None
 
 
 def test_enter_maintenance_refuses_to_run_after_a_failed_preflight(live_cell, kube, kube_double, clock, scenario,  # noqa: F811
@@ -168,7 +168,7 @@ def test_enter_maintenance_refuses_to_run_after_a_failed_preflight(live_cell, ku
 
     assert isinstance(failure.value.cause, PrerequisiteNotMet)
     assert "preflight did not pass" in str(failure.value)
-    assert kube_double.config_map_data("gitpod", MAINTENANCE_CONFIG_MAP) is None
+    assert kube_double.config_map_data("default", MAINTENANCE_CONFIG_MAP) is None
 
 
 # -- the Pulumi adapter with real clients ------------------------------------------------------------------------
@@ -218,7 +218,7 @@ def test_hooks_build_preflight_from_the_context_and_run_it_first(live_cell, kube
             cloud="aws", restore_target_kind="rds", object_storage_kind="s3",
             database_host="127.0.0.1", database_port=pulumi.Output.from_input(scenario.source.port),
             database_username="root", database_password=pulumi.Output.secret(ROOT_PASSWORD),
-            database_ca_url=ca_bundle_url, lease_minutes=30,
+            database_ca_url=ca_bundle_url, lease_minutes=60,
         )
         run_sql(scenario.source, [f"SET GLOBAL explicit_defaults_for_timestamp = {explicit_defaults}"])
         outcomes: list[BaseException | None] = []
@@ -233,7 +233,7 @@ def test_hooks_build_preflight_from_the_context_and_run_it_first(live_cell, kube
 
     try:
         failing = asyncio.run(scenario_steps("ON"))
-        assert kube_double.config_map_data("gitpod", MAINTENANCE_CONFIG_MAP) is None
+        assert kube_double.config_map_data("default", MAINTENANCE_CONFIG_MAP) is None
         passing = asyncio.run(scenario_steps("OFF"))
     finally:
         run_sql(scenario.source, ["SET GLOBAL explicit_defaults_for_timestamp = OFF"])
@@ -244,7 +244,7 @@ def test_hooks_build_preflight_from_the_context_and_run_it_first(live_cell, kube
     # An engine that carried on past the failed hook: the later before-steps refuse to act.
     assert all(isinstance(getattr(outcome, "cause", None), PrerequisiteNotMet) for outcome in failing[1:])
     assert passing == [None, None, None]
-    assert kube_double.config_map_data("gitpod", MAINTENANCE_CONFIG_MAP) is not None
+    assert kube_double.config_map_data("default", MAINTENANCE_CONFIG_MAP) is not None
     database = seen[0].database
     assert database is not None
     assert (database.host, database.port, database.username) == ("127.0.0.1", scenario.source.port, "root")

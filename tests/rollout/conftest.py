@@ -21,7 +21,10 @@ class FakeDriver:
     """A PulumiDriver that records every call, can be told to fail a step, and measures concurrency.
 
     `max_concurrent_calls` is the largest number of driver calls that were in flight at one moment; each call
-    holds for `step_seconds`, so stacks that run in parallel overlap and stacks that do not, don't.
+    holds for `step_seconds`, so stacks that run in parallel overlap and stacks that do not, don't. With
+    `rendezvous=N` the first calls wait (up to 5 s) until N are in flight at once, then every call runs freely:
+    proof that N stacks really ran in parallel, without relying on sleeps overlapping. `health` (a callable per
+    stack) replaces the health step, e.g. with the real cluster check.
     """
 
     def __init__(
@@ -31,6 +34,9 @@ class FakeDriver:
         exceptions: dict[tuple[str, str], Exception] | None = None,
         step_seconds: float = 0.0,
         updates: dict[str, LastUpdate] | None = None,
+        rendezvous: int | None = None,
+        health: Callable[[str], StepResult] | None = None,
+        write_to: Path | None = None,
     ) -> None:
         self.failures = failures or {}
         self.exceptions = exceptions or {}
@@ -39,15 +45,29 @@ class FakeDriver:
         self.calls: list[tuple[str, str]] = []
         self.versions_set: dict[str, str] = {}
         self.policy_packs: set[Path] = set()
+        self.images_set: dict[str, str] = {}
         self.max_concurrent_calls = 0
         self._in_flight = 0
         self._lock = threading.Lock()
+        self._rendezvous = rendezvous
+        self._met = threading.Condition(self._lock)
+        self.rendezvous_reached = rendezvous is None
+        self._health = health
+        # Like Pulumi's `config set`: write the values into <write_to>/Pulumi.<stack>.yaml.
+        self._write_to = write_to
 
     def _call(self, step: str, stack: str) -> StepResult:
         with self._lock:
             self.calls.append((step, stack))
             self._in_flight += 1
             self.max_concurrent_calls = max(self.max_concurrent_calls, self._in_flight)
+            if not self.rendezvous_reached:
+                assert self._rendezvous is not None
+                if self._in_flight >= self._rendezvous:
+                    self.rendezvous_reached = True
+                    self._met.notify_all()
+                else:
+                    self._met.wait_for(lambda: self.rendezvous_reached, timeout=5)
         try:
             if self.step_seconds:
                 time.sleep(self.step_seconds)
@@ -60,11 +80,17 @@ class FakeDriver:
             with self._lock:
                 self._in_flight -= 1
 
-    def set_gitpod_version(self, stack: str, version: str) -> None:
+    def set_gitpod_version(self, stack: str, version: str, installer_image: str) -> None:
         result = self._call("set version", stack)
         if not result.ok:
             raise RuntimeError(result.summary)
         self.versions_set[stack] = version
+        self.images_set[stack] = installer_image
+        if self._write_to is not None:
+            path = self._write_to / f"Pulumi.{stack}.yaml"
+            document = yaml.safe_load(path.read_text())
+            document["config"]["gitpod-cell:gitpod"].update(version=version, installerImage=installer_image)
+            path.write_text(yaml.safe_dump(document))
 
     def preview(self, stack: str, policy_pack: Path) -> StepResult:
         self.policy_packs.add(policy_pack)
@@ -75,7 +101,8 @@ class FakeDriver:
         return self._call("up", stack)
 
     def health(self, stack: str) -> StepResult:
-        return self._call("health", stack)
+        result = self._call("health", stack)
+        return self._health(stack) if self._health is not None and result.ok else result
 
     def last_update(self, stack: str) -> LastUpdate:
         self._call("last update", stack)

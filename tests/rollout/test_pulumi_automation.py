@@ -94,14 +94,15 @@ def driver_with(stack: StandInStack, **kwargs: Any) -> tuple[AutomationDriver, l
     return driver, selected, printed
 
 
-def test_setting_the_version_changes_only_the_version_field():
+def test_setting_the_version_changes_only_the_version_and_installer_image_fields():
     stack = StandInStack()
     driver, selected, _ = driver_with(stack, organization="acme")
 
-    driver.set_gitpod_version("staging", "2024.09.0")
+    driver.set_gitpod_version("staging", "2024.09.0", "installer:2024.09.0")
 
     assert selected == ["acme/staging"]
-    assert stack.config_set == [("gitpod-cell:gitpod.version", "2024.09.0", True)]
+    assert stack.config_set == [("gitpod-cell:gitpod.version", "2024.09.0", True),
+                                ("gitpod-cell:gitpod.installerImage", "installer:2024.09.0", True)]
 
 
 def test_preview_and_up_run_with_the_policy_pack_and_stream_output():
@@ -160,27 +161,71 @@ def test_a_stack_that_never_succeeded_has_no_last_update():
     assert driver.last_update("prod") == LastUpdate(None, None)
 
 
-def test_health_probes_the_gitpod_url_output():
+def cluster_ok(stack: str, kubeconfig: str, context: str | None) -> StepResult:
+    return StepResult(ok=True, summary=f"cluster of {stack} healthy")
+
+
+def test_health_probes_the_gitpod_url_output_and_checks_the_cluster_from_the_kubeconfig_output():
     probed: list[str] = []
+    checked: list[tuple[str, str, str | None]] = []
 
     def probe(url: str) -> StepResult:
         probed.append(url)
         return StepResult(ok=True, summary=f"{url} answered 200")
 
-    driver, _, _ = driver_with(StandInStack(outputs={"gitpodUrl": "https://staging.example"}), health_probe=probe)
+    def cluster(stack: str, kubeconfig: str, context: str | None) -> StepResult:
+        checked.append((stack, kubeconfig, context))
+        return StepResult(ok=True, summary="workloads ready; maintenance off")
 
-    assert driver.health("staging").ok
+    outputs = {"gitpodUrl": "https://staging.example", "kubeconfig": "apiVersion: v1\nkind: Config\n"}
+    driver, _, _ = driver_with(StandInStack(outputs=outputs), health_probe=probe, cluster_check=cluster)
+
+    result = driver.health("staging")
+    assert result.ok
     assert probed == ["https://staging.example"]
+    assert checked == [("staging", "apiVersion: v1\nkind: Config\n", None)]
+    assert "endpoint: https://staging.example answered 200; cluster: workloads ready" in result.summary
 
 
-def test_health_fails_clearly_without_the_url_output():
-    driver, _, _ = driver_with(StandInStack(outputs={"region": "eu-west-1"}), health_probe=lambda url: pytest.fail(url))
+def test_health_fails_when_the_cluster_fails_although_the_url_answers():
+    def cluster(stack: str, kubeconfig: str, context: str | None) -> StepResult:
+        return StepResult(ok=False, summary="maintenance: still on until 2025-03-14T10:26:53Z")
+
+    outputs = {"gitpodUrl": "https://staging.example", "kubeconfig": "kubeconfig"}
+    driver, _, _ = driver_with(StandInStack(outputs=outputs), cluster_check=cluster,
+                               health_probe=lambda url: StepResult(ok=True, summary="200"))
+
+    result = driver.health("staging")
+    assert not result.ok
+    assert "maintenance: still on" in result.summary
+
+
+def test_health_uses_the_given_kubeconfig_instead_of_the_output(tmp_path: Path):
+    path = tmp_path / "kubeconfig"
+    path.write_text("from-the-operator")
+    checked: list[tuple[str, str, str | None]] = []
+
+    def cluster(stack: str, kubeconfig: str, context: str | None) -> StepResult:
+        checked.append((stack, kubeconfig, context))
+        return StepResult(ok=True, summary="ok")
+
+    driver, _, _ = driver_with(StandInStack(outputs={"gitpodUrl": "https://x"}), cluster_check=cluster,
+                               health_probe=lambda url: StepResult(ok=True, summary="200"), kubeconfig=path,
+                               kube_context="admin")
+    assert driver.health("staging").ok
+    assert checked == [("staging", "from-the-operator", "admin")]
+
+
+def test_health_fails_clearly_without_the_url_or_kubeconfig_output():
+    driver, _, _ = driver_with(StandInStack(outputs={"region": "eu-west-1"}), health_probe=lambda url: pytest.fail(url),
+                               cluster_check=lambda *args: pytest.fail("no kubeconfig to check with"))
 
     result = driver.health("staging")
 
     assert not result.ok
     assert "no output 'gitpodUrl'" in result.summary
     assert "region" in result.summary
+    assert "no output 'kubeconfig'" in result.summary
 
 
 @pytest.mark.parametrize(
@@ -321,20 +366,24 @@ def test_a_rollout_through_the_real_cli(tmp_path, monkeypatch, local_server):
     stack.set_config("gitpod-cell:gitpod.version", automation.ConfigValue("2024.08.0"), path=True)
     stack.set_config("gitpod-cell:gitpod.installerImage", automation.ConfigValue("installer:2024.08.0"), path=True)
     stack.set_config("gitpod-cell:url", automation.ConfigValue(url))
-    driver = AutomationDriver(project, health_probe=lambda probed: probe_url(probed, attempts=3, interval_seconds=0.2))
+    driver = AutomationDriver(project, health_probe=lambda probed: probe_url(probed, attempts=3, interval_seconds=0.2),
+                              kubeconfig=tmp_path / "kubeconfig",
+                              cluster_check=lambda stack, kubeconfig, context: StepResult(ok=True, summary="ok"))
+    (tmp_path / "kubeconfig").write_text("stand-in: the cluster half is tested in tests/ops/test_cell_health.py")
     fleet = parse_fleet(
         {"waves": [{"name": "staging", "stage": "staging", "stacks": ["staging"]}]},
         source="fleet.yaml",
         stack_has_file=lambda name: (project / "stacks" / f"Pulumi.{name}.yaml").is_file(),
     )
 
-    report = run_rollout(plan_rollout(fleet, "2024.09.0"), driver, policies, log=print)
+    report = run_rollout(plan_rollout(fleet, "2024.09.0", current_images={"staging": "installer:2024.08.0"}), driver,
+                         policies, log=print)
 
     assert report.ok, report
     stack_file = yaml.safe_load((project / "stacks" / "Pulumi.staging.yaml").read_text())
     assert stack_file["config"]["gitpod-cell:gitpod"] == {
         "version": "2024.09.0",
-        "installerImage": "installer:2024.08.0",
+        "installerImage": "installer:2024.09.0",
     }
     assert stack.outputs()["gitpodVersion"].value == "2024.09.0"
     last = driver.last_update("staging")
