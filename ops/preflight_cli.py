@@ -66,7 +66,8 @@ def preflight_command(args: argparse.Namespace) -> int:
         raise OpsError(f"kubeconfig: {error}", EXIT_CONFIG_ERROR) from error
     quiet = args.json
     endpoint = DatabaseEndpoint(address.host, address.port, args.db_user, password, args.database,
-                                ca_pem=None if args.ca_file else address.ca_pem, ca_file=args.ca_file)
+                                ca_pem=None if args.ca_file else address.ca_pem, ca_file=args.ca_file,
+                                server_identity=address.server_identity)
     clients = build_preflight_clients(target.region, kube, endpoint, aws_profile=args.aws_profile,
                                       progress=(lambda _line: None) if quiet else print, cloud=target.cloud,
                                       gcp_project=target.project)

@@ -590,6 +590,20 @@ def _config_store(client_settings: ClientSettings) -> ConfigBackupStore:
     return S3ConfigBackupStore(session.client("s3"), client_settings.bucket)
 
 
+def preflight_database_endpoint(client_settings: ClientSettings, ca_pem: str) -> Any:
+    """The database as preflight reaches it. Cloud SQL certificates name `<project>:<instance>`, never the private
+    IP connected to, so that is the identity checked there; RDS certificates name the host."""
+    from ops.mysql_checks import DatabaseEndpoint, ServerIdentity
+
+    database = client_settings.database
+    if database is None:
+        raise ValueError("no database in the hook context")
+    identity = (ServerIdentity.cloud_sql(str(client_settings.gcp_project), client_settings.db_instance_id)
+                if client_settings.restore_target_kind == "cloudsql" else None)
+    return DatabaseEndpoint(database.host, database.port, database.username, database.password, database.name,
+                            ca_pem=ca_pem, server_identity=identity)
+
+
 def _preflight_runner_for(settings: RolloutSettings, client_settings: ClientSettings,
                           kube: KubeApi) -> PreflightRunner | None:
     database = client_settings.database
@@ -597,12 +611,10 @@ def _preflight_runner_for(settings: RolloutSettings, client_settings: ClientSett
         return None
 
     def run(progress: Callable[[str], None]) -> PreflightReport:
-        from ops.mysql_checks import DatabaseEndpoint
         from ops.preflight import PreflightSettings, build_preflight_clients
 
-        ca_pem = database.ca_pem or fetch_ca_bundle(str(database.ca_url))
-        endpoint = DatabaseEndpoint(database.host, database.port, database.username, database.password,
-                                    database.name, ca_pem=ca_pem)
+        endpoint = preflight_database_endpoint(client_settings, database.ca_pem or
+                                               fetch_ca_bundle(str(database.ca_url)))
         clients = build_preflight_clients(client_settings.aws_region, kube, endpoint,
                                           aws_profile=client_settings.aws_profile, progress=progress,
                                           cloud=client_settings.cloud, gcp_project=client_settings.gcp_project)

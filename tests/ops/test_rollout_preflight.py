@@ -272,3 +272,18 @@ def test_the_ca_bundle_is_fetched_over_https_only(ca_bundle_url):
     assert "BEGIN CERTIFICATE" in fetch_ca_bundle(ca_bundle_url)  # loopback: a local test server
     with pytest.raises(ValueError, match="https only"):
         fetch_ca_bundle("http://truststore.example.com/global-bundle.pem")
+
+
+def test_preflight_checks_cloud_sql_by_instance_name_and_rds_by_host() -> None:
+    from ops.mysql_checks import ServerIdentity
+    from ops.rollout_hooks import ClientSettings, DatabaseTarget, preflight_database_endpoint
+
+    database = DatabaseTarget(host="10.20.0.5", password="secret")
+    gcp = ClientSettings(aws_region="europe-west1", db_instance_id="gitpod-prod-gcp-db", bucket="b", cloud="gcp",
+                         restore_target_kind="cloudsql", object_storage_kind="gcs", gcp_project="acme-gitpod",
+                         database=database)
+    endpoint = preflight_database_endpoint(gcp, "-----BEGIN CERTIFICATE-----\n")
+    assert endpoint.server_identity == ServerIdentity("acme-gitpod:gitpod-prod-gcp-db")
+
+    aws = ClientSettings(aws_region="eu-west-1", db_instance_id="gitpod-prod-db", bucket="b", database=database)
+    assert preflight_database_endpoint(aws, "-----BEGIN CERTIFICATE-----\n").server_identity is None
