@@ -20,8 +20,8 @@ from components.gcp.identity import (
 )
 from components.gcp.kms import KeyRing, KeyRingArgs
 from components.gcp.naming import bucket_name
-from components.gcp.network import Network, NetworkArgs
-from components.gcp.node_pools import NodePools, NodePoolsArgs, NodeServiceAccount
+from components.gcp.network import Network, NetworkArgs, pod_capacity_issues
+from components.gcp.node_pools import REGIONAL_ZONES, NodePools, NodePoolsArgs, NodeServiceAccount
 from components.gcp.registry import ArtifactRegistry, RegistryArgs
 from components.gcp.storage import AdoptedBucket, BucketArgs, WorkspaceBucket
 from components.platform import (
@@ -53,11 +53,22 @@ def cloud_sql_ca_url(project: str, instance: str) -> str:
     return f"https://sqladmin.googleapis.com/v1/projects/{project}/instances/{instance}/listServerCas"
 
 
+def check_pod_capacity(config: CellConfig) -> None:
+    """Node pools that can outgrow the pod range fail before any resource is registered (GKE would leave new nodes
+    without pod addresses and the autoscaler stuck)."""
+    zones = 1 if config.gcp_settings.cluster_zone else REGIONAL_ZONES
+    pools = {name: pool.max_size for name, pool in config.cluster.node_pools.by_name().items()}
+    issues = pod_capacity_issues(config.network.vpc_cidr, pools, zones)
+    if issues:
+        raise ValueError("; ".join(f"{key}: {message}" for key, message in issues))
+
+
 class GcpCell(pulumi.ComponentResource):
     platform: Platform
 
     def __init__(self, config: CellConfig, opts: pulumi.ResourceOptions | None = None) -> None:
         prefix = config.name_prefix
+        check_pod_capacity(config)
         super().__init__("gitpod-cell:gcp:GcpCell", prefix, None, opts)
         gcp, project, region, labels = config.gcp_settings, config.gcp_project, config.region, config.labels
         provider = Provider(
@@ -145,6 +156,7 @@ class GcpCell(pulumi.ComponentResource):
                 backup_location=config.replica_region if config.database.cross_region_backups else None,
                 transaction_log_retention_days=gcp.transaction_log_retention_days,
                 network=network.network.id,
+                private_services_cidr=network.ranges.private_services,
                 encryption_key=keys.keys[CLOUD_SQL_KEY].id,
                 encryption_key_grants=keys.grants[CLOUD_SQL_KEY],
                 protect=config.protect,
@@ -200,7 +212,7 @@ class GcpCell(pulumi.ComponentResource):
             pulumi.ResourceOptions(parent=self),
         )
 
-        scope = IdentityScope(prefix, project, region, provider)
+        scope = IdentityScope(prefix, project, region, provider, gke.workload_pool)
         dns_roles = DnsRoles(prefix, scope, pulumi.ResourceOptions(parent=self))
         dns_grants = (
             Grant("dns-zone", dns_roles.record_writer.name, zone.zone_name),
@@ -247,6 +259,8 @@ class GcpCell(pulumi.ComponentResource):
                 node_pool_labels=pools.labels,
                 # GKE's own autoscaler scales the pools (autoscaling bounds on each pool).
                 needs_cluster_autoscaler=False,
+                # Helm releases and Jobs wait for the node pools: the default pool is removed with the cluster.
+                ready=tuple(pools.node_pools.values()),
             ),
             database=Database(
                 host=instance.private_ip_address,

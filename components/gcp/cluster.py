@@ -13,7 +13,7 @@ from pulumi_gcp import container
 
 from components.component import child
 from components.config import GkeMaintenanceWindowConfig
-from components.gcp.network import PODS_RANGE, SERVICES_RANGE
+from components.gcp.network import MAX_PODS_PER_NODE, PODS_RANGE, SERVICES_RANGE
 from components.kubeconfig import exec_kubeconfig
 
 # A Saturday in the past: GKE only uses the date to anchor the weekly recurrence.
@@ -45,7 +45,8 @@ class ClusterArgs:
     control_plane_cidr: str
     kubernetes_version: str
     release_channel: str
-    # Networks allowed to reach the public endpoint; empty keeps the endpoint private (VPC only).
+    # Networks allowed to reach the public endpoint; empty keeps the endpoint private: then only the node subnet's
+    # primary and pod ranges (in the cluster's region) reach the API, so Pulumi and the rollout hooks must run there.
     authorized_cidrs: Sequence[str]
     secrets_key: pulumi.Input[str]
     # The GKE service agent's grant on the secrets key: the cluster cannot be created before it.
@@ -61,6 +62,9 @@ class GkeCluster(pulumi.ComponentResource):
     cluster: container.Cluster
     kubeconfig: pulumi.Output[str]
     kubernetes_provider: k8s.Provider
+    # `<project>.svc.id.goog`, as an output of the cluster: Workload Identity bindings built from it wait for the
+    # cluster, because the identity pool only exists once a cluster with Workload Identity does.
+    workload_pool: pulumi.Output[str]
 
     def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("gitpod-cell:gcp:GkeCluster", name, None, opts)
@@ -75,6 +79,8 @@ class GkeCluster(pulumi.ComponentResource):
             ip_allocation_policy=container.ClusterIpAllocationPolicyArgs(
                 cluster_secondary_range_name=PODS_RANGE, services_secondary_range_name=SERVICES_RANGE
             ),
+            # A /25 of the pod range per node instead of GKE's /24 (see network.MAX_PODS_PER_NODE).
+            default_max_pods_per_node=MAX_PODS_PER_NODE,
             # Node pools are managed separately; the default pool only exists while the cluster is created.
             remove_default_node_pool=True,
             initial_node_count=1,
@@ -91,6 +97,9 @@ class GkeCluster(pulumi.ComponentResource):
                 enable_private_nodes=True,
                 enable_private_endpoint=not public,
                 master_ipv4_cidr_block=args.control_plane_cidr,
+                # Global access would only let clients in other regions of this VPC reach the private endpoint, and
+                # none can: authorized networks admit the node subnet (one region) and `authorized_cidrs` (public
+                # addresses, over the public endpoint). Off, so adding a subnet elsewhere never widens API access.
                 master_global_access_config=container.ClusterPrivateClusterConfigMasterGlobalAccessConfigArgs(
                     enabled=False
                 ),
@@ -136,6 +145,9 @@ class GkeCluster(pulumi.ComponentResource):
                        depends_on=list(args.secrets_key_grants),
                        # The default pool's node config only matters while it exists (it is removed at once).
                        ignore_changes=["nodeConfig", "initialNodeCount"]),
+        )
+        self.workload_pool = self.cluster.workload_identity_config.apply(
+            lambda config: config.workload_pool if config and config.workload_pool else f"{args.project}.svc.id.goog"
         )
         self.kubeconfig = pulumi.Output.all(
             self.cluster.name, self.cluster.endpoint, self.cluster.master_auth.cluster_ca_certificate

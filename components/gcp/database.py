@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import ipaddress
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -19,8 +21,14 @@ USERNAME = "gitpod"
 GITPOD_FLAGS: dict[str, str] = {
     "explicit_defaults_for_timestamp": "off",
 }
-PRIVATE_SERVICES_PREFIX_LENGTH = 20
 FINAL_BACKUP_RETENTION_DAYS = 30
+# Cloud SQL grows the disk itself (disk_autoresize): the provider would otherwise try to shrink it back to
+# `disk_size` on the next `pulumi up`, which Cloud SQL cannot do and the provider answers by replacing the instance.
+IGNORED_ALWAYS = ("clone", "settings.diskSize")
+# A clone keeps its source's CMEK key (the clone request has no key field) and lands on its source's private network
+# (the request names no network): differences there are facts about the source, never something to "fix" by
+# replacing the restored database.
+IGNORED_WHEN_RESTORED = ("encryptionKeyName", "settings.ipConfiguration.privateNetwork")
 
 
 @dataclass(frozen=True)
@@ -33,6 +41,8 @@ class DatabaseArgs:
     backup_location: str | None
     transaction_log_retention_days: int
     network: pulumi.Input[str]
+    # Private services access range, from network.plan_ranges (never auto-allocated: see RangePlan).
+    private_services_cidr: str
     encryption_key: pulumi.Input[str]
     # The Cloud SQL service agent's grant on the key: the instance cannot be created before it.
     encryption_key_grants: Sequence[pulumi.Resource]
@@ -40,6 +50,15 @@ class DatabaseArgs:
     labels: Mapping[str, str]
     provider: pulumi.ProviderResource
     restore: RestoreConfig | None = None
+
+
+def restored_username(instance_name: str) -> str:
+    """The application user a restored cell creates on its clone. The clone already holds the source's `gitpod`
+    user with the source's password, and Cloud SQL's users.insert (which the provider's create calls, with no
+    existence check) is not documented as idempotent for an existing user, so the restored cell creates its own user
+    (unique per instance, 15 characters, inside MySQL's 32) with its own random password. Cloud SQL users created
+    through the API get the cloudsqlsuperuser role, so it reaches the cloned `gitpod` database."""
+    return f"{USERNAME}-{hashlib.sha256(instance_name.encode()).hexdigest()[:8]}"
 
 
 def point_in_time_clone(restore: RestoreConfig) -> sql.DatabaseInstanceCloneArgs:
@@ -62,12 +81,16 @@ class CloudSqlDatabase(pulumi.ComponentResource):
         on = child(self, provider=args.provider)
         # Private services access: Cloud SQL gets addresses from a range reserved in the cell's VPC and is
         # reached over VPC peering, never over a public IP.
+        private_services = ipaddress.ip_network(args.private_services_cidr)
         private_range = compute.GlobalAddress(
             f"{name}-private-services",
             name=f"{name}-private-services",
             purpose="VPC_PEERING",
             address_type="INTERNAL",
-            prefix_length=PRIVATE_SERVICES_PREFIX_LENGTH,
+            # Explicit, from the unused quarter of network.vpcCidr: an auto-allocated block may collide with the
+            # GKE control plane's /28 or the subnet's ranges.
+            address=str(private_services.network_address),
+            prefix_length=private_services.prefixlen,
             network=args.network,
             labels=labels,
             opts=on,
@@ -88,6 +111,7 @@ class CloudSqlDatabase(pulumi.ComponentResource):
         self.password = pulumi.Output.secret(password.result)
         day, hour = settings.maintenance_day_hour
         identifier = f"{name}-db"
+        restored = args.restore is not None
         self.instance = sql.DatabaseInstance(
             identifier,
             name=identifier,
@@ -101,7 +125,8 @@ class CloudSqlDatabase(pulumi.ComponentResource):
                 edition="ENTERPRISE",
                 availability_type="REGIONAL" if settings.multi_az else "ZONAL",
                 disk_type="PD_SSD",
-                disk_size=settings.allocated_storage_gb,
+                # A clone starts at its source's (possibly grown) size and cannot shrink: leave it unset there.
+                disk_size=None if restored else settings.allocated_storage_gb,
                 disk_autoresize=True,
                 disk_autoresize_limit=settings.max_allocated_storage_gb,
                 deletion_protection_enabled=settings.deletion_protection,
@@ -122,6 +147,8 @@ class CloudSqlDatabase(pulumi.ComponentResource):
                         )
                     ),
                 ),
+                # A restored (cloned) instance stays on its source's private network: restore into a cell that
+                # shares the source's VPC, or re-point the instance (docs/gcp.md, "Known limits").
                 ip_configuration=sql.DatabaseInstanceSettingsIpConfigurationArgs(
                     ipv4_enabled=False,
                     private_network=args.network,
@@ -139,26 +166,29 @@ class CloudSqlDatabase(pulumi.ComponentResource):
             ),
             # The clone source only matters at creation: dropping `gitpod-cell:restore` must never replace it.
             opts=stateful(self, args.protect, provider=args.provider,
-                          depends_on=[peering, *args.encryption_key_grants], ignore_changes=["clone"]),
+                          depends_on=[peering, *args.encryption_key_grants],
+                          ignore_changes=[*IGNORED_ALWAYS, *(IGNORED_WHEN_RESTORED if restored else ())]),
         )
         self.user = sql.User(
             f"{name}-db-user",
-            name=USERNAME,
+            name=restored_username(identifier) if restored else USERNAME,
             instance=self.instance.name,
             host="%",
             password=self.password,
             opts=on,
         )
-        sql.Database(
-            f"{name}-db-gitpod",
-            name=DATABASE_NAME,
-            instance=self.instance.name,
-            charset="utf8mb4",
-            collation="utf8mb4_general_ci",
-            # Dropping the schema is never something a stack change should do.
-            deletion_policy="ABANDON",
-            opts=stateful(self, args.protect, provider=args.provider),
-        )
+        # A clone already holds the `gitpod` database (and the source's `gitpod` user, left as it is: docs/gcp.md).
+        if not restored:
+            sql.Database(
+                f"{name}-db-gitpod",
+                name=DATABASE_NAME,
+                instance=self.instance.name,
+                charset="utf8mb4",
+                collation="utf8mb4_general_ci",
+                # Dropping the schema is never something a stack change should do.
+                deletion_policy="ABANDON",
+                opts=stateful(self, args.protect, provider=args.provider),
+            )
         self.register_outputs(
             {"private_ip_address": self.instance.private_ip_address, "connection_name": self.instance.connection_name}
         )

@@ -61,6 +61,10 @@ class IdentityScope:
     project: str
     region: str
     provider: pulumi.ProviderResource
+    # The cluster's Workload Identity pool (`<project>.svc.id.goog`) as an output of the GKE cluster: binding a
+    # Kubernetes service account fails with "Identity Pool does not exist" until a cluster with Workload Identity
+    # exists, so every binding is built from (and so waits for) the cluster.
+    workload_pool: pulumi.Input[str]
 
 
 class WorkloadServiceAccount(pulumi.ComponentResource):
@@ -84,7 +88,9 @@ class WorkloadServiceAccount(pulumi.ComponentResource):
             f"{name}-workload-identity",
             service_account_id=self.account.name,
             role=WORKLOAD_IDENTITY_USER,
-            member=f"serviceAccount:{scope.project}.svc.id.goog[{grant.namespace}/{grant.service_account}]",
+            member=pulumi.Output.from_input(scope.workload_pool).apply(
+                lambda pool: f"serviceAccount:{pool}[{grant.namespace}/{grant.service_account}]"
+            ),
             opts=on,
         )
         member = self.account.email.apply(lambda email: f"serviceAccount:{email}")

@@ -12,6 +12,7 @@ from pulumi_gcp import container, projects, serviceaccount
 from components.component import child
 from components.config import NodePoolConfig
 from components.gcp.naming import service_account_id
+from components.gcp.network import MAX_PODS_PER_NODE
 from components.workloads import WORKLOAD_LABELS
 
 # What a node needs and nothing more (GKE hardening guide): write logs and metrics, read node images' metadata.
@@ -90,6 +91,8 @@ class NodePools(pulumi.ComponentResource):
                 location=args.location,
                 # Per zone; the autoscaler owns the size afterwards.
                 initial_node_count=max(1, math.ceil(initial / zones)) if initial else 0,
+                # The pod range holds network.node_capacity() nodes at this limit (checked in GcpCell).
+                max_pods_per_node=MAX_PODS_PER_NODE,
                 # Bounds are totals across zones, as in the stack config.
                 autoscaling=container.NodePoolAutoscalingArgs(
                     total_min_node_count=pool.min_size,

@@ -10,6 +10,7 @@ import pytest
 from components.gcp.naming import service_account_id
 from components.gcp.network import plan_ranges
 from ops.plan.runner import PlanDocument
+from tests.conftest import with_changes
 
 Registered = Callable[[str], PlanDocument]
 PROJECT = "acme-gitpod-prod"
@@ -76,14 +77,72 @@ def test_network_has_secondary_ranges_nat_private_google_access_and_flow_logs(re
     assert nat["logConfig"]["enable"] is True
 
 
-def test_ranges_never_overlap() -> None:
+@pytest.mark.parametrize("cidr", ["10.52.0.0/16", "10.56.0.0/17", "10.58.0.0/18", "10.59.0.0/19", "10.60.0.0/20"])
+def test_ranges_never_overlap(cidr: str) -> None:
     import ipaddress
 
-    for cidr in ("10.52.0.0/16", "10.60.0.0/20"):
-        plan = plan_ranges(cidr)
-        blocks = [ipaddress.ip_network(b) for b in (plan.nodes, plan.pods, plan.services, plan.control_plane)]
-        assert all(not a.overlaps(b) for i, a in enumerate(blocks) for b in blocks[i + 1:])
-        assert all(block.subnet_of(ipaddress.ip_network(cidr)) for block in blocks)
+    plan = plan_ranges(cidr)
+    blocks = [ipaddress.ip_network(b) for b in (plan.nodes, plan.pods, plan.services, plan.control_plane,
+                                                 plan.private_services)]
+    assert all(not a.overlaps(b) for i, a in enumerate(blocks) for b in blocks[i + 1:])
+    assert all(block.subnet_of(ipaddress.ip_network(cidr)) for block in blocks)
+    # Cloud SQL's private services range: at most a /20, never under Google's /24 minimum.
+    assert 20 <= ipaddress.ip_network(plan.private_services).prefixlen <= 24
+
+
+@pytest.mark.parametrize(("stack", "cidr"), [("prod-gcp", "10.52.0.0/16"), ("dev-gcp", "10.60.0.0/20")])
+def test_private_services_range_is_reserved_explicitly_from_the_vpc_cidr(registered: Registered, stack_variant,
+                                                                          stack: str, cidr: str) -> None:
+    import ipaddress
+
+    from ops.plan.runner import run_program
+
+    if stack == "prod-gcp":
+        resources = registered(stack).resources
+    else:
+        resources, _ = run_program(stack_variant(stack, {"gitpod-cell:network.vpcCidr": cidr}))
+    address = next(r for r in resources if r["type"] == "gcp:compute/globalAddress:GlobalAddress")["inputs"]
+    reserved = ipaddress.ip_network(f"{address['address']}/{address['prefixLength']}")
+    ranges = plan_ranges(cidr)
+    assert str(reserved) == ranges.private_services
+    cluster = next(r for r in resources if r["type"] == "gcp:container/cluster:Cluster")["inputs"]
+    control_plane = ipaddress.ip_network(cluster["privateClusterConfig"]["masterIpv4CidrBlock"])
+    subnet = next(r for r in resources if r["type"] == "gcp:compute/subnetwork:Subnetwork")["inputs"]
+    used = [control_plane, ipaddress.ip_network(subnet["ipCidrRange"]),
+            *(ipaddress.ip_network(r["ipCidrRange"]) for r in subnet["secondaryIpRanges"])]
+    assert not [block for block in used if block.overlaps(reserved)]
+
+
+def test_pods_per_node_fit_the_pod_range(registered: Registered) -> None:
+    from components.gcp.network import MAX_PODS_PER_NODE, node_capacity, pod_range_per_node
+
+    plan = registered("prod-gcp")
+    assert inputs_of(plan, "gcp:container/cluster:Cluster")["defaultMaxPodsPerNode"] == MAX_PODS_PER_NODE == 64
+    assert {p["inputs"]["maxPodsPerNode"] for p in plan.by_type("gcp:container/nodePool:NodePool")} == {64}
+    assert (pod_range_per_node(110), pod_range_per_node(64), pod_range_per_node(32)) == (24, 25, 26)
+    assert (node_capacity("10.52.0.0/16"), node_capacity("10.60.0.0/20")) == (256, 16)
+
+
+def test_node_pools_that_outgrow_the_pod_range_are_rejected() -> None:
+    from components.config import CellConfig
+    from components.gcp.cell import check_pod_capacity
+    from components.gcp.network import pod_capacity_issues
+    from tests.config_helpers import shipped
+
+    prod_pools = {"services": 6, "regular-workspaces": 50, "headless-workspaces": 20}
+    assert pod_capacity_issues("10.52.0.0/16", prod_pools, zones=3) == []
+    [(key, message)] = pod_capacity_issues("10.60.0.0/20", prod_pools, zones=3)
+    assert key == "gitpod-cell:network.vpcCidr"
+    assert "gitpod-cell:cluster.nodePools" in message
+    assert "16 GKE nodes" in message
+    assert "85 nodes" in message
+    # A dev cell's default pools (9 nodes at most, 3 surge nodes in one zone) fit a /20.
+    assert pod_capacity_issues("10.60.0.0/20", {"services": 3, "regular-workspaces": 4,
+                                                "headless-workspaces": 2}, zones=1) == []
+    raw = with_changes(shipped("prod-gcp"), {"gitpod-cell:network.vpcCidr": "10.60.0.0/20"})
+    with pytest.raises(ValueError, match=r"gitpod-cell:network\.vpcCidr.*gitpod-cell:cluster\.nodePools"):
+        check_pod_capacity(CellConfig.from_stack_config("prod-gcp", raw))
+    check_pod_capacity(CellConfig.from_stack_config("prod-gcp", shipped("prod-gcp")))
 
 
 def test_gke_cluster_is_regional_private_and_hardened_in_prod(registered: Registered) -> None:
@@ -126,11 +185,15 @@ def test_gke_cluster_is_regional_private_and_hardened_in_prod(registered: Regist
 def test_dev_may_run_a_zonal_cluster_with_a_private_endpoint(registered: Registered, stack_variant) -> None:
     from ops.plan.runner import run_program
 
-    assert inputs_of(registered("dev-gcp"), "gcp:container/cluster:Cluster")["location"] == "europe-west1-b"
+    public = inputs_of(registered("dev-gcp"), "gcp:container/cluster:Cluster")
+    assert public["location"] == "europe-west1-b"
     resources, _ = run_program(stack_variant("dev-gcp", {"gitpod-cell:cluster.publicAccessCidrs": []}))
     cluster = next(r for r in resources if r["type"] == "gcp:container/cluster:Cluster")["inputs"]
     assert cluster["privateClusterConfig"]["enablePrivateEndpoint"] is True
     assert cluster["masterAuthorizedNetworksConfig"].get("cidrBlocks", []) == []
+    # Decided (docs/gcp.md): global access stays off either way; only the node subnet reaches a private endpoint.
+    for inputs in (public, cluster):
+        assert inputs["privateClusterConfig"]["masterGlobalAccessConfig"] == {"enabled": False}
 
 
 def test_kubernetes_provider_uses_gke_auth_plugin(registered: Registered) -> None:
@@ -211,6 +274,11 @@ def test_cloud_sql_is_private_tls_only_and_recoverable(registered: Registered, s
     address = inputs_of(plan, "gcp:compute/globalAddress:GlobalAddress")
     assert (address["purpose"], address["addressType"]) == ("VPC_PEERING", "INTERNAL")
     assert connection["urn"] in instance["options"]["dependsOn"]
+    # Autoresize grows the disk: a later `up` must not try to shrink it back (the provider would replace the
+    # instance); the clone source only matters at creation.
+    assert settings["diskAutoresize"] is True
+    assert {"settings.diskSize", "clone"} <= set(instance["options"]["ignoreChanges"])
+    assert "encryptionKeyName" not in instance["options"]["ignoreChanges"]
 
 
 def test_database_password_is_random_secret_and_user_and_schema_exist(registered: Registered) -> None:
@@ -292,12 +360,16 @@ def test_workload_identity_binds_exactly_one_ksa_and_no_keys(registered: Registe
         "gitpod-image-builder-registry": "gitpod/image-builder-mk3",
         "gitpod-registry-facade-registry": "gitpod/registry-facade",
     }
-    bindings = {r["name"].removesuffix("-workload-identity"): r["inputs"]
+    bindings = {r["name"].removesuffix("-workload-identity"): r
                 for r in plan.by_type("gcp:serviceaccount/iAMMember:IAMMember")}
+    cluster = plan.one("gcp:container/cluster:Cluster")["urn"]
     for workload, ksa in expected.items():
         binding = bindings[f"gitpod-prod-gcp-{workload}"]
-        assert binding["role"] == "roles/iam.workloadIdentityUser"
-        assert binding["member"] == f"serviceAccount:{PROJECT}.svc.id.goog[{ksa}]"
+        assert binding["inputs"]["role"] == "roles/iam.workloadIdentityUser"
+        assert binding["inputs"]["member"] == f"serviceAccount:{PROJECT}.svc.id.goog[{ksa}]"
+        # The identity pool exists only once a Workload Identity cluster does: every binding waits for it.
+        assert cluster in binding["dependencies"], workload
+    assert all(cluster in b["dependencies"] for b in bindings.values())
     for account in plan.by_type("gcp:serviceaccount/account:Account"):
         assert 6 <= len(account["inputs"]["accountId"]) <= 30
 
@@ -385,3 +457,46 @@ def test_components_follow_pulumi_style(registered: Registered) -> None:
                                          "gitpod-cell:gcp:CloudSqlDatabase", "gitpod-cell:gcp:Network"}
     urns = {r["urn"] for r in plan.resources}
     assert all(r["parent"] in urns for r in plan.resources if r["custom"])
+
+
+def test_gcp_restore_keeps_the_clone_and_sets_a_fresh_password(stack_variant) -> None:
+    from components.gcp.database import restored_username
+    from ops.plan.runner import run_program
+
+    restore = {"sourceDbInstance": "gitpod-prod-gcp-db", "pointInTime": "latest",
+               "adoptBucket": f"gitpod-prod-gcp-{PROJECT}"}
+    resources, outputs = run_program(stack_variant("prod-gcp", {"gitpod-cell:restore": restore}))
+    instance = next(r for r in resources if r["type"] == "gcp:sql/databaseInstance:DatabaseInstance")
+    # The clone keeps the source's key, network and (grown) disk: none of them may force a replacement, and the
+    # disk size is not sent (a clone cannot shrink).
+    assert {"clone", "settings.diskSize", "encryptionKeyName",
+            "settings.ipConfiguration.privateNetwork"} <= set(instance["options"]["ignoreChanges"])
+    assert "diskSize" not in instance["inputs"]["settings"]
+    # The clone already holds the `gitpod` database and the source's `gitpod` user: nothing creates them again.
+    assert not [r for r in resources if r["type"] == "gcp:sql/database:Database"]
+    [user] = [r for r in resources if r["type"] == "gcp:sql/user:User"]
+    assert user["inputs"]["name"] == restored_username(instance["inputs"]["name"]) != "gitpod"
+    assert restored_username("gitpod-a-db") != restored_username("gitpod-b-db")
+    assert len(user["inputs"]["name"]) <= 32
+    assert user["inputs"]["password"] == "[secret]"
+    password = next(r for r in resources if r["type"] == "random:index/randomPassword:RandomPassword")
+    assert password["urn"] in user["dependencies"]
+    assert outputs["databasePassword"] == "[secret]"
+
+
+def test_platform_cluster_ready_is_the_node_pools(stack_variant, tmp_path) -> None:
+    from ops.plan.runner import run_program
+    from ops.stackfile import load_stack
+
+    program = tmp_path / "probe.py"
+    program.write_text(
+        "import pulumi\n"
+        "from components.cells import build_platform\n"
+        "from components.config import load_from_pulumi\n"
+        "platform = build_platform(load_from_pulumi())\n"
+        "pulumi.export('ready', [r.urn for r in platform.cluster.ready])\n"
+    )
+    resources, outputs = run_program(load_stack("prod-gcp"), program)
+    pools = {r["urn"] for r in resources if r["type"] == "gcp:container/nodePool:NodePool"}
+    assert len(pools) == 3
+    assert set(outputs["ready"]) == pools
