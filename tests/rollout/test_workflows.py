@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import json
 import os
 import re
 import shutil
@@ -23,8 +24,8 @@ from typing import Any
 import pytest
 import yaml
 
-from ops.fleet import DEFAULT_FLEET_PATH, Fleet, parse_fleet
-from ops.stackfile import REPO_ROOT
+from ops.fleet import DEFAULT_FLEET_PATH, Fleet, load_fleet, parse_fleet
+from ops.stackfile import REPO_ROOT, STACKS_DIR, shipped_stacks
 
 WORKFLOWS_DIR = REPO_ROOT / ".github" / "workflows"
 WORKFLOWS = sorted(WORKFLOWS_DIR.glob("*.yml")) + sorted(WORKFLOWS_DIR.glob("*.yaml"))
@@ -35,17 +36,32 @@ DEPLOY_WAVE = "./.github/workflows/deploy-wave.yml"
 PINNED_ACTION = re.compile(r"^[\w.-]+/[\w./-]+@v\d+\.\d+\.\d+$")
 OIDC_ACTIONS = ("aws-actions/configure-aws-credentials@", "google-github-actions/auth@")
 EXPRESSION = re.compile(r"\$\{\{.*?\}\}")
+# `echo "x=$(a | b)"`: the step's exit status is echo's, so a failure inside the substitution goes unnoticed even
+# with pipefail. Assign first (`x=$(a | b)` fails the step under -e), then echo.
+HIDDEN_FAILURE = re.compile(r"^\s*(echo|printf)\b.*\$\([^)]*\|")
+# The runner of a deploy: the repository variable RUNNER_LABELS maps each environment to runner labels (one that
+# reaches the cell's VPC); environment-level variables are not available in `runs-on`, hence one map.
+DEPLOY_RUNNER = "${{ fromJSON(vars.RUNNER_LABELS || '{}')[inputs.environment] || 'ubuntu-24.04' }}"
+READONLY_RUNNER = "${{ fromJSON(vars.RUNNER_LABELS || '{}').readonly || 'ubuntu-24.04' }}"
+# Secrets that may update a stack or decrypt every stack's secrets: environment secrets, for the deploy job only.
+DEPLOY_SECRETS = re.compile(r"\bsecrets\.(PULUMI_ACCESS_TOKEN|PULUMI_CONFIG_PASSPHRASE)\b")
+READONLY_TOKEN = "${{ secrets.PULUMI_READONLY_ACCESS_TOKEN }}"
 
-# Inputs the actions document (their action.yml). actionlint knows the inputs of popular actions only when they are
-# referenced by major tag, so with full version pins a misspelt input would otherwise pass silently.
+# The actions the workflows and local actions may use, each at exactly one pinned tag, with the inputs it may be
+# given. Every set is a subset of the `inputs:` of that action's action.yml AT THAT TAG
+# (https://github.com/<owner>/<name>/blob/<tag>/action.yml, e.g. .../actions/checkout/blob/v4.2.2/action.yml);
+# only inputs the workflows use, or are likely to, are listed. actionlint knows the inputs of popular actions only
+# when they are referenced by major tag, so with full version pins a misspelt input would otherwise pass silently.
+# A workflow that uses another action, or another version of one of these, fails the suite until its entry is
+# added here from that tag's action.yml: bumping a pin means re-reading the action's inputs.
 KNOWN_INPUTS = {
-    "actions/checkout": {"persist-credentials", "fetch-depth", "ref"},
-    "actions/setup-python": {"python-version", "cache", "cache-dependency-path"},
-    "aws-actions/configure-aws-credentials": {
+    "actions/checkout@v4.2.2": {"persist-credentials", "fetch-depth", "ref"},
+    "actions/setup-python@v5.6.0": {"python-version", "cache", "cache-dependency-path"},
+    "aws-actions/configure-aws-credentials@v4.1.0": {
         "role-to-assume", "aws-region", "role-session-name", "role-duration-seconds",
     },
-    "google-github-actions/auth": {"workload_identity_provider", "service_account", "project_id"},
-    "pulumi/actions": {
+    "google-github-actions/auth@v2.1.10": {"workload_identity_provider", "service_account", "project_id"},
+    "pulumi/actions@v6.6.1": {
         "command", "stack-name", "work-dir", "cloud-url", "pulumi-version", "policyPacks", "policyPackConfigs",
         "comment-on-pr", "comment-on-summary", "edit-pr-comment", "github-token", "message", "diff", "color",
         "refresh", "expect-no-changes", "parallel", "suppress-progress", "suppress-outputs",
@@ -121,10 +137,11 @@ def check_step_uses(where: str, step: dict[str, Any]) -> None:
         assert not unknown, f"{where}: {uses} has no input(s) {sorted(unknown)}"
         return
     assert PINNED_ACTION.match(uses), f"{where}: {uses} is not pinned to vX.Y.Z"
-    action = uses.split("@")[0]
-    assert action in KNOWN_INPUTS, f"{where}: add {action}'s inputs to KNOWN_INPUTS"
-    unknown = set(step.get("with", {})) - KNOWN_INPUTS[action]
-    assert not unknown, f"{where}: {action} has no input(s) {sorted(unknown)}"
+    assert uses in KNOWN_INPUTS, (
+        f"{where}: {uses} is not in KNOWN_INPUTS: add it with the inputs of its action.yml at that tag"
+    )
+    unknown = set(step.get("with", {})) - KNOWN_INPUTS[uses]
+    assert not unknown, f"{where}: {uses} has no input(s) {sorted(unknown)}"
 
 
 def test_there_are_workflows_for_pull_requests_deploys_and_nightly_checks():
@@ -199,6 +216,89 @@ def test_pulumi_cli_version_matches_the_sdk_pin(workflow):
                 assert step["with"]["pulumi-version"] == "${{ env.PULUMI_VERSION }}"
 
 
+def test_an_action_or_version_missing_from_known_inputs_fails():
+    for uses in ("actions/checkout@v4.2.3", "actions/cache@v4.2.0"):
+        with pytest.raises(AssertionError, match="not in KNOWN_INPUTS"):
+            check_step_uses("test", {"uses": uses})
+    with pytest.raises(AssertionError, match="has no input"):
+        check_step_uses("test", {"uses": "actions/checkout@v4.2.2", "with": {"persist-credential": False}})
+
+
+@pytest.mark.parametrize("workflow", WORKFLOWS, ids=lambda path: path.name)
+def test_run_steps_use_bash_with_pipefail(workflow):
+    """Only an explicit `shell: bash` makes GitHub run `bash -eo pipefail`; the default is `bash -e`, under which
+    `a | b` fails only when b does."""
+    document = load_workflow(workflow.name)
+    assert document.get("defaults", {}).get("run", {}).get("shell") == "bash", "set defaults.run.shell: bash"
+    for job_id, job in document["jobs"].items():
+        assert job.get("defaults", {}).get("run", {}).get("shell", "bash") == "bash", job_id
+        for step in job.get("steps", []):
+            if "run" not in step:
+                continue
+            assert step.get("shell", "bash") == "bash", f"{job_id}: {step.get('name')}"
+            for line in step["run"].splitlines():
+                assert not HIDDEN_FAILURE.search(line), f"{job_id}: assign $(...) first, then echo: {line.strip()}"
+
+
+def test_the_pipefail_check_catches_a_hidden_failure():
+    assert HIDDEN_FAILURE.search('echo "stacks=$(python -m ops fleet show --json | jq -c .x)" >> "$GITHUB_OUTPUT"')
+    assert not HIDDEN_FAILURE.search("stacks=$(jq -c .x fleet.json)")
+
+
+def all_workflows() -> dict[str, dict[str, Any]]:
+    return {path.name: load_workflow(path.name) for path in WORKFLOWS}
+
+
+def check_pulumi_secrets(workflows: dict[str, dict[str, Any]]) -> None:
+    """The write-capable Pulumi token and the passphrase reach only the deploy job (which runs in the `staging` or
+    `production` environment, whose secrets they are); previews and nightly jobs get the read-only token."""
+    users = set()
+    for name, document in workflows.items():
+        assert not DEPLOY_SECRETS.search(yaml.safe_dump(document.get("env", {}))), f"{name}: workflow-level env"
+        for job_id, job in document["jobs"].items():
+            if DEPLOY_SECRETS.search(yaml.safe_dump(job)):
+                users.add(f"{name}:{job_id}")
+    assert users == {"deploy-wave.yml:up"}, f"deploy secrets used by {sorted(users)}"
+    for name, job_id in (("pull-request.yml", "preview"), ("nightly.yml", "drift"), ("nightly.yml", "update-age")):
+        job_env = workflows[name]["jobs"][job_id]["env"]
+        assert job_env.get("PULUMI_ACCESS_TOKEN") == READONLY_TOKEN, f"{name}:{job_id}: the read-only token"
+        assert "PULUMI_CONFIG_PASSPHRASE" not in job_env, f"{name}:{job_id}: no passphrase"
+
+
+def test_only_the_deploy_job_gets_the_write_token_and_the_passphrase():
+    check_pulumi_secrets(all_workflows())
+
+
+BROKEN_SECRETS: dict[str, Callable[[dict[str, dict[str, Any]]], None]] = {
+    "preview gets the deploy token": lambda w: w["pull-request.yml"]["jobs"]["preview"]["env"].update(
+        PULUMI_ACCESS_TOKEN="${{ secrets.PULUMI_ACCESS_TOKEN }}"
+    ),
+    "drift gets the passphrase": lambda w: w["nightly.yml"]["jobs"]["drift"]["env"].update(
+        PULUMI_CONFIG_PASSPHRASE="${{ secrets.PULUMI_CONFIG_PASSPHRASE }}"
+    ),
+    "token in workflow-level env": lambda w: w["nightly.yml"]["env"].update(
+        PULUMI_ACCESS_TOKEN="${{ secrets.PULUMI_ACCESS_TOKEN }}"
+    ),
+    "update age without the read-only token": lambda w: w["nightly.yml"]["jobs"]["update-age"]["env"].pop(
+        "PULUMI_ACCESS_TOKEN"
+    ),
+}
+
+
+@pytest.mark.parametrize("break_it", BROKEN_SECRETS.values(), ids=BROKEN_SECRETS.keys())
+def test_the_secrets_check_catches_a_leaked_deploy_secret(break_it):
+    broken = copy.deepcopy(all_workflows())
+    break_it(broken)
+    with pytest.raises(AssertionError):
+        check_pulumi_secrets(broken)
+
+
+def test_previews_and_drift_run_on_the_configurable_read_only_runner():
+    # Both read Kubernetes resources from the cluster API, which may be private (publicAccessCidrs empty).
+    assert load_workflow("pull-request.yml")["jobs"]["preview"]["runs-on"] == READONLY_RUNNER
+    assert load_workflow("nightly.yml")["jobs"]["drift"]["runs-on"] == READONLY_RUNNER
+
+
 @pytest.mark.parametrize("action", LOCAL_ACTIONS, ids=lambda path: path.parent.name)
 class TestLocalActions:
     """actionlint checks what the workflows pass to a local action, but not the action's own steps."""
@@ -254,7 +354,69 @@ class TestPullRequestWorkflow:
         assert job["strategy"]["matrix"]["stack"] == "${{ fromJSON(needs.stacks.outputs.all) }}"
         assert any('python -m ops plan --stack "$STACK" --json' in step.get("run", "") for step in job["steps"])
 
-    def test_previews_every_stack_with_the_policy_pack_and_comments(self):
+    def test_previews_the_fleet_and_the_dev_stacks(self):
+        job = self.workflow["jobs"]["preview"]
+        assert job["strategy"]["matrix"]["stack"] == "${{ fromJSON(needs.preview-stacks.outputs.stacks) }}"
+        [listing] = [step["run"] for step in self.workflow["jobs"]["preview-stacks"]["steps"] if "run" in step]
+        assert "python -m ops fleet show --json" in listing
+        assert ".fleetStacks" in listing
+        assert "$PREVIEW_EXTRA_STACKS" in listing
+        extras = json.loads(self.workflow["env"]["PREVIEW_EXTRA_STACKS"])
+        fleet = load_fleet(DEFAULT_FLEET_PATH, STACKS_DIR)
+        assert set(extras) <= set(shipped_stacks()), "extra stacks need a stack file"
+        assert not set(extras) & set(fleet.stacks), "the fleet's stacks are previewed anyway"
+
+    def test_the_preview_list_is_the_fleet_plus_the_extras(self, tmp_path):
+        if shutil.which("jq") is None:
+            pytest.skip("jq is not installed")
+        [listing] = [step["run"] for step in self.workflow["jobs"]["preview-stacks"]["steps"] if "run" in step]
+        output = tmp_path / "output"
+        env = {
+            **os.environ,
+            "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
+            "PYTHONPATH": str(REPO_ROOT),
+            "PREVIEW_EXTRA_STACKS": self.workflow["env"]["PREVIEW_EXTRA_STACKS"],
+            "GITHUB_OUTPUT": str(output),
+        }
+        completed = subprocess.run(  # in tmp_path: the script writes fleet.json to the working directory
+            ["bash", "-eo", "pipefail", "-c", listing], cwd=tmp_path, env=env, capture_output=True, text=True,
+            check=False,
+        )  # fmt: skip
+        assert completed.returncode == 0, completed.stderr
+        fleet = load_fleet(DEFAULT_FLEET_PATH, STACKS_DIR)
+        expected = sorted(set(fleet.stacks) | set(json.loads(env["PREVIEW_EXTRA_STACKS"])) & set(shipped_stacks()))
+        assert output.read_text() == f"stacks={json.dumps(expected, separators=(',', ':'))}\n"
+
+    @pytest.mark.parametrize(
+        ("stack", "aws", "gcp", "previewed"),
+        [("dev", "arn:aws:iam::1:role/ro", "", True), ("dev-gcp", "arn:aws:iam::1:role/ro", "", False),
+         ("dev-gcp", "", "projects/1/locations/global/workloadIdentityPools/github/providers/gh", True),
+         ("dev", "", "projects/1/locations/global/workloadIdentityPools/github/providers/gh", False)],
+    )  # fmt: skip
+    def test_a_stack_whose_cloud_has_no_credentials_is_skipped_with_a_notice(
+        self, tmp_path, stack, aws, gcp, previewed
+    ):
+        job = self.workflow["jobs"]["preview"]
+        [cloud] = [step for step in job["steps"] if step.get("id") == "cloud"]
+        output, summary = tmp_path / "output", tmp_path / "summary"
+        env = {
+            **os.environ,
+            "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
+            "STACK": stack, "AWS_READONLY_ROLE_ARN": aws, "GCP_WORKLOAD_IDENTITY_PROVIDER": gcp,
+            "GITHUB_OUTPUT": str(output), "GITHUB_STEP_SUMMARY": str(summary),
+        }  # fmt: skip
+        completed = subprocess.run(
+            ["bash", "-eo", "pipefail", "-c", cloud["run"]], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
+            check=False,
+        )  # fmt: skip
+        assert completed.returncode == 0, completed.stderr
+        assert output.read_text() == f"preview={'true' if previewed else 'false'}\n"
+        assert ("::notice title=Preview skipped" in completed.stdout) is not previewed
+        gated = [step for step in job["steps"] if step.get("uses", "").startswith((*OIDC_ACTIONS, "pulumi/actions@"))]
+        assert len(gated) == 3
+        assert all(step["if"].startswith("steps.cloud.outputs.preview == 'true'") for step in gated)
+
+    def test_previews_with_the_policy_pack_and_comments(self):
         job = self.workflow["jobs"]["preview"]
         [preview] = steps_using(job, "pulumi/actions")
         assert preview["with"]["command"] == "preview"
@@ -325,6 +487,8 @@ def check_wave_workflow(document: dict[str, Any]) -> None:
     assert job["strategy"]["max-parallel"] == "${{ inputs.parallelism }}"
     assert job["strategy"]["fail-fast"] is False, "a running pulumi up is never cancelled"
     assert job["permissions"] == {"contents": "read", "id-token": "write"}
+    # preflight connects to the cell's private database: the runner is chosen per environment (RUNNER_LABELS).
+    assert job.get("runs-on") == DEPLOY_RUNNER, "the environment's runner, which reaches the cell's VPC"
 
     [aws] = steps_using(job, "aws-actions/configure-aws-credentials")
     [gcp] = steps_using(job, "google-github-actions/auth")
@@ -402,6 +566,7 @@ BROKEN_WAVE_WORKFLOWS: dict[str, Callable[[dict[str, Any]], None]] = {
     "no concurrency group": lambda w: w["jobs"]["up"].pop("concurrency"),
     "fail-fast cancels the wave": lambda w: w["jobs"]["up"]["strategy"].update({"fail-fast": True}),
     "health gate dropped": lambda w: w["jobs"]["up"]["steps"].pop(),
+    "runner fixed to GitHub-hosted": lambda w: w["jobs"]["up"].update({"runs-on": "ubuntu-24.04"}),
     "read-only role deploys": lambda w: steps_using(w["jobs"]["up"], "aws-actions/configure-aws-credentials")[0][
         "with"
     ].update({"role-to-assume": "${{ vars.AWS_READONLY_ROLE_ARN }}"}),
