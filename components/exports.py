@@ -36,6 +36,7 @@ def export_gitpod(gitpod: GitpodInstallation) -> None:
     pulumi.export("gitpodUrl", gitpod.url)
     pulumi.export("gitpodVersion", gitpod.version)
     pulumi.export("gitpodConfigHash", gitpod.config_hash)
-    # <namespace>/<name> of ws-manager-mk2's maintenance ConfigMap, which `ops maintenance` leases.
+    # <namespace>/<name> of ws-manager-mk2's maintenance ConfigMap, which `ops maintenance` leases:
+    # default/ws-manager-mk2-maintenance-mode, the location ws-manager-mk2 reads (not Gitpod's namespace).
     pulumi.export("maintenanceConfigMap", gitpod.maintenance_config_map)
     pulumi.export("installationRecord", gitpod.installation_record)

@@ -14,7 +14,7 @@ import pulumi
 from pulumi_kubernetes import apiextensions
 
 from components.config import LetsEncryptConfig
-from components.gitpod.installer_config import HTTPS_CERTIFICATE_SECRET
+from components.gitpod.installer_config import HTTPS_CERTIFICATE_SECRET, gitpod_hostnames
 from components.platform import DnsZone
 
 ACME_SERVERS = {
@@ -34,7 +34,8 @@ def issuer_name(letsencrypt: LetsEncryptConfig) -> str:
 
 
 def certificate_dns_names(domain: str) -> list[str]:
-    return [domain, f"*.{domain}", f"*.ws.{domain}"]
+    # The same names external-dns publishes for the proxy (installer_config.proxy_dns_customization).
+    return gitpod_hostnames(domain)
 
 
 def dns01_solver(zone: DnsZone, region: str, project: str | None) -> dict[str, Any]:

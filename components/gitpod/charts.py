@@ -20,7 +20,15 @@ class PinnedChart:
 
 CERT_MANAGER = PinnedChart("cert-manager", "v1.16.2", "https://charts.jetstack.io")
 EXTERNAL_DNS = PinnedChart("external-dns", "1.15.0", "https://kubernetes-sigs.github.io/external-dns/")
-CLUSTER_AUTOSCALER = PinnedChart("cluster-autoscaler", "9.43.2", "https://kubernetes.github.io/autoscaler")
+# The chart renders the autoscaler's RBAC, so it must be at least as new as the images cluster_autoscaler.py runs
+# (v1.33-v1.35). Chart 9.43.x ships appVersion 1.31 RBAC: no `volumeattachments` (storage.k8s.io), which
+# cluster-autoscaler >= 1.32 watches and waits to sync before its first loop, so with a newer image it runs,
+# reports Ready and never scales (kubernetes/autoscaler#7663, fixed in chart 9.46.3 by #7904). 9.59.0 carries
+# appVersion 1.35.0, the newest image pinned here, and the chart's ClusterRole has only gained rules across
+# releases, so it serves v1.33/v1.34 too. (Chart/appVersion pairs: 9.45.0=1.32, 9.47.0=1.33, 9.59.0=1.35.)
+CLUSTER_AUTOSCALER = PinnedChart("cluster-autoscaler", "9.59.0", "https://kubernetes.github.io/autoscaler")
+# The oldest chart whose RBAC lets cluster-autoscaler >= 1.32 start scaling (tests hold the pin to it).
+CLUSTER_AUTOSCALER_MIN_CHART = "9.46.3"
 
 # Helm waits this long for a release's workloads; Pulumi's own timeout sits above it so Helm reports first.
 RELEASE_TIMEOUT_SECONDS = 600

@@ -16,7 +16,8 @@ runs `pulumi up`:
   rds:CreateDBSnapshot (only when PITR is off), s3:PutObject/GetObject/ListBucketVersions on the cell's bucket.
 - Kubernetes: the cell's own kubeconfig (the one the Kubernetes provider uses, handed over in `Platform`), whose
   exec plugin (`aws eks get-token` / `gke-gcloud-auth-plugin`) needs the cloud CLI and an identity allowed to
-  get/create/patch ConfigMaps and list Deployments/StatefulSets in the Gitpod namespace.
+  get/create/patch ConfigMaps and list Deployments/StatefulSets in the Gitpod namespace, and get/create/patch the
+  maintenance ConfigMap `default/ws-manager-mk2-maintenance-mode` (ws-manager-mk2 reads it from `default`).
 
 Under the offline plan (the SDK mock engine) hooks register and never run.
 """

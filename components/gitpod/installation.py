@@ -20,18 +20,20 @@ from components.gitpod.external_dns import external_dns
 from components.gitpod.hooks import rollout_binding, rollout_hooks
 from components.gitpod.installer import INSTALLATION_CONFIG_MAP, InstallerArgs, installer
 from components.gitpod.installer_config import (
+    MAINTENANCE_CONFIG_MAP,
+    MAINTENANCE_NAMESPACE,
     REGISTRY_SECRET,
     InstallerInputs,
     config_hash,
     garbage_collection_summary,
+    object_storage_warnings,
     render_installer_config,
     requires_experimental,
+    version_warnings,
 )
 from components.gitpod.namespace_secrets import namespace_and_secrets
 from components.gitpod.registry_credentials import RegistryCredentialRefresher, RegistryCredentialsArgs
 from components.platform import Platform, WorkloadIdentity
-
-MAINTENANCE_CONFIG_MAP = "ws-manager-mk2-maintenance-mode"
 
 
 @dataclass(frozen=True)
@@ -58,14 +60,18 @@ class GitpodInstallation(pulumi.ComponentResource):
         namespace = gitpod.namespace
         labels = {"app.kubernetes.io/part-of": "gitpod-cell", "gitpod-cell/stack": config.stack}
         opts_here = pulumi.ResourceOptions(parent=self)
+        # Anything that schedules pods waits for the nodes and add-ons the Platform names: a Helm release waits
+        # for its pods and a Job for completion, and neither can happen on a cluster with no nodes yet.
+        cluster_ready = list(platform.cluster.ready)
+        on_nodes = pulumi.ResourceOptions(parent=self, depends_on=cluster_ready)
 
-        cert_manager_release = cert_manager(name, _identity(platform, "cert-manager"), opts_here)
+        cert_manager_release = cert_manager(name, _identity(platform, "cert-manager"), on_nodes)
         dns_project = config.gcp_project if platform.dns.kind == "clouddns" else None
         external_dns(name, _identity(platform, "external-dns"), platform.dns, config.stack, platform.region,
-                     dns_project, opts_here)
+                     dns_project, on_nodes)
         if platform.cluster.needs_cluster_autoscaler:
             cluster_autoscaler(name, _identity(platform, "cluster-autoscaler"), platform.cluster,
-                               config.cluster.kubernetes_version, platform.region, opts_here)
+                               config.cluster.kubernetes_version, platform.region, on_nodes)
 
         secrets = namespace_and_secrets(name, namespace, platform, labels, self, config.protect)
         services = platform.cluster.node_pool_labels.get("services", {})
@@ -83,6 +89,7 @@ class GitpodInstallation(pulumi.ComponentResource):
                     node_selector=services,
                     labels=labels,
                     depends_on=[secrets.namespace, secrets.registry],
+                    cluster_ready=cluster_ready,
                 ),
                 opts_here,
             )
@@ -103,6 +110,8 @@ class GitpodInstallation(pulumi.ComponentResource):
             "config_hash": self.config_hash,
             "installer_config_yaml": self.config_yaml,
             "namespace": namespace,
+            # ws-manager-mk2 reads the lease from `default`, whatever Gitpod's namespace is.
+            "maintenance_namespace": MAINTENANCE_NAMESPACE,
             "lease_minutes": gitpod.maintenance_lease_minutes,
             "kubeconfig": platform.cluster.kubeconfig,
             "cloud": platform.cloud,
@@ -132,6 +141,8 @@ class GitpodInstallation(pulumi.ComponentResource):
                 database_ca_url="" if platform.database.ca_bundle_pem is not None else platform.database.ca_bundle_url,
                 node_selector=services,
                 record={
+                    # Which cell this is: `ops` commands and the hooks refuse to act on a cluster of another stack.
+                    "cell": config.stack,
                     "timeoutDefault": lifecycle.timeout_default,
                     "timeoutExtended": lifecycle.timeout_extended,
                     "timeoutAfterClose": lifecycle.timeout_after_close,
@@ -142,17 +153,23 @@ class GitpodInstallation(pulumi.ComponentResource):
                 hooks=rollout_binding(hooks),
                 depends_on=[secrets.namespace, secrets.database, secrets.registry, *secrets.database_ca,
                             tls.certificate, *registry_ready],
+                cluster_ready=cluster_ready,
             ),
             self,
         )
 
         self.url = f"https://{config.domain}"
         self.version = gitpod.version
-        self.maintenance_config_map = f"{namespace}/{MAINTENANCE_CONFIG_MAP}"
+        # ws-manager-mk2 reads the lease from its hard-coded location, whatever Gitpod's namespace is.
+        self.maintenance_config_map = f"{MAINTENANCE_NAMESPACE}/{MAINTENANCE_CONFIG_MAP}"
         self.installation_record = f"{namespace}/{INSTALLATION_CONFIG_MAP}"
         if not lifecycle.garbage_collection.enabled:
             pulumi.log.warn(f"workspace garbage collection is OFF for {config.stack}: "
                             f"{garbage_collection_summary(config)}", resource=self)
+        for warning in [*version_warnings(config),
+                        *object_storage_warnings(platform.object_storage.kind, platform.object_storage.project,
+                                                 platform.object_storage.region)]:
+            pulumi.log.warn(f"{config.stack}: {warning}", resource=self)
         self.register_outputs({
             "url": self.url,
             "version": self.version,

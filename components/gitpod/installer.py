@@ -87,6 +87,8 @@ class InstallerArgs:
     hooks: pulumi.ResourceHookBinding
     # The namespace, secrets and certificate the rendered config references.
     depends_on: Sequence[pulumi.Resource]
+    # The cluster's nodes and add-ons (`Platform.cluster.ready`): only the Job waits for them (it needs a node).
+    cluster_ready: Sequence[pulumi.Resource] = ()
 
 
 @dataclass(frozen=True)
@@ -100,14 +102,21 @@ class Installer:
 def installer(name: str, args: InstallerArgs, parent: pulumi.Resource) -> Installer:
     ns = args.namespace
     opts = pulumi.ResourceOptions(parent=parent, depends_on=list(args.depends_on))
+    # The account's token is never mounted by default: the binding below is cluster-admin, and any pod in the
+    # namespace could name this account. Only the installer Job's pod opts in (see _job_spec).
     service_account = core.ServiceAccount(
         f"{name}-installer",
         metadata=meta.ObjectMetaArgs(name=INSTALLER_NAME, namespace=ns, labels=INSTALLER_LABELS),
+        automount_service_account_token=False,
         opts=opts,
     )
-    # Applying Gitpod creates CRDs, ClusterRoles and bindings; Kubernetes only lets a subject grant permissions
-    # it holds itself, and Gitpod's roles span the cluster, so the installer needs cluster-admin. It runs only
-    # for the length of a rollout, from a pinned image.
+    # Why cluster-admin rather than a narrower role: the rendered Gitpod release holds CRDs (ws-manager-mk2's
+    # Workspace), ClusterRoles and ClusterRoleBindings, NetworkPolicies, cert-manager Issuers/Certificates and
+    # namespaced objects of every kind. RBAC escalation prevention lets a subject create a (Cluster)Role only with
+    # rights it holds itself, and Gitpod's roles reach nodes, pods, secrets and its CRDs cluster-wide, so a
+    # narrower role would have to be re-derived from each release's rendered output and would still be
+    # cluster-admin in all but name. The exposure is limited instead: only the installer Job's pod mounts the
+    # token, and that pod runs a pinned image for the length of a rollout.
     binding = rbac.ClusterRoleBinding(
         f"{name}-installer",
         metadata=meta.ObjectMetaArgs(name=f"{INSTALLER_NAME}-{ns}", labels=INSTALLER_LABELS),
@@ -140,7 +149,7 @@ def installer(name: str, args: InstallerArgs, parent: pulumi.Resource) -> Instal
         spec=_job_spec(args),
         opts=pulumi.ResourceOptions(
             parent=parent,
-            depends_on=[*args.depends_on, service_account, binding, config_map, record],
+            depends_on=[*args.depends_on, *args.cluster_ready, service_account, binding, config_map, record],
             custom_timeouts=pulumi.CustomTimeouts(create=JOB_TIMEOUT, update=JOB_TIMEOUT),
             hooks=args.hooks,
         ),
@@ -169,6 +178,8 @@ def _job_spec(args: InstallerArgs) -> batch.JobSpecArgs:
                                                  "app.kubernetes.io/version": sanitise_version(args.version)}),
             spec=core.PodSpecArgs(
                 service_account_name=INSTALLER_NAME,
+                # The one pod that mounts the installer account's (cluster-admin) token; the account itself opts out.
+                automount_service_account_token=True,
                 restart_policy="Never",
                 node_selector=dict(args.node_selector),
                 security_context=restricted_pod(),

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -33,6 +34,21 @@ STORAGE_SECRET = "gitpod-object-storage"
 # Containerd on EKS/GKE nodes (containerd 1.7+): the k8s.io runtime v2 task directory and the default socket.
 CONTAINERD_RUNTIME_DIR = "/run/containerd/io.containerd.runtime.v2.task/k8s.io"
 CONTAINERD_SOCKET = "/run/containerd/containerd.sock"
+
+# Gitpod's proxy: the LoadBalancer Service every Gitpod hostname resolves to (install/installer/pkg/components/
+# proxy), and the annotation external-dns (sources: service, ingress) publishes records from.
+PROXY_SERVICE = "proxy"
+EXTERNAL_DNS_HOSTNAME_ANNOTATION = "external-dns.alpha.kubernetes.io/hostname"
+
+# ws-manager-mk2 reads its maintenance ConfigMap from a hard-coded location, not from Gitpod's namespace
+# (components/ws-manager-mk2/controllers/maintenance_controller.go: `configMapKey`, namespace "default").
+MAINTENANCE_NAMESPACE = "default"
+MAINTENANCE_CONFIG_MAP = "ws-manager-mk2-maintenance-mode"
+
+# The modelled schema (and ws-manager-mk2, which reads the maintenance lease) are 2023+ Gitpod; a version label
+# `release-YYYY.MM...` or `YYYY.MM...` older than this year predates them.
+FIRST_MODELLED_YEAR = 2023
+_DATED_VERSION = re.compile(r"^(?:release-)?(?P<year>\d{4})\.(?P<month>\d{1,2})(?:[.\-]|$)")
 
 # Gitpod's server deletes stopped workspaces this many days after their last start (its built-in
 # `workspaceGarbageCollection.minAgeDays`); installer config v1 can switch collection off but not change the age.
@@ -148,17 +164,21 @@ class BlockNewUsers:
 
 @dataclass(frozen=True)
 class CustomizationMetadata:
+    """The part of `metav1.ObjectMeta` a customization uses: which object, and what to merge into it."""
+
     name: str = field(metadata={"key": "name"})
     annotations: Mapping[str, str] = field(metadata={"key": "annotations"})
+    labels: Mapping[str, str] | None = field(default=None, metadata={"key": "labels"})
 
 
 @dataclass(frozen=True)
 class Customization:
-    """Installer `customization`: merges annotations into the rendered object of that kind and name."""
+    """Installer `customization` (config.go: `metav1.TypeMeta` inline + `metadata`): merges annotations and labels
+    into the rendered object of that apiVersion, kind and name. Only the core/v1 kinds this cell customizes."""
 
     metadata: CustomizationMetadata = field(metadata={"key": "metadata"})
     api_version: Literal["v1"] = field(default="v1", metadata={"key": "apiVersion"})
-    kind: Literal["ServiceAccount"] = field(default="ServiceAccount", metadata={"key": "kind"})
+    kind: Literal["ServiceAccount", "Service"] = field(default="ServiceAccount", metadata={"key": "kind"})
 
 
 @dataclass(frozen=True)
@@ -215,7 +235,7 @@ DOCUMENTED_KEYS: frozenset[str] = frozenset({
     "workspace.timeoutExtended", "workspace.timeoutAfterClose",
     "blockNewUsers", "blockNewUsers.enabled", "blockNewUsers.passlist",
     "customization", "customization[].apiVersion", "customization[].kind", "customization[].metadata",
-    "customization[].metadata.name", "customization[].metadata.annotations",
+    "customization[].metadata.name", "customization[].metadata.annotations", "customization[].metadata.labels",
     "experimental", "experimental.webapp", "experimental.webapp.server",
     "experimental.webapp.server.disableWorkspaceGarbageCollection",
 })
@@ -239,13 +259,13 @@ def to_document(value: Any) -> Any:
 
 def key_paths(document: Any, prefix: str = "") -> set[str]:
     """Dotted key paths of a rendered document (list items as `[]`), to compare with DOCUMENTED_KEYS.
-    Free-form maps (annotations) stop the walk: their keys are Kubernetes annotation names, not schema keys."""
+    Free-form maps (annotations, labels) stop the walk: their keys are Kubernetes names, not schema keys."""
     paths: set[str] = set()
     if isinstance(document, Mapping):
         for key, value in document.items():
             path = f"{prefix}.{key}" if prefix else str(key)
             paths.add(path)
-            if not path.endswith(".annotations"):
+            if not path.endswith((".annotations", ".labels")):
                 paths |= key_paths(value, path)
     elif isinstance(document, list):
         for item in document:
@@ -265,6 +285,25 @@ class InstallerInputs:
     service_account_annotations: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     # GCS only: the project the bucket lives in (installer config v1 requires it).
     gcs_project: str | None = None
+
+
+def gitpod_hostnames(domain: str) -> list[str]:
+    """Every name Gitpod serves: the dashboard, its services (`*.domain`) and workspaces (`*.ws.domain`, with the
+    installer's default `metadata.shortname`). The certificate and the DNS records cover exactly these."""
+    return [domain, f"*.{domain}", f"*.ws.{domain}"]
+
+
+def proxy_dns_customization(domain: str) -> Customization:
+    """The proxy Service's external-dns hostnames, set by this cell rather than left to the installer build: the
+    records external-dns publishes are then, for any build, the names the certificate covers (Gitpod's own
+    service.go sets the same value on LoadBalancer Services; a build or service type that does not is covered)."""
+    return Customization(
+        kind="Service",
+        metadata=CustomizationMetadata(
+            name=PROXY_SERVICE,
+            annotations={EXTERNAL_DNS_HOSTNAME_ANNOTATION: ",".join(gitpod_hostnames(domain))},
+        ),
+    )
 
 
 # Workspace pod resources: the installer's own defaults for requests, and a memory ceiling so one workspace
@@ -299,9 +338,10 @@ def build_installer_config(inputs: InstallerInputs, config: CellConfig) -> Insta
             timeout_after_close=lifecycle.timeout_after_close,
         ),
         block_new_users=BlockNewUsers(enabled=gitpod.block_new_users),
-        customization=tuple(
-            Customization(metadata=CustomizationMetadata(name=name, annotations=dict(annotations)))
-            for name, annotations in sorted(inputs.service_account_annotations.items())
+        customization=(
+            proxy_dns_customization(config.domain),
+            *(Customization(metadata=CustomizationMetadata(name=name, annotations=dict(annotations)))
+              for name, annotations in sorted(inputs.service_account_annotations.items())),
         ),
         experimental=None if lifecycle.garbage_collection.enabled else Experimental(
             webapp=ExperimentalWebApp(server=ExperimentalServer(disable_workspace_garbage_collection=True))
@@ -354,6 +394,49 @@ def unsupported_settings(config: CellConfig) -> list[tuple[str, str]]:
                  f"{GITPOD_GC_MIN_AGE_DAYS}, or enabled: false")]
     return []
 
+
+def version_year(label: str) -> int | None:
+    """The year of a dated Gitpod version label (`release-2022.06.0.10`, `2024.11.0`), None when undated."""
+    match = _DATED_VERSION.match(label)
+    if match is None or not 1 <= int(match["month"]) <= 12:
+        return None
+    return int(match["year"])
+
+
+def version_warnings(config: CellConfig) -> list[str]:
+    """What the plan must say about the pinned Gitpod build: warnings, never errors (an operator may knowingly run
+    an older build). Checks the version label, and the installer image tag when the label is undated."""
+    gitpod = config.gitpod
+    tag = gitpod.installer_image.rsplit("@", 1)[0].rsplit(":", 1)[-1] if ":" in gitpod.installer_image else ""
+    label = gitpod.version if version_year(gitpod.version) is not None else tag
+    year = version_year(label)
+    if year is None or year >= FIRST_MODELLED_YEAR:
+        return []
+    return [
+        f"gitpod-cell:gitpod.version {gitpod.version!r} (installer {gitpod.installer_image}) is a {year} build; "
+        f"this cell needs a {FIRST_MODELLED_YEAR}+ build: (1) the maintenance lease is read by ws-manager-mk2 "
+        f"(from {MAINTENANCE_NAMESPACE}/{MAINTENANCE_CONFIG_MAP}), which older builds do not ship, so "
+        "enter-maintenance pauses nothing; (2) the installer config follows the schema of gitpod-io/gitpod "
+        "0067e7e6 (workspace.timeoutDefault, timeoutExtended, timeoutAfterClose, customization), and an installer "
+        "that does not know a key rejects the whole config (config v1 is loaded strictly), so the installer Job "
+        "fails and nothing is applied. Pin gitpod.version and gitpod.installerImage to a 2023+ build."
+    ]
+
+
+def object_storage_warnings(object_storage_kind: str, project: str | None, region: str) -> list[str]:
+    """GCS as Gitpod's installer config v1 uses it, said plainly: it is not the cell's bucket, and it needs a key."""
+    if object_storage_kind != "gcs":
+        return []
+    return [
+        f"object storage on GCP: installer config v1 objectStorage.cloudStorage makes Gitpod mount the secret "
+        f"{STORAGE_SECRET!r} (key service-account.json) into its storage users and create its own per-user buckets "
+        f"in project {project} at metadata.region {region!r}; it does not use the cell's bucket (which keeps the "
+        f"installer-config backups). This cell creates no service-account keys, so {STORAGE_SECRET!r} does not "
+        "exist and the pods that mount it do not start (the health gate fails and maintenance ends with the lease). "
+        f"Either create {STORAGE_SECRET!r} out of band (a key for a service account with storage.admin on the "
+        "project, accepting a long-lived key), or run a Gitpod build whose content-service uses Workload Identity "
+        "(ambient credentials)."
+    ]
 
 
 def check_installable(config: CellConfig) -> CellConfig:

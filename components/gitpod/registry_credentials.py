@@ -6,9 +6,9 @@ so a pod mints them with its own workload identity, on a schedule, from the Plat
 - a CronJob refreshes the secret well inside the token's lifetime (`concurrencyPolicy: Forbid`; a run that could
   not start within `STARTING_DEADLINE_SECONDS` is skipped, the next one is one interval away and the token
   outlives it);
-- a one-shot Job does the same once, and Pulumi waits for it before the installer Job, so Gitpod never starts
-  against an empty docker config. Pulumi names it (`<name>-...` plus a suffix): a changed script or image is a new
-  Job that must succeed again, created before the old one is deleted;
+- a one-shot Job does the same once, after the cluster's nodes are ready, and Pulumi waits for it before the
+  installer Job, so Gitpod never starts against an empty docker config. Pulumi names it (`<name>-...` plus a
+  suffix): a changed script or image is a new Job that must succeed again, created before the old one is deleted;
 - both run as the `registry-credentials` service account, annotated with the minter's identity, whose only
   Kubernetes right is get/patch/update on that one secret (a namespaced Role with `resourceNames`).
 
@@ -131,6 +131,9 @@ class RegistryCredentialsArgs:
     labels: Mapping[str, str]
     # The namespace and the secret: the refresher patches, it never creates.
     depends_on: Sequence[pulumi.Resource]
+    # The cluster's nodes and add-ons (`Platform.cluster.ready`): the one-shot Job waits for them, since Pulumi
+    # waits for it to complete and it cannot run before a node can take it.
+    cluster_ready: Sequence[pulumi.Resource] = ()
 
 
 class RegistryCredentialRefresher(pulumi.ComponentResource):
@@ -201,7 +204,7 @@ class RegistryCredentialRefresher(pulumi.ComponentResource):
                                          annotations={"pulumi.com/replaceUnready": "true"}),
             spec=_job_spec(args, labels),
             opts=pulumi.ResourceOptions(
-                parent=self, depends_on=ready,
+                parent=self, depends_on=[*ready, *args.cluster_ready],
                 custom_timeouts=pulumi.CustomTimeouts(create=INITIAL_JOB_TIMEOUT, update=INITIAL_JOB_TIMEOUT),
             ),
         )

@@ -157,6 +157,7 @@ def test_installation_record_and_exports(registered: Registered) -> None:
     outputs = plan.document["outputs"]
     assert record["metadata"]["namespace"] == "gitpod"
     assert record["data"] == {
+        "cell": "prod",
         "version": "release-2022.06.0.10",
         "configHash": outputs["gitpodConfigHash"],
         "timeoutDefault": "30m",
@@ -170,7 +171,8 @@ def test_installation_record_and_exports(registered: Registered) -> None:
     assert outputs["gitpodUrl"] == "https://gitpod.example.com"
     assert outputs["gitpodVersion"] == "release-2022.06.0.10"
     assert len(outputs["gitpodConfigHash"]) == 64
-    assert outputs["maintenanceConfigMap"] == "gitpod/ws-manager-mk2-maintenance-mode"
+    # Where ws-manager-mk2 reads the lease (maintenance_controller.go: namespace "default"), not Gitpod's namespace.
+    assert outputs["maintenanceConfigMap"] == "default/ws-manager-mk2-maintenance-mode"
     assert outputs["installationRecord"] == "gitpod/gitpod-installation"
 
 
@@ -257,3 +259,10 @@ def test_gcp_cell_plugs_in_unchanged(registered: Registered) -> None:
     document = yaml.safe_load(config_map["inputs"]["data"]["config.yaml"])
     assert document["objectStorage"]["cloudStorage"]["project"] == "acme-gitpod-dev"
     assert document["containerRegistry"]["external"]["url"].startswith("europe-west1-docker.pkg.dev/acme-gitpod-dev/")
+
+
+def test_installation_record_names_its_cell(registered) -> None:
+    for stack in ("prod", "dev-gcp"):
+        record = next(r for r in registered(stack).by_type("kubernetes:core/v1:ConfigMap")
+                      if r["inputs"]["metadata"]["name"] == "gitpod-installation")
+        assert record["inputs"]["data"]["cell"] == stack

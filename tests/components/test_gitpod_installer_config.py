@@ -105,7 +105,8 @@ def test_rendered_config_uses_only_documented_keys(registered: Registered, stack
 
 
 def test_gitpod_service_accounts_get_their_workload_identities(registered: Registered) -> None:
-    customizations = {c["metadata"]["name"]: c for c in rendered(registered("prod"))["customization"]}
+    customizations = {c["metadata"]["name"]: c for c in rendered(registered("prod"))["customization"]
+                      if c["kind"] == "ServiceAccount"}
     assert set(customizations) == {"server", "ws-daemon", "image-builder-mk3", "registry-facade"}
     for customization in customizations.values():
         assert (customization["apiVersion"], customization["kind"]) == ("v1", "ServiceAccount")
