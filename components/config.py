@@ -26,6 +26,43 @@ SUPPORTED_KUBERNETES_VERSIONS: tuple[str, ...] = ("1.33", "1.34", "1.35")
 NODE_POOL_NAMES: tuple[str, ...] = ("services", "regular-workspaces", "headless-workspaces")
 MIN_BACKUP_RETENTION_DAYS = 7
 MAX_BACKUP_RETENTION_DAYS = 35
+# The retention periods CloudWatch Logs accepts (PutRetentionPolicy rejects any other value).
+CLOUDWATCH_RETENTION_DAYS: tuple[int, ...] = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096,
+                                             1827, 2192, 2557, 2922, 3288, 3653)
+# RDS instance classes without Performance Insights (the cell always enables it, so RDS would refuse them).
+_RDS_CLASSES_WITHOUT_PI = re.compile(r"^db\.(t2\.[a-z0-9]+|t3\.(micro|small)|t4g\.(micro|small))$")
+# RDS: the backup and maintenance windows each last at least this long.
+MIN_RDS_WINDOW_MINUTES = 30
+
+# Stack names become S3 bucket names, RDS identifiers, IAM role names, GKE cluster names and Kubernetes Job names:
+# lowercase letters, digits and single hyphens, starting with a letter and ending with a letter or digit.
+_STACK_NAME = re.compile(r"^[a-z](?:[a-z0-9]|-(?=[a-z0-9]))*$")
+# The longest names each cloud's cell derives from the stack name, as (name with `{stack}`, its limit, what it
+# is). Random suffixes are counted: Pulumi auto-names AWS resources `<name>-<7 hex>` (IAM roles: at most 64
+# characters) and Kubernetes objects `<name>-<8 hex>`; Kubernetes puts a Job's name in a label (at most 63).
+# The tightest entry sets MAX_STACK_NAME_LENGTH; tests/components/test_aws_cell.py plans a stack of that length.
+DERIVED_NAME_LIMITS: dict[str, tuple[tuple[str, int, str], ...]] = {
+    "aws": (
+        ("gitpod-{stack}-gitpod-registry-facade-registry-abcdef0", 64, "IAM role of registry-facade (auto-named)"),
+        ("gitpod-{stack}-registry-credentials-initial-abcdef01", 63, "registry refresher's first Job (auto-named)"),
+        ("gitpod-{stack}-123456789012-ap-southeast-1", 63, "S3 bucket gitpod-<stack>-<account>-<region>"),
+        ("gitpod-{stack}-db", 63, "RDS instance identifier"),
+        ("gitpod-{stack}", 100, "EKS cluster name"),
+    ),
+    "gcp": (
+        ("gitpod-{stack}-registry-credentials-initial-abcdef01", 63, "registry refresher's first Job (auto-named)"),
+        ("gitpod-{stack}", 40, "GKE cluster name"),
+        ("gitpod-{stack}-private-services", 63, "Compute global address name"),
+        # Longer service-account ids and bucket names are shortened with a digest (components/gcp/naming.py), so
+        # they never collide; the 30-character project id is the longest a bucket name carries.
+        ("gitpod-{stack}-abcdefghijklmnopqrstuvwxyz0123", 63, "GCS bucket gitpod-<stack>-<project>"),
+    ),
+}
+MAX_STACK_NAME_LENGTH: dict[str, int] = {
+    cloud: min(limit - len(template.format(stack="")) for template, limit, _ in names)
+    for cloud, names in DERIVED_NAME_LIMITS.items()
+}
+_STACK_KEY = "pulumi:stack"
 
 # Gitpod's hard limits on workspace lifetimes, in seconds.
 MAX_TIMEOUT_EXTENDED_S = 24 * 3600
@@ -82,7 +119,7 @@ class NetworkConfig(_Section):
     vpc_cidr: str = "10.40.0.0/16"
     availability_zones: int = Field(default=2, ge=2, le=3)
     nat_gateway_per_az: bool = False
-    flow_log_retention_days: int = Field(default=90, ge=1, le=3653)
+    flow_log_retention_days: int = 90
 
     @field_validator("vpc_cidr")
     @classmethod
@@ -90,6 +127,14 @@ class NetworkConfig(_Section):
         network = ipaddress.ip_network(value, strict=True) if "/" in value else None
         if network is None or network.version != 4 or not network.is_private or not 16 <= network.prefixlen <= 20:
             raise ValueError("must be a private IPv4 network from /16 to /20, e.g. 10.40.0.0/16")
+        return value
+
+    @field_validator("flow_log_retention_days")
+    @classmethod
+    def _cloudwatch_retention(cls, value: int) -> int:
+        if value not in CLOUDWATCH_RETENTION_DAYS:
+            accepted = ", ".join(map(str, CLOUDWATCH_RETENTION_DAYS))
+            raise ValueError(f"got {value}; CloudWatch Logs accepts only {accepted}")
         return value
 
 
@@ -113,7 +158,21 @@ class NodePoolConfig(_Section):
         for instance_type in value:
             if not re.match(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$", instance_type):
                 raise ValueError(f"{instance_type!r} is not an instance type such as m6i.2xlarge")
+            if is_arm64_instance_type(instance_type):
+                raise ValueError(f"{instance_type!r} is an Arm64 (Graviton) instance type; node groups run the "
+                                 "AL2023_x86_64_STANDARD AMI, so list x86_64 types such as m6i.2xlarge or m7a.2xlarge")
         return value
+
+
+def is_arm64_instance_type(instance_type: str) -> bool:
+    """EC2 names a family `<class><generation><attributes>`; `g` among the attributes is AWS Graviton (m7g, c6gn,
+    r8g, t4g, m6gd, im4gn, is4gen, x8g, hpc7g), and a1 is the first Graviton. A GPU class `g` (g5, g4dn) is x86."""
+    family = instance_type.split(".", 1)[0]
+    match = re.match(r"^([a-z]+)(\d+)([a-z-]*)$", family)
+    if match is None:
+        return False
+    kind, _, attributes = match.groups()
+    return kind == "a" or "g" in attributes
 
 
 class NodePoolsConfig(_Section):
@@ -150,6 +209,9 @@ class ClusterConfig(_Section):
                 network = ipaddress.ip_network(cidr, strict=True)
             except ValueError as error:
                 raise ValueError(f"{cidr!r} is not a CIDR block such as 203.0.113.0/24") from error
+            if network.version != 4:
+                raise ValueError(f"{cidr!r} is IPv6; EKS and GKE restrict their API endpoints to IPv4 CIDR blocks "
+                                 "such as 203.0.113.0/24")
             if network.prefixlen < 8:
                 raise ValueError(f"{cidr!r} opens the API endpoint to too much of the internet; use /8 or narrower")
         return value
@@ -160,6 +222,13 @@ class ClusterConfig(_Section):
         for arn in value:
             if not re.match(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$", arn):
                 raise ValueError(f"{arn!r} is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)")
+        # One EKS access entry per principal: a role listed twice would collide with itself. (IAM role names are
+        # unique regardless of case.) The deploying identity already has its entry (cluster creator admin).
+        seen: set[str] = set()
+        for arn in value:
+            if arn.lower() in seen:
+                raise ValueError(f"{arn!r} is listed twice; each role gets exactly one EKS access entry")
+            seen.add(arn.lower())
         return value
 
 
@@ -191,6 +260,9 @@ class DatabaseConfig(_Section):
             return value
         if not re.match(r"^db\.[a-z0-9]+\.[a-z0-9]+$", value):
             raise ValueError(f"{value!r} is not an RDS instance class such as db.r6g.large")
+        if _RDS_CLASSES_WITHOUT_PI.match(value):
+            raise ValueError(f"{value!r} has no Performance Insights, which the cell always enables; use "
+                             "db.t4g.medium or larger (or db.t3.medium or larger)")
         return value
 
     @property
@@ -461,6 +533,16 @@ class CellConfig(_Section):
     gitpod: GitpodConfig
     restore: RestoreConfig | None = None
 
+    @field_validator("stack")
+    @classmethod
+    def _stack_name(cls, value: str, info: ValidationInfo) -> str:
+        limit = MAX_STACK_NAME_LENGTH[_cloud_of(info)]
+        if not _STACK_NAME.match(value) or len(value) > limit:
+            raise ValueError(f"{value!r} is not usable as a cell name: 1-{limit} lowercase letters, digits and single "
+                             "hyphens, starting with a letter and ending with a letter or digit (it becomes part of "
+                             "bucket, database, IAM role and Kubernetes Job names)")
+        return value
+
     @field_validator("region", "replica_region")
     @classmethod
     def _cloud_region(cls, value: str | None, info: ValidationInfo) -> str | None:
@@ -521,7 +603,8 @@ class CellConfig(_Section):
 
     @property
     def name_prefix(self) -> str:
-        return f"gitpod-{self.stack}"[:40].rstrip("-")
+        # Never shortened: two stacks must never map to the same names (the stack validator bounds the length).
+        return f"gitpod-{self.stack}"
 
     @property
     def gcp_settings(self) -> GcpConfig:
@@ -645,7 +728,7 @@ def _issues_from_validation(error: ValidationError, cloud: str = "aws") -> list[
             issues.append((NAMESPACE, detail["msg"]))
             continue
         top = location[0]
-        key = _stack_key(to_camel(top) if "_" in top else top, cloud)
+        key = _STACK_KEY if top == "stack" else _stack_key(to_camel(top) if "_" in top else top, cloud)
         if len(location) > 1:
             key += "." + ".".join(location[1:])
         message = detail["msg"].removeprefix("Value error, ")
@@ -693,7 +776,16 @@ def _consistency_issues(config: CellConfig) -> list[tuple[str, str]]:
         if config.gitpod.letsencrypt.staging:
             issues.append((f"{ns}:gitpod.letsencrypt.staging", "must be false in prod (staging certificates are "
                                                                "not trusted by browsers)"))
-    if config.database.max_allocated_storage_gb < config.database.allocated_storage_gb:
+    database = config.database
+    if config.cloud == "aws":
+        # RDS storage autoscaling: the ceiling must be at least 10% above the allocated storage.
+        minimum = (database.allocated_storage_gb * 11 + 9) // 10  # ceil(1.1 x) in integers (100 * 1.1 > 110)
+        if database.max_allocated_storage_gb < minimum:
+            issues.append((f"{ns}:database.maxAllocatedStorageGb", f"got {database.max_allocated_storage_gb}; "
+                           f"accepted: at least {minimum} (10% above database.allocatedStorageGb "
+                           f"{database.allocated_storage_gb}, as RDS storage autoscaling requires)"))
+        issues.extend(_rds_window_issues(database))
+    elif database.max_allocated_storage_gb < database.allocated_storage_gb:
         issues.append((f"{ns}:database.maxAllocatedStorageGb", "must be at least database.allocatedStorageGb"))
     for name, pool in config.cluster.node_pools.by_name().items():
         key = f"{ns}:cluster.nodePools.{name}"
@@ -716,6 +808,47 @@ def _consistency_issues(config: CellConfig) -> list[tuple[str, str]]:
                                                     "the timeout)"))
     if seconds["maxLifetime"] > MAX_LIFETIME_S:
         issues.append((f"{wkey}.maxLifetime", f"{lifecycle.max_lifetime} is above the 36h maximum"))
+    return issues
+
+
+_WEEK_MINUTES = 7 * 24 * 60
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _minutes(clock: str) -> int:
+    hours, minutes = clock.split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+def _window_minutes(start: int, end: int, period: int) -> set[int]:
+    """The minutes of a window from `start` to `end` (wrapping at `period`), as minutes of the week."""
+    length = (end - start) % period
+    return {(start + offset) % _WEEK_MINUTES for offset in range(length)}
+
+
+def _rds_window_issues(database: DatabaseConfig) -> list[tuple[str, str]]:
+    """RDS rejects a backup or maintenance window shorter than 30 minutes, and windows that overlap."""
+    issues: list[tuple[str, str]] = []
+    ns = NAMESPACE
+    backup_start, backup_end = (_minutes(part) for part in database.backup_window.split("-"))
+    backup_length = (backup_end - backup_start) % (24 * 60)
+    if backup_length < MIN_RDS_WINDOW_MINUTES:
+        issues.append((f"{ns}:database.backupWindow", f"{database.backup_window} lasts {backup_length} minutes; RDS "
+                                                      f"needs at least {MIN_RDS_WINDOW_MINUTES}"))
+    start, end = database.maintenance_window.split("-")
+    maintenance_start = _DAYS.index(start[:3]) * 24 * 60 + _minutes(start[4:])
+    maintenance_end = _DAYS.index(end[:3]) * 24 * 60 + _minutes(end[4:])
+    maintenance_length = (maintenance_end - maintenance_start) % _WEEK_MINUTES
+    if maintenance_length < MIN_RDS_WINDOW_MINUTES:
+        issues.append((f"{ns}:database.maintenanceWindow", f"{database.maintenance_window} lasts "
+                       f"{maintenance_length} minutes; RDS needs at least {MIN_RDS_WINDOW_MINUTES}"))
+        return issues
+    # The backup window recurs daily; the maintenance window weekly.
+    backups = set().union(*(_window_minutes(day * 24 * 60 + backup_start, day * 24 * 60 + backup_start +
+                                            backup_length, _WEEK_MINUTES) for day in range(7)))
+    if backups & _window_minutes(maintenance_start, maintenance_end, _WEEK_MINUTES):
+        issues.append((f"{ns}:database.maintenanceWindow", f"{database.maintenance_window} overlaps the daily "
+                       f"backup window {database.backup_window}; RDS needs them apart"))
     return issues
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.aws.cluster import ClusterArgs, EksCluster
+from components.aws.cluster import ClusterArgs, EksCluster, WorkloadAddons, WorkloadAddonsArgs
 from components.aws.database import RDS_CA_BUNDLE_URL, DatabaseArgs, MysqlDatabase
 from components.aws.dns import DnsArgs, DnsZone
 from components.aws.identity import WorkloadGrant, WorkloadRole, resolved, workload_roles
@@ -58,25 +58,33 @@ class AwsCell(pulumi.ComponentResource):
 
         ebs_key = encryption_key(
             f"{prefix}-ebs", f"EBS volumes of {prefix} nodes", self, tags, config.protect, provider=primary,
-            policy=account_id.apply(ebs_key_policy),
+            policy=account_id.apply(lambda account: ebs_key_policy(account, config.region)),
         )
         network = Network(
             prefix,
             NetworkArgs(prefix, config.network.vpc_cidr, zones, config.network.nat_gateway_per_az,
-                        config.network.flow_log_retention_days, prefix, tags),
+                        config.network.flow_log_retention_days, prefix, tags, account_id),
             on_primary,
         )
+        # Order: control plane and networking add-ons, then node groups, then the add-ons that run pods.
         eks = EksCluster(
             prefix,
             ClusterArgs(prefix, config.region, config.cluster.kubernetes_version, network.private_subnet_ids,
-                        config.cluster.public_access_cidrs, config.cluster.admin_role_arns, ebs_key.arn,
+                        config.cluster.public_access_cidrs, config.cluster.admin_role_arns,
                         CONTROL_PLANE_LOG_RETENTION_DAYS, config.protect, tags),
             on_primary,
         )
         pools = NodePools(
             prefix,
             NodePoolsArgs(prefix, eks.cluster.name, prefix, config.cluster.kubernetes_version,
-                          network.private_subnet_ids, config.cluster.node_pools.by_name(), ebs_key.arn, tags),
+                          network.private_subnet_ids, config.cluster.node_pools.by_name(), ebs_key.arn, tags,
+                          account_id=account_id, cell=config.stack, depends_on=eks.networking_addons),
+            on_primary,
+        )
+        node_groups = list(pools.node_groups.values())
+        addons = WorkloadAddons(
+            prefix,
+            WorkloadAddonsArgs(prefix, eks, config.cluster.kubernetes_version, ebs_key.arn, node_groups, tags),
             on_primary,
         )
         database = MysqlDatabase(
@@ -127,6 +135,7 @@ class AwsCell(pulumi.ComponentResource):
                 kubeconfig=pulumi.Output.secret(eks.kubeconfig),
                 node_pool_labels=pools.labels,
                 needs_cluster_autoscaler=True,
+                ready=[*node_groups, *eks.networking_addons, *addons.addons],
             ),
             database=Database(
                 host=database.instance.address,
@@ -175,27 +184,41 @@ class AwsCell(pulumi.ComponentResource):
         )
 
 
+# Zones that need no opt-in: Local Zones and Wavelength Zones are opt-in, and a cell must never land in one.
+AVAILABILITY_ZONE_FILTER = {"name": "opt-in-status", "values": ["opt-in-not-required"]}
+
+
 def availability_zones(provider: aws.Provider, count: int) -> list[str]:
-    """The first `count` available zones of the region, in name order (stable across runs)."""
-    found = aws.get_availability_zones(state="available", opts=pulumi.InvokeOptions(provider=provider))
+    """The first `count` available regular zones of the region, in name order (stable across runs)."""
+    found = aws.get_availability_zones(
+        state="available",
+        filters=[aws.GetAvailabilityZonesFilterArgs(**AVAILABILITY_ZONE_FILTER)],
+        opts=pulumi.InvokeOptions(provider=provider),
+    )
     return sorted(found.names)[:count]
 
 
-def ebs_key_policy(account_id: str) -> str:
-    """The account administers the key; EC2 Auto Scaling's service-linked role must be able to use it, or managed
-    node groups cannot launch instances with encrypted root volumes."""
-    autoscaling = f"arn:aws:iam::{account_id}:role/aws-service-role/autoscaling.amazonaws.com/" \
-                  "AWSServiceRoleForAutoScaling"
+def ebs_key_policy(account_id: str, region: str) -> str:
+    """The account administers the key; any principal of the account may use it through EC2 in this region.
+
+    Managed node groups launch instances as EC2 Auto Scaling's service-linked role, which must be able to use the
+    key for encrypted root volumes. Naming that role (AWSServiceRoleForAutoScaling) fails in an account that never
+    used Auto Scaling: the role does not exist yet and KMS rejects a policy naming an unknown principal. Creating it
+    with `iam.ServiceLinkedRole` fails where it already exists, and a `kms.Grant` after the node groups comes too
+    late (their first instances need the key). So the key policy names no role: like the AWS-managed `aws/ebs`
+    key, it lets principals of this account use the key only via EC2 in this region (`kms:CallerAccount` +
+    `kms:ViaService`), which covers the service-linked role whenever it comes to exist, and nothing outside EC2."""
+    via_ec2 = {"kms:CallerAccount": account_id, "kms:ViaService": f"ec2.{region}.amazonaws.com"}
     return document(
         [
             {"Sid": "AccountAdministers", "Effect": "Allow",
              "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"}, "Action": "kms:*", "Resource": "*"},
-            {"Sid": "AutoScalingUsesKey", "Effect": "Allow", "Principal": {"AWS": autoscaling},
+            {"Sid": "AccountUsesKeyThroughEc2", "Effect": "Allow", "Principal": {"AWS": "*"},
              "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"],
-             "Resource": "*"},
-            {"Sid": "AutoScalingGrantsForVolumes", "Effect": "Allow", "Principal": {"AWS": autoscaling},
+             "Resource": "*", "Condition": {"StringEquals": via_ec2}},
+            {"Sid": "AccountGrantsForVolumesThroughEc2", "Effect": "Allow", "Principal": {"AWS": "*"},
              "Action": "kms:CreateGrant", "Resource": "*",
-             "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}}},
+             "Condition": {"StringEquals": via_ec2, "Bool": {"kms:GrantIsForAWSResource": "true"}}},
         ]
     )
 
@@ -250,6 +273,7 @@ def cell_storage(config: CellConfig, prefix: str, account_id: pulumi.Output[str]
             prefix,
             primary_bucket_name=account_id.apply(lambda account: f"{prefix}-{account}-{config.region}"),
             replica_bucket_name=account_id.apply(lambda account: f"{prefix}-{account}-{config.replica_region}"),
+            account_id=account_id,
             noncurrent_version_retention_days=config.storage.noncurrent_version_retention_days,
             primary_provider=primary,
             replica_provider=replica,

@@ -16,7 +16,13 @@ from components.component import child
 from components.kubeconfig import exec_kubeconfig
 
 CONTROL_PLANE_LOG_TYPES: tuple[str, ...] = ("api", "audit", "authenticator", "controllerManager", "scheduler")
-MANAGED_ADDONS: tuple[str, ...] = ("vpc-cni", "kube-proxy", "coredns")
+# Add-ons nodes need to join and network: managed before any node group exists (EKS also bootstraps self-managed
+# copies of these, which the managed add-ons adopt).
+NETWORKING_ADDONS: tuple[str, ...] = ("vpc-cni", "kube-proxy")
+# Add-ons whose pods must be scheduled: without nodes they stay DEGRADED until the create times out, so they are
+# created after the node groups (`WorkloadAddons`).
+WORKLOAD_ADDONS: tuple[str, ...] = ("coredns", "aws-ebs-csi-driver")
+MANAGED_ADDONS: tuple[str, ...] = NETWORKING_ADDONS + WORKLOAD_ADDONS
 CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
 
 
@@ -28,7 +34,6 @@ class ClusterArgs:
     subnet_ids: Sequence[pulumi.Input[str]]
     public_access_cidrs: Sequence[str]
     admin_role_arns: Sequence[str]
-    ebs_key_arn: pulumi.Input[str]
     log_retention_days: int
     protect: bool
     tags: Mapping[str, str]
@@ -36,6 +41,8 @@ class ClusterArgs:
 
 class EksCluster(pulumi.ComponentResource):
     cluster: eks.Cluster
+    # Managed before the node groups: they wait for these.
+    networking_addons: list[eks.Addon]
     issuer: OidcIssuer
     kubeconfig: pulumi.Output[str]
     kubernetes_provider: k8s.Provider
@@ -93,6 +100,8 @@ class EksCluster(pulumi.ComponentResource):
             tags={**tags, "Name": args.name},
             opts=child(self, depends_on=[attachment, log_group], protect=args.protect),
         )
+        # The deploying identity gets its access entry from `bootstrap_cluster_creator_admin_permissions`; listing
+        # it (or any role twice) in adminRoleArns collides with an existing entry (config rejects duplicates).
         for index, principal in enumerate(args.admin_role_arns):
             entry = eks.AccessEntry(
                 f"{name}-admin-{index}",
@@ -122,43 +131,10 @@ class EksCluster(pulumi.ComponentResource):
         self.issuer = OidcIssuer(provider_arn=oidc.arn, issuer_url=issuer_url)
         self.security_group_id = self.cluster.vpc_config.cluster_security_group_id
 
-        for addon in MANAGED_ADDONS:
-            eks.Addon(
-                f"{name}-{addon}",
-                cluster_name=self.cluster.name,
-                addon_name=addon,
-                resolve_conflicts_on_update="OVERWRITE",
-                tags=tags,
-                opts=child(self),
-            )
-        ebs_csi = WorkloadRole(
-            f"{name}-ebs-csi",
-            self.issuer,
-            WorkloadGrant(
-                namespace="kube-system",
-                service_account="ebs-csi-controller-sa",
-                managed_policy_arns=["arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"],
-                statements=pulumi.Output.from_input(args.ebs_key_arn).apply(
-                    lambda arn: [
-                        allow(["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"], [arn],
-                              {"Bool": {"kms:GrantIsForAWSResource": "true"}}),
-                        allow(["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*",
-                               "kms:DescribeKey"], [arn]),
-                    ]
-                ),
-            ),
-            tags,
-            child(self),
-        )
-        eks.Addon(
-            f"{name}-aws-ebs-csi-driver",
-            cluster_name=self.cluster.name,
-            addon_name="aws-ebs-csi-driver",
-            service_account_role_arn=ebs_csi.role.arn,
-            resolve_conflicts_on_update="OVERWRITE",
-            tags=tags,
-            opts=child(self),
-        )
+        self.networking_addons = [
+            managed_addon(name, addon, self.cluster.name, args.kubernetes_version, tags, self)
+            for addon in NETWORKING_ADDONS
+        ]
 
         self.kubeconfig = pulumi.Output.all(
             self.cluster.name, self.cluster.endpoint, self.cluster.certificate_authority.data
@@ -177,6 +153,79 @@ class EksCluster(pulumi.ComponentResource):
                 "security_group_id": self.security_group_id,
             }
         )
+
+
+def managed_addon(name: str, addon: str, cluster_name: pulumi.Input[str], kubernetes_version: str,
+                  tags: Mapping[str, str], parent: pulumi.Resource, service_account_role_arn: pulumi.Input[str] |
+                  None = None, depends_on: Sequence[pulumi.Resource] = (),
+                  aliases: Sequence[pulumi.Alias] = ()) -> eks.Addon:
+    """An EKS managed add-on at the newest version built for the cluster's Kubernetes version, so upgrading the
+    cluster (`cluster.kubernetesVersion`) moves the add-on with it."""
+    version = eks.get_addon_version_output(
+        addon_name=addon, kubernetes_version=kubernetes_version, most_recent=True,
+        opts=pulumi.InvokeOutputOptions(parent=parent),
+    ).version
+    return eks.Addon(
+        f"{name}-{addon}",
+        cluster_name=cluster_name,
+        addon_name=addon,
+        addon_version=version,
+        service_account_role_arn=service_account_role_arn,
+        # EKS bootstraps self-managed vpc-cni, kube-proxy and coredns; the managed add-on takes them over.
+        resolve_conflicts_on_create="OVERWRITE",
+        resolve_conflicts_on_update="OVERWRITE",
+        tags=dict(tags),
+        opts=child(parent, depends_on=list(depends_on), aliases=list(aliases)),
+    )
+
+
+@dataclass(frozen=True)
+class WorkloadAddonsArgs:
+    name: str
+    cluster: EksCluster
+    kubernetes_version: str
+    ebs_key_arn: pulumi.Input[str]
+    # The node groups: these add-ons run pods, so they are created once nodes can be scheduled.
+    node_groups: Sequence[pulumi.Resource]
+    tags: Mapping[str, str]
+
+
+class WorkloadAddons(pulumi.ComponentResource):
+    """coredns and the EBS CSI driver (with its IRSA role), created after the node groups."""
+
+    addons: list[eks.Addon]
+
+    def __init__(self, name: str, args: WorkloadAddonsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("gitpod-cell:aws:WorkloadAddons", name, None, opts)
+        tags = dict(args.tags)
+        # These were children of EksCluster; the aliases keep existing stacks from replacing them.
+        moved = [pulumi.Alias(parent=args.cluster)]
+        ebs_csi = WorkloadRole(
+            f"{args.name}-ebs-csi",
+            args.cluster.issuer,
+            WorkloadGrant(
+                namespace="kube-system",
+                service_account="ebs-csi-controller-sa",
+                managed_policy_arns=["arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"],
+                statements=pulumi.Output.from_input(args.ebs_key_arn).apply(
+                    lambda arn: [
+                        allow(["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"], [arn],
+                              {"Bool": {"kms:GrantIsForAWSResource": "true"}}),
+                        allow(["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*",
+                               "kms:DescribeKey"], [arn]),
+                    ]
+                ),
+            ),
+            tags,
+            child(self, aliases=moved),
+        )
+        role_arns: dict[str, pulumi.Input[str] | None] = {"coredns": None, "aws-ebs-csi-driver": ebs_csi.role.arn}
+        self.addons = [
+            managed_addon(args.name, addon, args.cluster.cluster.name, args.kubernetes_version, tags, self,
+                          service_account_role_arn=role_arns[addon], depends_on=args.node_groups, aliases=moved)
+            for addon in WORKLOAD_ADDONS
+        ]
+        self.register_outputs({"addons": [addon.arn for addon in self.addons]})
 
 
 def build_kubeconfig(cluster_name: str, endpoint: str, ca_data: str, region: str) -> str:

@@ -25,6 +25,16 @@ LOG_EXPORTS: tuple[str, ...] = ("error", "slowquery")
 RDS_CA_BUNDLE_URL = "https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem"
 DATABASE_NAME = "gitpod"
 MASTER_USERNAME = "gitpod"
+# Inputs that only matter when the instance is created; a later difference must never replace (and so empty) it.
+# - snapshotIdentifier, restoreToPointInTime: where the data came from; dropping `gitpod-cell:restore` later must
+#   not replace the restored database.
+# - kmsKeyId (replaces on change) and performanceInsightsKmsKeyId: RestoreDBInstanceToPointInTime takes no KMS key,
+#   so a restored instance keeps the source's key and would differ from this cell's key on every run. Ignored
+#   always, not only while restoring: the restore section is dropped after the restore, and RDS cannot re-key an
+#   instance in place anyway, so the key an instance was created with is the one it keeps (a new instance still
+#   gets this cell's key, and storage stays encrypted).
+CREATION_ONLY_INPUTS: tuple[str, ...] = ("snapshotIdentifier", "restoreToPointInTime", "kmsKeyId",
+                                         "performanceInsightsKmsKeyId")
 
 
 @dataclass(frozen=True)
@@ -135,9 +145,7 @@ class MysqlDatabase(pulumi.ComponentResource):
             ca_cert_identifier="rds-ca-rsa2048-g1",
             apply_immediately=False,
             tags={**tags, "Name": identifier},
-            # Where the data came from only matters at creation: dropping `gitpod-cell:restore` later must never
-            # replace (and so empty) the database.
-            opts=stateful(self, args.protect, ignore_changes=["snapshotIdentifier", "restoreToPointInTime"]),
+            opts=stateful(self, args.protect, ignore_changes=list(CREATION_ONLY_INPUTS)),
         )
         if settings.cross_region_backups:
             replica_key = encryption_key(

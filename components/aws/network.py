@@ -45,6 +45,8 @@ class NetworkArgs:
     flow_log_retention_days: int
     cluster_name: str
     tags: Mapping[str, str]
+    # The account the flow logs belong to: the flow-logs service may assume the role only for it.
+    account_id: pulumi.Input[str]
 
 
 class Network(pulumi.ComponentResource):
@@ -171,7 +173,8 @@ class Network(pulumi.ComponentResource):
         )
         role = iam.Role(
             f"{name}-flow-logs",
-            assume_role_policy=service_trust("vpc-flow-logs.amazonaws.com"),
+            assume_role_policy=pulumi.Output.from_input(args.account_id).apply(
+                lambda account: service_trust("vpc-flow-logs.amazonaws.com", account)),
             tags=dict(tags),
             opts=child(self),
         )

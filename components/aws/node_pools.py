@@ -8,17 +8,38 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_aws import ec2, eks, iam
 
-from components.aws.policy_documents import service_trust
+from components.aws.policy_documents import document, service_trust
 from components.component import child
 from components.config import NodePoolConfig
 from components.workloads import WORKLOAD_LABELS
 
+# AmazonEC2ContainerRegistryReadOnly stays: the kubelet pulls the EKS add-ons' images (vpc-cni, kube-proxy,
+# coredns, EBS CSI, the pause image) from AWS-owned ECR registries in accounts that differ per region, and a
+# cross-account pull needs the node role's own permission on those repositories. `node_registry_scope` then
+# denies every repository of *this* account that is not the cell's, so nodes cannot read other teams' images.
 NODE_ROLE_POLICIES: tuple[str, ...] = (
     "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
     "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
     "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly",
     "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
 )
+ECR_READ_ACTIONS: tuple[str, ...] = (
+    "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability", "ecr:DescribeImages",
+    "ecr:ListImages", "ecr:DescribeImageScanFindings", "ecr:DescribeRepositories", "ecr:GetRepositoryPolicy",
+    "ecr:GetLifecyclePolicy", "ecr:GetLifecyclePolicyPreview", "ecr:ListTagsForResource",
+)
+
+
+def node_registry_scope(account_id: str, cell: str) -> str:
+    """Nodes read only the cell's own repositories (tagged `Cell=<stack>`) among this account's; other accounts'
+    repositories (the EKS add-on registries) are left to the managed policy and their repository policies."""
+    return document([{
+        "Sid": "OnlyThisCellsRepositoriesInTheAccount",
+        "Effect": "Deny",
+        "Action": list(ECR_READ_ACTIONS),
+        "Resource": [f"arn:aws:ecr:*:{account_id}:repository/*"],
+        "Condition": {"StringNotEquals": {"aws:ResourceTag/Cell": cell}},
+    }])
 
 
 def autoscaler_tags(cluster_name: str, labels: Mapping[str, str]) -> dict[str, str]:
@@ -38,6 +59,11 @@ class NodePoolsArgs:
     pools: Mapping[str, NodePoolConfig]
     ebs_key_arn: pulumi.Input[str]
     tags: Mapping[str, str]
+    account_id: pulumi.Input[str]
+    # The `Cell` tag value on the cell's ECR repositories: the only repositories of the account nodes may read.
+    cell: str
+    # What the node groups wait for: the networking add-ons nodes need to become Ready.
+    depends_on: Sequence[pulumi.Resource] = ()
 
 
 class NodePools(pulumi.ComponentResource):
@@ -53,6 +79,13 @@ class NodePools(pulumi.ComponentResource):
             iam.RolePolicyAttachment(f"{name}-node-{index}", role=role.name, policy_arn=arn, opts=child(self))
             for index, arn in enumerate(NODE_ROLE_POLICIES)
         ]
+        attachments.append(iam.RolePolicy(
+            f"{name}-node-registry-scope",
+            role=role.id,
+            policy=pulumi.Output.from_input(args.account_id).apply(lambda account: node_registry_scope(account,
+                                                                                                    args.cell)),
+            opts=child(self),
+        ))
         self.node_groups = {}
         self.labels = {}
         for pool_name, pool in args.pools.items():
@@ -105,7 +138,8 @@ class NodePools(pulumi.ComponentResource):
                                                                 .apply(str)),
                 tags={**tags, **autoscaler_tags(args.cluster_name_literal, labels)},
                 # The cluster-autoscaler owns the desired size once the pool exists.
-                opts=child(self, depends_on=attachments, ignore_changes=["scalingConfig.desiredSize"]),
+                opts=child(self, depends_on=[*attachments, *args.depends_on],
+                           ignore_changes=["scalingConfig.desiredSize"]),
             )
             self.labels[pool_name] = labels
         self.register_outputs({"node_groups": {k: v.arn for k, v in self.node_groups.items()}})

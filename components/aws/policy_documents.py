@@ -20,9 +20,13 @@ def allow(actions: Sequence[str], resources: Sequence[str], condition: Mapping[s
     return statement
 
 
-def service_trust(service: str) -> str:
-    """A trust policy letting one AWS service assume the role."""
-    return document([{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}])
+def service_trust(service: str, source_account: str | None = None) -> str:
+    """A trust policy letting one AWS service assume the role; with `source_account`, only on behalf of resources
+    of that account (the service cannot be made a confused deputy for someone else's resources)."""
+    statement: dict[str, Any] = {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
+    if source_account is not None:
+        statement["Condition"] = {"StringEquals": {"aws:SourceAccount": source_account}}
+    return document([statement])
 
 
 def service_account_trust(oidc_provider_arn: str, oidc_issuer_url: str, namespace: str, service_account: str) -> str:

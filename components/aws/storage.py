@@ -135,6 +135,8 @@ class StorageArgs:
     replica_provider: pulumi.ProviderResource
     protect: bool
     tags: Mapping[str, str]
+    # S3 may assume the replication role only for this account's buckets.
+    account_id: pulumi.Input[str]
 
 
 class ReplicatedStorage(pulumi.ComponentResource):
@@ -156,7 +158,10 @@ class ReplicatedStorage(pulumi.ComponentResource):
         self.replica = bucket("replica", args.replica_bucket_name, args.replica_provider)
 
         role = iam.Role(
-            f"{name}-replication", assume_role_policy=service_trust("s3.amazonaws.com"), tags=tags,
+            f"{name}-replication",
+            assume_role_policy=pulumi.Output.from_input(args.account_id).apply(
+                lambda account: service_trust("s3.amazonaws.com", account)),
+            tags=tags,
             opts=child(self, provider=args.primary_provider),
         )
         iam.RolePolicy(

@@ -283,3 +283,133 @@ def test_both_regional_providers_use_the_stacks_aws_profile(stack_variant) -> No
     providers = [r for r in resources if r["type"] == "pulumi:providers:aws"]
     assert {p["inputs"]["region"] for p in providers} == {"eu-west-1", "eu-central-1"}
     assert {p["inputs"].get("profile") for p in providers} == {"gitpod-dev-admin"}
+
+
+def test_cell_never_lands_in_a_local_or_wavelength_zone(registered: Registered) -> None:
+    # The offline plan's account has opted into a Local Zone (eu-west-1-lax-1a, which sorts first by name).
+    for stack, zones in (("dev", ["eu-west-1a", "eu-west-1b"]), ("prod", ["eu-west-1a", "eu-west-1b", "eu-west-1c"])):
+        subnets = registered(stack).by_type("aws:ec2/subnet:Subnet")
+        assert sorted({s["inputs"]["availabilityZone"] for s in subnets}) == zones
+
+
+def test_node_groups_come_before_the_addons_that_run_pods_and_after_networking(registered: Registered) -> None:
+    plan = registered("prod")
+    groups = {g["urn"] for g in plan.by_type("aws:eks/nodeGroup:NodeGroup")}
+    addons = {a["inputs"]["addonName"]: a for a in plan.by_type("aws:eks/addon:Addon")}
+    assert set(addons) == {"vpc-cni", "kube-proxy", "coredns", "aws-ebs-csi-driver"}
+    for name in ("coredns", "aws-ebs-csi-driver"):
+        assert groups <= set(addons[name]["dependencies"]), name
+    for name in ("vpc-cni", "kube-proxy"):
+        assert not groups & set(addons[name]["dependencies"]), name
+        for group in plan.by_type("aws:eks/nodeGroup:NodeGroup"):
+            assert addons[name]["urn"] in group["dependencies"]
+    role_arn = addons["aws-ebs-csi-driver"]["inputs"]["serviceAccountRoleArn"]
+    assert role_arn.startswith("arn:aws:iam::123456789012:role/gitpod-prod-ebs-csi-")
+
+
+def test_platform_cluster_ready_holds_node_groups_and_addons() -> None:
+    from unittest import mock
+
+    from components import cells
+    from ops.plan.runner import run_program
+    from ops.stackfile import load_stack
+
+    platforms = []
+    build = cells.build_platform
+
+    def spy(config):
+        platforms.append(build(config))
+        return platforms[-1]
+
+    with mock.patch.object(cells, "build_platform", spy):
+        run_program(load_stack("dev"))
+    (platform,) = platforms
+    types = sorted(type(resource).__name__ for resource in platform.cluster.ready)
+    assert types == ["Addon"] * 4 + ["NodeGroup"] * 3
+
+
+def test_gitpod_workloads_wait_for_nodes(registered: Registered) -> None:
+    plan = registered("prod")
+    groups = {g["urn"] for g in plan.by_type("aws:eks/nodeGroup:NodeGroup")}
+    coredns = next(a["urn"] for a in plan.by_type("aws:eks/addon:Addon") if a["inputs"]["addonName"] == "coredns")
+    waiting = [r for r in plan.resources if r["type"].startswith("kubernetes:") and groups & set(r["dependencies"])]
+    assert waiting
+    assert all(coredns in r["dependencies"] for r in waiting)
+
+
+def test_managed_addons_follow_the_clusters_kubernetes_version(registered: Registered, stack_variant) -> None:
+    from ops.plan.runner import run_program
+
+    addons = {a["inputs"]["addonName"]: a["inputs"] for a in registered("prod").by_type("aws:eks/addon:Addon")}
+    assert addons["kube-proxy"]["addonVersion"].startswith("v1.34.")
+    assert all(a["addonVersion"].endswith(tuple(f"eksbuild.{n}" for n in range(1, 10))) for a in addons.values())
+    resources, _ = run_program(stack_variant("dev", {"gitpod-cell:cluster.kubernetesVersion": "1.35"}))
+    kube_proxy = next(r for r in resources if r["type"] == "aws:eks/addon:Addon"
+                      and r["inputs"]["addonName"] == "kube-proxy")
+    assert kube_proxy["inputs"]["addonVersion"].startswith("v1.35.")
+
+
+def test_ebs_key_policy_names_no_role_that_may_not_exist(registered: Registered) -> None:
+    plan = registered("prod")
+    key = next(k for k in plan.by_type("aws:kms/key:Key") if k["name"] == "gitpod-prod-ebs")
+    policy = json.loads(key["inputs"]["policy"])
+    principals = json.dumps([s["Principal"] for s in policy["Statement"]])
+    assert "AWSServiceRoleForAutoScaling" not in principals
+    assert "aws-service-role" not in principals
+    for statement in policy["Statement"]:
+        if statement["Principal"] == {"AWS": "*"}:
+            assert statement["Condition"]["StringEquals"] == {"kms:CallerAccount": "123456789012",
+                                                              "kms:ViaService": "ec2.eu-west-1.amazonaws.com"}
+    assert {s["Sid"] for s in policy["Statement"]} == {"AccountAdministers", "AccountUsesKeyThroughEc2",
+                                                      "AccountGrantsForVolumesThroughEc2"}
+
+
+def test_nodes_read_only_this_cells_repositories_in_the_account(registered: Registered) -> None:
+    plan = registered("prod")
+    scope = next(json.loads(p["inputs"]["policy"]) for p in plan.by_type("aws:iam/rolePolicy:RolePolicy")
+                 if p["name"] == "gitpod-prod-node-registry-scope")
+    (deny,) = scope["Statement"]
+    assert deny["Effect"] == "Deny"
+    assert "ecr:BatchGetImage" in deny["Action"]
+    assert deny["Resource"] == ["arn:aws:ecr:*:123456789012:repository/*"]
+    assert deny["Condition"] == {"StringNotEquals": {"aws:ResourceTag/Cell": "prod"}}
+    for repository in plan.by_type("aws:ecr/repository:Repository"):
+        assert repository["inputs"]["tags"]["Cell"] == "prod"
+
+
+def test_service_roles_trust_only_this_account(registered: Registered) -> None:
+    plan = registered("prod")
+    roles = {r["name"]: json.loads(r["inputs"]["assumeRolePolicy"]) for r in plan.by_type("aws:iam/role:Role")}
+    for name in ("gitpod-prod-flow-logs", "gitpod-prod-replication"):
+        (statement,) = roles[name]["Statement"]
+        assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}}, name
+
+
+def test_database_keeps_the_key_it_was_created_with(registered: Registered) -> None:
+    db = registered("prod").one("aws:rds/instance:Instance")
+    assert {"kmsKeyId", "performanceInsightsKmsKeyId"} <= set(db["options"]["ignoreChanges"])
+    assert db["inputs"]["storageEncrypted"] is True
+    assert db["inputs"]["kmsKeyId"].startswith("arn:aws:kms:")
+
+
+def test_longest_accepted_stack_name_fits_every_derived_name(tmp_path) -> None:
+    import yaml
+
+    from components.config import MAX_STACK_NAME_LENGTH
+    from ops.plan.runner import run_program
+    from ops.stackfile import STACKS_DIR, load_stack_file
+
+    stack = "prod-" + "x" * (MAX_STACK_NAME_LENGTH["aws"] - len("prod-"))
+    path = tmp_path / f"Pulumi.{stack}.yaml"
+    path.write_text(yaml.safe_dump(yaml.safe_load((STACKS_DIR / "Pulumi.prod.yaml").read_text())))
+    resources, _ = run_program(load_stack_file(path))
+    for resource in resources:
+        inputs, kind = resource["inputs"], resource["type"]
+        if kind == "aws:iam/role:Role":  # auto-named: <name>-<7 hex>
+            assert len(resource["name"]) + 8 <= 64, resource["name"]
+        if kind == "kubernetes:batch/v1:Job" and "name" not in inputs.get("metadata", {}):  # <name>-<8 hex>
+            assert len(resource["name"]) + 9 <= 63, resource["name"]
+        if kind == "aws:s3/bucket:Bucket":
+            assert len(inputs["bucket"].replace("eu-central-1", "ap-southeast-1")) <= 63, inputs["bucket"]
+        if kind == "aws:rds/instance:Instance":
+            assert len(inputs["identifier"]) <= 63

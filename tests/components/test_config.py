@@ -161,3 +161,132 @@ def test_config_and_policy_pack_agree_on_the_oldest_supported_kubernetes_version
         from components.gitpod.cluster_autoscaler import AUTOSCALER_IMAGE_TAGS
 
         assert AUTOSCALER_IMAGE_TAGS[version].startswith(f"v{version}.")
+
+
+# Review findings: values the cloud would reject, caught before any resource is registered.
+@pytest.mark.parametrize(
+    ("base", "changes", "key", "fragment"),
+    [
+        ("dev", {"gitpod-cell:network.flowLogRetentionDays": 45}, "gitpod-cell:network.flowLogRetentionDays",
+         "CloudWatch Logs accepts only 1, 3, 5"),
+        ("prod", {"gitpod-cell:database.maxAllocatedStorageGb": 105}, "gitpod-cell:database.maxAllocatedStorageGb",
+         "at least 110"),
+        ("dev", {"gitpod-cell:database.backupWindow": "02:00-02:20"}, "gitpod-cell:database.backupWindow",
+         "at least 30"),
+        ("dev", {"gitpod-cell:database.backupWindow": "23:50-00:10"}, "gitpod-cell:database.backupWindow",
+         "lasts 20 minutes"),
+        ("dev", {"gitpod-cell:database.maintenanceWindow": "sun:04:00-sun:04:15"},
+         "gitpod-cell:database.maintenanceWindow", "at least 30"),
+        ("dev", {"gitpod-cell:database.maintenanceWindow": "sun:02:30-sun:03:30"},
+         "gitpod-cell:database.maintenanceWindow", "overlaps the daily backup window"),
+        ("dev", {"gitpod-cell:database.backupWindow": "23:30-00:30",
+                 "gitpod-cell:database.maintenanceWindow": "mon:00:00-mon:01:00"},
+         "gitpod-cell:database.maintenanceWindow", "overlaps"),
+        ("dev", {"gitpod-cell:database.instanceClass": "db.t4g.micro"}, "gitpod-cell:database.instanceClass",
+         "no Performance Insights"),
+        ("dev", {"gitpod-cell:database.instanceClass": "db.t3.small"}, "gitpod-cell:database.instanceClass",
+         "no Performance Insights"),
+        ("dev", {"gitpod-cell:database.instanceClass": "db.t2.large"}, "gitpod-cell:database.instanceClass",
+         "no Performance Insights"),
+        ("dev", {"gitpod-cell:cluster.nodePools.services": {"instanceTypes": ["m7g.2xlarge"], "minSize": 1,
+                                                             "maxSize": 3}},
+         "gitpod-cell:cluster.nodePools.services.instanceTypes", "Arm64 (Graviton)"),
+        ("prod", {"gitpod-cell:cluster.nodePools.regular-workspaces.instanceTypes": ["m6i.4xlarge", "c6gn.4xlarge"]},
+         "gitpod-cell:cluster.nodePools.regular-workspaces.instanceTypes", "AL2023_x86_64_STANDARD"),
+        ("dev", {"gitpod-cell:cluster.publicAccessCidrs": ["2001:db8::/32"]}, "gitpod-cell:cluster.publicAccessCidrs",
+         "IPv6"),
+        ("staging", {"gitpod-cell:cluster.adminRoleArns": ["arn:aws:iam::123456789012:role/platform-admins",
+                                                           "arn:aws:iam::123456789012:role/Platform-Admins"]},
+         "gitpod-cell:cluster.adminRoleArns", "listed twice"),
+    ],
+)
+def test_values_the_cloud_would_reject_are_config_errors(base: str, changes: dict[str, Any], key: str,
+                                                         fragment: str) -> None:
+    issues = issues_for(base, changes)
+    assert key in issues, issues
+    assert fragment in issues[key]
+
+
+@pytest.mark.parametrize("instance_type", ["m7g.large", "c6gn.xlarge", "r8g.2xlarge", "t4g.medium", "m6gd.large",
+                                           "im4gn.large", "is4gen.xlarge", "a1.large", "hpc7g.4xlarge", "g5g.xlarge"])
+def test_graviton_instance_types_are_recognised(instance_type: str) -> None:
+    from components.config import is_arm64_instance_type
+
+    assert is_arm64_instance_type(instance_type)
+
+
+@pytest.mark.parametrize("instance_type", ["m6i.2xlarge", "m6a.4xlarge", "m7i-flex.large", "g4dn.xlarge",
+                                           "g5.xlarge", "x2iedn.xlarge", "z1d.large", "c7i.large", "r7iz.large"])
+def test_x86_instance_types_are_accepted(instance_type: str) -> None:
+    from components.config import is_arm64_instance_type
+
+    assert not is_arm64_instance_type(instance_type)
+    raw = with_changes(shipped("dev"), {"gitpod-cell:cluster.nodePools.services.instanceTypes": [instance_type]})
+    CellConfig.from_stack_config("dev", raw)
+
+
+@pytest.mark.parametrize("retention", [1, 90, 365, 3653])
+def test_cloudwatch_retention_values_are_accepted(retention: int) -> None:
+    raw = with_changes(shipped("dev"), {"gitpod-cell:network.flowLogRetentionDays": retention})
+    assert CellConfig.from_stack_config("dev", raw).network.flow_log_retention_days == retention
+
+
+def test_windows_far_apart_and_long_enough_pass() -> None:
+    raw = with_changes(shipped("dev"), {"gitpod-cell:database.backupWindow": "23:30-00:30",
+                                        "gitpod-cell:database.maintenanceWindow": "sat:23:00-sun:00:30"})
+    with pytest.raises(CellConfigError) as caught:  # sat 23:30-00:30 overlaps the nightly backup
+        CellConfig.from_stack_config("dev", raw)
+    assert "overlaps" in dict(caught.value.issues)["gitpod-cell:database.maintenanceWindow"]
+    raw = with_changes(shipped("dev"), {"gitpod-cell:database.backupWindow": "23:30-00:30",
+                                        "gitpod-cell:database.maintenanceWindow": "sun:03:00-sun:03:30"})
+    CellConfig.from_stack_config("dev", raw)
+
+
+def test_storage_ceiling_exactly_ten_percent_above_passes() -> None:
+    raw = with_changes(shipped("prod"), {"gitpod-cell:database.maxAllocatedStorageGb": 110})
+    assert CellConfig.from_stack_config("prod", raw).database.max_allocated_storage_gb == 110
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod", "prod-restored", "prod-dr", "prod-gcp-variant",
+                                   "a", "cell-7", "abcdefghijklmnopq"])
+def test_usable_stack_names(stack: str) -> None:
+    assert CellConfig.from_stack_config(stack, shipped("dev")).name_prefix == f"gitpod-{stack}"
+
+
+@pytest.mark.parametrize(("stack", "fragment"), [
+    ("Prod", "lowercase"), ("prod--a", "single"), ("prod-", "ending with a letter or digit"),
+    ("7prod", "starting with a letter"), ("prod_dr", "hyphens"), ("prod.dr", "hyphens"),
+    ("abcdefghijklmnopqr", "1-17"),
+])
+def test_unusable_stack_names_are_config_errors_naming_the_stack(stack: str, fragment: str) -> None:
+    with pytest.raises(CellConfigError) as caught:
+        CellConfig.from_stack_config(stack, shipped("dev"))
+    issues = dict(caught.value.issues)
+    assert "pulumi:stack" in issues, issues
+    assert fragment in issues["pulumi:stack"]
+
+
+def test_long_stack_names_are_never_truncated_into_another_cells_names() -> None:
+    # Both were once `gitpod-` + the first 33 characters: the same buckets, database and roles.
+    for stack in ("a" * 34, "a" * 33 + "b"):
+        with pytest.raises(CellConfigError):
+            CellConfig.from_stack_config(stack, shipped("dev"))
+
+
+def test_stack_name_limit_is_the_tightest_derived_name() -> None:
+    from components.config import DERIVED_NAME_LIMITS, MAX_STACK_NAME_LENGTH
+
+    for cloud, names in DERIVED_NAME_LIMITS.items():
+        longest = "a" * MAX_STACK_NAME_LENGTH[cloud]
+        assert all(len(template.format(stack=longest)) <= limit for template, limit, _ in names)
+        assert any(len(template.format(stack=longest + "a")) > limit for template, limit, _ in names)
+    assert MAX_STACK_NAME_LENGTH == {"aws": 17, "gcp": 18}
+
+
+def test_gcp_stack_names_allow_the_gcp_limit() -> None:
+    from tests.config_helpers import shipped as shipped_stack
+
+    CellConfig.from_stack_config("a" * 18, shipped_stack("prod-gcp"))
+    with pytest.raises(CellConfigError) as caught:
+        CellConfig.from_stack_config("a" * 19, shipped_stack("prod-gcp"))
+    assert "pulumi:stack" in dict(caught.value.issues)
