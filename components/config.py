@@ -437,7 +437,9 @@ class GitpodConfig(_Section):
     installer_image: str
     namespace: str = "gitpod"
     block_new_users: bool = False
-    maintenance_lease_minutes: int = Field(default=60, ge=5, le=240)
+    # At least a whole rollout: snapshot wait (15) + installer Job deadline (25) + health gate (15) + margin (5),
+    # as ops.rollout_hooks.minimum_lease_seconds checks again when the hooks run.
+    maintenance_lease_minutes: int = Field(default=60, ge=60, le=240)
     letsencrypt: LetsEncryptConfig
     workspace: WorkspaceLifecycleConfig = WorkspaceLifecycleConfig()
 
@@ -893,7 +895,14 @@ ENVIRONMENT_DEFAULTS: dict[str, dict[str, Any]] = {
 
 
 def _gcp_consistency_issues(config: CellConfig) -> list[tuple[str, str]]:
-    issues: list[tuple[str, str]] = []
+    # Imported here: it is pure, but its module builds resources with pulumi_gcp, which AWS cells never load.
+    from components.gcp.network import pod_capacity_issues
+
+    issues: list[tuple[str, str]] = pod_capacity_issues(
+        config.network.vpc_cidr,
+        {name: pool.max_size for name, pool in config.cluster.node_pools.by_name().items()},
+        1 if config.gcp_settings.cluster_zone else 3,
+    )
     ns, gcp = NAMESPACE, config.gcp_settings
     if config.project is None:
         issues.append(("gcp:project", "is required for a GCP cell; set it with `pulumi config set gcp:project <id>`"))

@@ -41,7 +41,8 @@ TIMEOUT_SCHEMA = {
     },
 }
 LEASE_SCHEMA = {
-    "minMinutes": {"type": "integer", "minimum": 1, "default": 5, "description": "Shortest lease, in minutes."},
+    "minMinutes": {"type": "integer", "minimum": 1, "default": 60,
+                   "description": "Shortest lease, in minutes: a whole rollout (snapshot, Job, health gate)."},
     "maxMinutes": {"type": "integer", "minimum": 1, "default": 240, "description": "Longest lease, in minutes."},
 }
 
@@ -268,7 +269,7 @@ def _shown(value: Any) -> str:
 @resource_rule(
     name="gitpod-maintenance-lease",
     summary="The maintenance lease (gitpod-installation ConfigMap, maintenanceLeaseMinutes) is between "
-    "`minMinutes` and `maxMinutes` (5-240), so a crashed rollout ends maintenance on its own.",
+    "`minMinutes` and `maxMinutes` (60-240), so a crashed rollout ends maintenance on its own.",
     types=[k8s.CONFIG_MAP],
     config=LEASE_SCHEMA,
 )

@@ -36,7 +36,7 @@ from ops.rollout_hooks import (
     build_rollout_clients,
     hook_callback,
 )
-from tests.ops.cloudsql_double import GoogleApiDouble
+from tests.ops.cloudsql_double import GoogleApiDouble, cloudsql_like_server
 from tests.ops.conftest import GCP_PROJECT, START
 from tests.ops.k8s_double import KubeDouble
 from tests.ops.mariadb import ROOT_PASSWORD, PitrScenario, scenario  # noqa: F401
@@ -212,7 +212,10 @@ def test_a_single_region_bucket_is_a_gap():
 
 def test_a_whole_rollout_of_a_gcp_cell(gcp_apis: GoogleApiDouble, fake_gcs_url: str, gcs: Any,
                                        versioned_gcs_bucket: str, kube_double: KubeDouble,
-                                       scenario: PitrScenario):  # noqa: F811
+                                       tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest):
+    # The database as Cloud SQL serves it: its certificate names the instance, not the IP preflight connects to.
+    database = cloudsql_like_server(tmp_path_factory.mktemp("cloudsql-prod-gcp"),
+                                    f"{GCP_PROJECT}:gitpod-prod-gcp-db", request.config.add_cleanup)
     # PITR on, as the cell configures it (the backup-run path, which polls, is in test_cloudsql_restore_point.py).
     gcp_apis.put_instance(GCP_PROJECT, "gitpod-prod-gcp-db", binary_log=True)
     gcp_apis.put_repository(GCP_PROJECT, REGION, "gitpod-prod-gcp")
@@ -236,9 +239,9 @@ def test_a_whole_rollout_of_a_gcp_cell(gcp_apis: GoogleApiDouble, fake_gcs_url: 
             kubeconfig=pulumi.Output.secret(json.dumps(kube_double.kubeconfig())), lease_minutes=60,
             health_timeout_seconds=60, cloud="gcp", restore_target_kind="cloudsql", object_storage_kind="gcs",
             gcp_project=GCP_PROJECT, database_host="127.0.0.1",
-            database_port=pulumi.Output.from_input(scenario.source.port), database_username="root",
+            database_port=pulumi.Output.from_input(database.port), database_username="root",
             database_password=pulumi.Output.secret(ROOT_PASSWORD),
-            database_ca_pem=pulumi.Output.secret(scenario.source.ca_pem.decode()),
+            database_ca_pem=pulumi.Output.secret(database.ca_pem),
         )
         ledgers: dict[str, RolloutLedger] = {}
         outcomes: list[BaseException | None] = []

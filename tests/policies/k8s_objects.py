@@ -38,7 +38,7 @@ def installer(*containers: dict[str, Any], hooks: dict[str, list[str]] | None = 
 
 def installation_config_map(data: dict[str, str] | None = None, name: str = "gitpod-installation") -> dict[str, Any]:
     defaults = {"version": "release-2024.01.1", "timeoutDefault": "30m", "timeoutExtended": "3h",
-                "timeoutAfterClose": "2m", "maxLifetime": "36h", "maintenanceLeaseMinutes": "30"}
+                "timeoutAfterClose": "2m", "maxLifetime": "36h", "maintenanceLeaseMinutes": "60"}
     return resource(CONFIG_MAP, "installation", {
         "apiVersion": "v1", "kind": "ConfigMap",
         "metadata": {"name": name, "namespace": "gitpod"},

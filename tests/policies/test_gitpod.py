@@ -83,7 +83,7 @@ class TestWorkspaceTimeouts:
 
     def config_map(self, **data):
         values = {"timeoutDefault": "30m", "timeoutExtended": "3h", "timeoutAfterClose": "2m",
-                  "maxLifetime": "36h", "maintenanceLeaseMinutes": "30", **data}
+                  "maxLifetime": "36h", "maintenanceLeaseMinutes": "60", **data}
         return installation_config_map({k: v for k, v in values.items() if v is not None})
 
     def test_passes(self, check):
@@ -260,15 +260,15 @@ class TestInstallationRecordMatchesConfig:
 class TestMaintenanceLease:
     rule = "gitpod-maintenance-lease"
 
-    @pytest.mark.parametrize("minutes", ["5", "240"])
+    @pytest.mark.parametrize("minutes", ["60", "240"])
     def test_bounds_pass(self, check, minutes):
         assert check(self.rule, installation_config_map({"maintenanceLeaseMinutes": minutes})) == []
 
-    @pytest.mark.parametrize("minutes", ["4", "241", "0"])
+    @pytest.mark.parametrize("minutes", ["59", "241", "0"])
     def test_out_of_bounds_fails(self, check, minutes):
         record = installation_config_map({"maintenanceLeaseMinutes": minutes})
         assert check(self.rule, record) == [
-            (record["urn"], f"data.maintenanceLeaseMinutes is {minutes}; the lease must be 5-240 minutes.")
+            (record["urn"], f"data.maintenanceLeaseMinutes is {minutes}; the lease must be 60-240 minutes.")
         ]
 
     def test_fails_when_not_a_number(self, check):
@@ -280,20 +280,20 @@ class TestMaintenanceLease:
     def test_fails_when_absent(self, check):
         record = installation_config_map({})
         assert check(self.rule, record) == [
-            (record["urn"], "data.maintenanceLeaseMinutes is not set; set a lease of 5-240 minutes.")
+            (record["urn"], "data.maintenanceLeaseMinutes is not set; set a lease of 60-240 minutes.")
         ]
 
     def test_bounds_are_configurable(self, check):
         record = installation_config_map({"maintenanceLeaseMinutes": "200"})
         assert check(self.rule, record, config={"maxMinutes": 120}) == [
-            (record["urn"], "data.maintenanceLeaseMinutes is 200; the lease must be 5-120 minutes.")
+            (record["urn"], "data.maintenanceLeaseMinutes is 200; the lease must be 60-120 minutes.")
         ]
 
     def test_auto_named_config_map_is_matched_by_resource_name(self, check):
         record = resource("kubernetes:core/v1:ConfigMap", "gitpod-installation",
                           {"metadata": {"namespace": "gitpod"}, "data": {"maintenanceLeaseMinutes": "1000"}})
         assert check(self.rule, record) == [
-            (record["urn"], "data.maintenanceLeaseMinutes is 1000; the lease must be 5-240 minutes.")
+            (record["urn"], "data.maintenanceLeaseMinutes is 1000; the lease must be 60-240 minutes.")
         ]
 
 
