@@ -2,8 +2,9 @@
 
 Same keys, same `latest.json` pointer, same ConfigBackup record; the bucket is versioned, and an object's
 *generation* is its version: the pointer's `versionId` is the generation of the config object it names, and a
-restore reads exactly that generation. The client is injected (a `google.cloud.storage.Client`), so tests point it
-at fake-gcs-server.
+restore reads exactly that generation. The pointer's generations are the backup history a restore to a point in
+time picks from (ops.config_backup.select_config_backup). The client is injected (a `google.cloud.storage.Client`),
+so tests point it at fake-gcs-server.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from ops.config_backup import (
     backup_metadata,
     latest_pointer_key,
     parse_pointer,
+    record_from_object,
     require_config_yaml,
 )
 
@@ -93,6 +95,51 @@ def read_latest_gcs_config_backup(client: Any, bucket: str, stack: str) -> Resto
     return RestoredConfig(backup, config_yaml)
 
 
+def gcs_config_backup_history(client: Any, bucket: str, stack: str) -> list[ConfigBackup]:
+    """Every generation of the `latest.json` pointer (`list_blobs(versions=True)`), oldest first, each read as the
+    record it holds. A generation that cannot be read is an error (when it was taken cannot be told), not skipped."""
+    from google.api_core.exceptions import NotFound
+
+    errors = gcs_errors()
+    pointer_key = latest_pointer_key(stack)
+    location = f"gs://{bucket}/{pointer_key}"
+    try:
+        # `versions` is sent as the JSON API documents it, `true`: the client would send Python's `True`, which
+        # fake-gcs-server does not take for true (GCS itself takes both).
+        generations = sorted(int(blob.generation) for blob in client.list_blobs(
+            bucket, prefix=pointer_key, versions="true", timeout=REQUEST_TIMEOUT_SECONDS) if blob.name == pointer_key)
+    except NotFound as error:
+        raise ConfigBackupError(f"cannot list the generations of {location}: the bucket does not exist") from error
+    except errors as error:
+        raise ConfigBackupError(f"cannot list the generations of {location}: {error}") from error
+    history: list[ConfigBackup] = []
+    for generation in generations:
+        try:
+            pointer = client.bucket(bucket).blob(pointer_key, generation=generation).download_as_bytes(
+                timeout=REQUEST_TIMEOUT_SECONDS)
+        except errors as error:
+            raise ConfigBackupError(f"cannot read {location} generation {generation}: {error}") from error
+        history.append(parse_pointer(pointer, f"{location} generation {generation}"))
+    return history
+
+
+def describe_gcs_config_object(client: Any, bucket: str, stack: str, key: str,
+                               version_id: str | None) -> ConfigBackup:
+    location = f"gs://{bucket}/{key}" + (f" generation {version_id}" if version_id else "")
+    if version_id is not None and not version_id.isdigit():
+        raise ConfigBackupError(f"{location}: a GCS version is the object's generation, a number")
+    try:
+        blob = client.bucket(bucket).get_blob(key, generation=int(version_id) if version_id else None,
+                                              timeout=REQUEST_TIMEOUT_SECONDS)
+    except gcs_errors() as error:
+        raise ConfigBackupError(f"cannot read {location}: {error}") from error
+    if blob is None:
+        raise ConfigBackupError(f"{location} does not exist")
+    generation = str(blob.generation) if blob.generation is not None else version_id
+    return record_from_object(bucket, stack, key, generation, blob.metadata, blob.time_created or blob.updated,
+                              location)
+
+
 def _bucket_missing(client: Any, bucket: str) -> bool:
     try:
         return not client.bucket(bucket).exists(timeout=REQUEST_TIMEOUT_SECONDS)
@@ -113,3 +160,9 @@ class GcsConfigBackupStore:
     ) -> ConfigBackup:
         return write_gcs_config_backup(self.client, self.bucket, stack, gitpod_version, config_hash, config_yaml,
                                        now)
+
+    def history(self, stack: str) -> list[ConfigBackup]:
+        return gcs_config_backup_history(self.client, self.bucket, stack)
+
+    def describe_object(self, stack: str, key: str, version_id: str | None) -> ConfigBackup:
+        return describe_gcs_config_object(self.client, self.bucket, stack, key, version_id)

@@ -1,8 +1,10 @@
-"""`python -m ops restore plan --from-stack OLD --to-stack NEW [--time T] [--region R]`.
+"""`python -m ops restore plan --from-stack OLD --to-stack NEW [--time T] [--region R] [--config-backup KEY[@VERSION]]`.
 
 Writes stacks/Pulumi.NEW.yaml from OLD's stack file and backups (ops/restore_plan.py) and prints the commands to
-run. AWS: --region R restores into OLD's replica region (when OLD's region is gone): the replica bucket is adopted
-and the database is restored from the backups replicated there. GCP: the database is a Cloud SQL clone of OLD's
+run. The installer config backup (and with it the Gitpod version) is the newest taken at or before T, and the plan
+says which and why; none that old is refused unless --config-backup names the one to install. AWS: --region R
+restores into OLD's replica region (when OLD's region is gone): the replica bucket is adopted and the database is
+restored from the backups replicated there. GCP: the database is a Cloud SQL clone of OLD's
 instance and OLD's multi-region bucket is adopted; a clone stays in its source's region, so --region is refused.
 """
 
@@ -25,6 +27,10 @@ def register(subparsers: Any) -> None:
     plan.add_argument("--time", default="latest", help="restore time (RFC3339) or 'latest' (default)")
     plan.add_argument("--region", default=None, help="region of the new cell: OLD's region (default) or, on AWS, "
                                                      "its replica region")
+    plan.add_argument("--config-backup", default=None, metavar="KEY[@VERSION]",
+                      help="the installer config backup to install, exactly (a key in OLD's bucket, @ its S3 "
+                           "version id or GCS generation; no version: the current one). Default: the newest backup "
+                           "taken at or before --time")
     plan.add_argument("--installer-image", default=None,
                       help="installer image for the backed-up version (default: OLD's image with that tag)")
     plan.add_argument("--db-instance", default=None,
@@ -40,6 +46,7 @@ def plan_command(args: argparse.Namespace) -> int:
     from ops import stackfile
     from ops.cell_target import SUPPORTED_CLOUDS, aws_session, resolve_cell_target
     from ops.cloud_clients import cell_clients, object_url
+    from ops.config_backup import describe_backup
     from ops.restore_plan import RestorePlanError, RestoreRequest, plan_restore
 
     if args.from_stack == args.to_stack:
@@ -57,7 +64,8 @@ def plan_command(args: argparse.Namespace) -> int:
     old_target = resolve_cell_target(args.from_stack, old.config, account_id=account_id,
                                      db_instance=args.db_instance, bucket=args.bucket, clouds=SUPPORTED_CLOUDS)
     clients = cell_clients(old_target, aws_profile=args.aws_profile)
-    request = RestoreRequest(args.from_stack, args.to_stack, args.time, args.region, args.installer_image)
+    request = RestoreRequest(args.from_stack, args.to_stack, args.time, args.region, args.installer_image,
+                             args.config_backup)
     try:
         plan = plan_restore(request, dict(old.config), old.secret_keys, old_target,
                             clients.restore_sources(args.region))
@@ -69,6 +77,8 @@ def plan_command(args: argparse.Namespace) -> int:
     print(f"  restore to: {plan.restore['pointInTime']}; adopt bucket {plan.restore['adoptBucket']}")
     print(f"  Gitpod {plan.backup.gitpod_version} with the config backed up at "
           f"{object_url(clients.scheme, plan.backup.bucket, plan.backup.key)} (version {plan.backup.version_id})")
+    print(f"  config backup: {describe_backup(plan.backup)}")
+    print(f"    chosen as {plan.backup_reason}")
     for note in plan.notes:
         print(f"  note: {note}")
     print("then run:")

@@ -6,7 +6,10 @@ The new stack's config is the old one's, plus `gitpod-cell:restore`:
     pointInTime        RFC3339, or "latest"; checked against the source's point-in-time window now, not at `up`
     sourceRegion       the old cell's region (where the source instance and its automated backups live)
     configBackup       {bucket, key, versionId} of the installer config backup to reinstall (on GCS the version is
-                       the object's generation)
+                       the object's generation): the newest backup taken at or before pointInTime, so the database
+                       is installed with the Gitpod version and config it last ran with (ops.config_backup.
+                       select_config_backup, over the history of the `latest.json` pointer); none that old is an
+                       error unless --config-backup KEY[@VERSION] names the backup to use
     adoptBucket        the bucket the new cell adopts: the old primary, or with --region <replica region>, the replica
 
 and the Gitpod version and installer image set to the backed-up version label. With --region the new cell lives
@@ -32,7 +35,15 @@ from typing import Any, Protocol
 import yaml
 
 from ops.cell_target import NAMESPACE, CellTarget, config_object
-from ops.config_backup import ConfigBackup, RestoredConfig, read_latest_config_backup
+from ops.config_backup import (
+    ConfigBackup,
+    ConfigBackupChoice,
+    ConfigBackupError,
+    ConfigBackupHistory,
+    NoConfigBackupAtTime,
+    S3ConfigBackupStore,
+    choose_config_backup,
+)
 from ops.pitr_window import PitrWindow, PitrWindowError, read_cloudsql_pitr_window, read_pitr_window
 from ops.timestamps import format_rfc3339, parse_rfc3339, utc_now
 
@@ -53,6 +64,7 @@ class RestoreRequest:
     point_in_time: str = LATEST  # "latest" or RFC3339
     region: str | None = None  # None: the old cell's region
     installer_image: str | None = None  # None: the old image repository, tagged with the backed-up version
+    config_backup: str | None = None  # KEY[@VERSION] to install exactly; None: chosen by the restore time
 
 
 @dataclass(frozen=True)
@@ -64,6 +76,7 @@ class RestorePlan:
     backup: ConfigBackup
     secrets_to_set: tuple[str, ...]
     notes: tuple[str, ...] = field(default_factory=tuple)
+    backup_reason: str = ""  # why this config backup: ConfigBackupChoice.reason
 
     def stack_file_text(self, from_stack: str) -> str:
         header = (f"# Restore of cell {from_stack!r} into {self.to_stack!r}, written by "
@@ -91,7 +104,9 @@ class RestoreSources(Protocol):
         """The window and ARN of the source's automated backups replicated into `region` (RDS)."""
         ...
 
-    def latest_config_backup(self, bucket: str, stack: str) -> RestoredConfig | None: ...
+    def config_backups(self, bucket: str) -> ConfigBackupHistory:
+        """The config backup store of `bucket` (the adopted one), for its history and objects."""
+        ...
 
 
 def plan_restore(
@@ -121,7 +136,9 @@ def plan_restore(
     else:
         window = sources.pitr_window(old_target)
     point_in_time = _checked_point_in_time(request.point_in_time, window)
-    backup = _config_backup(sources, adopt_bucket, request.from_stack)
+    at = None if point_in_time == LATEST else parse_rfc3339(point_in_time)
+    choice = _config_backup(sources, adopt_bucket, request.from_stack, at, request.config_backup)
+    backup = choice.backup
     new_config = {key: value for key, value in old_config.items() if key not in secret_keys and key != RESTORE_KEY}
     gitpod = config_object(old_config, GITPOD_KEY)
     gitpod["version"] = backup.gitpod_version
@@ -148,7 +165,7 @@ def plan_restore(
     }
     new_config[RESTORE_KEY] = restore
     return RestorePlan(request.to_stack, new_config, restore, window, backup, tuple(sorted(secret_keys)),
-                       tuple(notes))
+                       tuple(notes), choice.reason)
 
 
 def _gcp_other_region(target: CellTarget, region: str) -> str:
@@ -201,8 +218,8 @@ class RdsRestoreSources:
                                "restore there needs gitpod-cell:database.crossRegionBackups (on in prod). Restore "
                                f"into {target.region} instead, or from a snapshot copied to {region}")
 
-    def latest_config_backup(self, bucket: str, stack: str) -> RestoredConfig | None:
-        return read_latest_config_backup(self.s3, bucket, stack)
+    def config_backups(self, bucket: str) -> ConfigBackupHistory:
+        return S3ConfigBackupStore(self.s3, bucket)
 
 
 @dataclass
@@ -224,10 +241,10 @@ class CloudSqlRestoreSources:
     def replicated_backups(self, target: CellTarget, region: str) -> tuple[PitrWindow, str]:
         raise RestorePlanError(_gcp_other_region(target, region))
 
-    def latest_config_backup(self, bucket: str, stack: str) -> RestoredConfig | None:
-        from ops.gcs_config_store import read_latest_gcs_config_backup
+    def config_backups(self, bucket: str) -> ConfigBackupHistory:
+        from ops.gcs_config_store import GcsConfigBackupStore
 
-        return read_latest_gcs_config_backup(self.gcs, bucket, stack)
+        return GcsConfigBackupStore(self.gcs, bucket)
 
 
 def _checked_point_in_time(requested: str, window: PitrWindow) -> str:
@@ -244,24 +261,34 @@ def _checked_point_in_time(requested: str, window: PitrWindow) -> str:
         raise RestorePlanError(str(error)) from error
 
 
-def _config_backup(sources: RestoreSources, bucket: str, stack: str) -> ConfigBackup:
-    from ops.config_backup import ConfigBackupError
-
+def _config_backup(sources: RestoreSources, bucket: str, stack: str, at: datetime | None,
+                   override: str | None) -> ConfigBackupChoice:
+    """The backup to install for a restore to `at` (None: latest), or exactly `override` (KEY[@VERSION])."""
+    store = sources.config_backups(bucket)
     try:
-        restored = sources.latest_config_backup(bucket, stack)
+        choice = choose_config_backup(store, stack, at, override)
+    except NoConfigBackupAtTime as error:
+        oldest = error.oldest
+        example = oldest.key + (f"@{oldest.version_id}" if oldest.version_id else "")
+        raise RestorePlanError(
+            f"{error} ({sources.scheme}://{bucket}/{oldest.key}). Installing a config taken after the restore time "
+            "could pair the restored database with a later Gitpod version than the one it ran with. Restore to "
+            f"{format_rfc3339(oldest.backed_up_at)} or later, or name the backup to install with --config-backup "
+            f"KEY[@VERSION] (e.g. --config-backup {example})") from error
     except ConfigBackupError as error:
-        raise RestorePlanError(f"cannot read the config backup: {error}") from error
-    if restored is None:
+        hint = "" if override is not None else "; --config-backup KEY[@VERSION] names a backup to use instead"
+        raise RestorePlanError(f"cannot read the config backup: {error}{hint}") from error
+    if choice is None:
         raise RestorePlanError(f"no installer config backup of {stack!r} in {sources.scheme}://{bucket} (the "
                                "rollout hooks write "
                                f"one after each healthy rollout; `python -m ops backup config --stack {stack}` "
                                "takes one now)")
-    backup = restored.backup
+    backup = choice.backup
     if backup.bucket != bucket:
         # A replica holds the same key and version id (S3 replication keeps both), under its own bucket name.
         backup = ConfigBackup(bucket, backup.key, backup.version_id, backup.gitpod_version, backup.config_hash,
                               backup.stack, backup.backed_up_at)
-    return backup
+    return ConfigBackupChoice(backup, choice.reason)
 
 
 def _installer_image(gitpod: dict[str, Any], version: str) -> str:

@@ -467,7 +467,9 @@ def test_cleanup_deletes_old_scratch_instances_of_the_stack_only(cell: GoogleApi
 
 @pytest.fixture
 def old_cell(cell: GoogleApiDouble, gcs: Any, bucket: str) -> Any:
-    return write_gcs_config_backup(gcs, bucket, STACK, "2024.12.1", "abc123", "domain: x\n", datetime.now(UTC))
+    # Taken a day ago: a restore picks the newest backup at or before its time, and the tests restore to hours ago.
+    return write_gcs_config_backup(gcs, bucket, STACK, "2024.12.1", "abc123", "domain: x\n",
+                                   datetime.now(UTC) - timedelta(days=1))
 
 
 def new_config(stacks: Path) -> dict[str, Any]:
@@ -536,6 +538,71 @@ def test_a_gcp_restore_time_older_than_the_window_is_a_clear_error(old_cell, sta
     assert (f"cannot plan the restore: restore time {old} is older than the point-in-time recovery window of "
             f"{INSTANCE}") in capsys.readouterr().out
     assert not (stacks / "Pulumi.prod-gcp-restored.yaml").exists()
+
+
+# Three rollouts within the clone window (the cell's oldest backup run is a day old), each an upgrade.
+UPGRADES = ((timedelta(hours=20), "2024.10.0", "aaa111"), (timedelta(hours=10), "2024.11.0", "bbb222"),
+            (timedelta(hours=1), "2024.12.1", "ccc333"))
+
+
+@pytest.fixture
+def upgraded_cell(cell: GoogleApiDouble, gcs: Any, bucket: str) -> list[Any]:
+    now = datetime.now(UTC).replace(microsecond=0)
+    return [write_gcs_config_backup(gcs, bucket, STACK, version, config_hash, f"domain: x\n# {version}\n", now - ago)
+            for ago, version, config_hash in UPGRADES]
+
+
+def restore_gcp(bucket: str, *extra: str) -> int:
+    return run(restore_cli, ["restore", "plan", "--from-stack", STACK, "--to-stack", "prod-gcp-restored",
+                             "--bucket", bucket, *extra])
+
+
+def test_a_gcp_restore_between_two_backups_installs_the_earlier_version(upgraded_cell: list[Any], stacks: Path,
+                                                                        bucket: str, capsys):
+    t2 = upgraded_cell[1]
+    wanted = t2.backed_up_at + timedelta(hours=5)
+    assert restore_gcp(bucket, "--time", utc_text(wanted)) == 0
+
+    config = new_config(stacks)
+    assert config["gitpod-cell:restore"]["pointInTime"] == utc_text(wanted)
+    assert config["gitpod-cell:restore"]["configBackup"] == {"bucket": bucket, "key": t2.key,
+                                                             "versionId": t2.version_id}
+    assert config["gitpod-cell:gitpod"]["version"] == "2024.11.0"
+    out = capsys.readouterr().out
+    assert (f"config backup: Gitpod 2024.11.0, config bbb222 (version {t2.version_id}), backed up at "
+            f"{utc_text(t2.backed_up_at)}") in out
+    assert ("chosen as the newest of 3 backup(s) taken at or before the restore time: 5h before "
+            f"{utc_text(wanted)}; 1 later backup(s) skipped") in out
+
+
+def test_a_gcp_restore_before_every_config_backup_is_refused(upgraded_cell: list[Any], stacks: Path, bucket: str,
+                                                             capsys):
+    oldest = upgraded_cell[0]
+    wanted = oldest.backed_up_at - timedelta(hours=2)
+    assert restore_gcp(bucket, "--time", utc_text(wanted)) == cli.EXIT_CONFIG_ERROR
+
+    out = capsys.readouterr().out
+    assert (f"no installer config backup was taken at or before {utc_text(wanted)}: the oldest of 3 is Gitpod "
+            f"2024.10.0, config aaa111 (version {oldest.version_id}), backed up at {utc_text(oldest.backed_up_at)}, "
+            f"2h after {utc_text(wanted)} (gs://{bucket}/{oldest.key})") in out
+    assert not (stacks / "Pulumi.prod-gcp-restored.yaml").exists()
+
+    # --config-backup names the one to install anyway, as the plan prints it (gs:// URL), checked to exist.
+    assert restore_gcp(bucket, "--time", utc_text(wanted), "--config-backup",
+                       f"gs://{bucket}/{oldest.key}@{oldest.version_id}") == 0
+    config = new_config(stacks)
+    assert config["gitpod-cell:restore"]["configBackup"]["versionId"] == oldest.version_id
+    assert config["gitpod-cell:gitpod"]["version"] == "2024.10.0"
+    assert "chosen as given with --config-backup; backed up at" in capsys.readouterr().out
+    assert restore_gcp(bucket, "--force", "--config-backup", f"{oldest.key}@1") == cli.EXIT_CONFIG_ERROR
+    assert f"gs://{bucket}/{oldest.key} generation 1 does not exist" in capsys.readouterr().out
+
+
+def test_a_gcp_restore_to_latest_installs_the_last_backup(upgraded_cell: list[Any], stacks: Path, bucket: str):
+    assert restore_gcp(bucket) == 0
+    config = new_config(stacks)
+    assert config["gitpod-cell:restore"]["configBackup"]["versionId"] == upgraded_cell[2].version_id
+    assert config["gitpod-cell:gitpod"]["version"] == "2024.12.1"
 
 
 def test_the_drill_connectors_verify_each_instance_against_the_ca_the_api_gave(scenario, monkeypatch):  # noqa: F811

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +12,7 @@ import yaml
 from botocore.stub import Stubber
 
 from ops import cli, restore_cli, stackfile
-from ops.config_backup import write_config_backup
+from ops.config_backup import ConfigBackup, write_config_backup
 from tests.ops.cli_runner import run_command
 from tests.ops.conftest import AWS_REGION, START, create_rds_instance
 
@@ -37,21 +37,29 @@ PRIMARY_BUCKET = f"gitpod-prod-{ACCOUNT}-eu-west-1"
 REPLICA_BUCKET = f"gitpod-prod-{ACCOUNT}-eu-central-1"
 
 
-@pytest.fixture
-def old_cell(aws, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, moto_url: str, boto_session) -> dict[str, Any]:
+def make_old_cell(aws, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, moto_url: str, boto_session,
+                  backups: list[tuple[str, str, datetime]]) -> dict[str, Any]:
+    """The old cell's stack file, database and both buckets, with `backups` (version, config hash, time) taken in
+    that order; `history` holds each bucket's ConfigBackups, `backups` each bucket's last."""
     stacks = tmp_path / "stacks"
     stacks.mkdir()
     (stacks / "Pulumi.prod.yaml").write_text(OLD_STACK)
     monkeypatch.setattr(stackfile, "STACKS_DIR", stacks)
     create_rds_instance(aws("rds"), "gitpod-prod-db", backup_retention_days=14)
-    backups = {}
+    history: dict[str, list[ConfigBackup]] = {}
     for bucket, region in ((PRIMARY_BUCKET, AWS_REGION), (REPLICA_BUCKET, "eu-central-1")):
         s3 = boto_session.client("s3", region_name=region, endpoint_url=moto_url)
         s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region})
         s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
         # S3 replication would copy the objects; moto does not replicate, so the test writes both copies.
-        backups[bucket] = write_config_backup(s3, bucket, "prod", "2024.12.1", "abc123", "domain: x\n", START)
-    return {"stacks": stacks, "backups": backups}
+        history[bucket] = [write_config_backup(s3, bucket, "prod", version, config_hash, f"domain: x\n# {version}\n",
+                                               at) for version, config_hash, at in backups]
+    return {"stacks": stacks, "history": history, "backups": {bucket: taken[-1] for bucket, taken in history.items()}}
+
+
+@pytest.fixture
+def old_cell(aws, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, moto_url: str, boto_session) -> dict[str, Any]:
+    return make_old_cell(aws, tmp_path, monkeypatch, moto_url, boto_session, [("2024.12.1", "abc123", START)])
 
 
 def run(argv: list[str]) -> int:
@@ -186,3 +194,84 @@ def test_the_generated_stack_plans_a_restored_cell_offline(old_cell, replicated_
     assert plan["outputs"]["bucket"] == (REPLICA_BUCKET if region else PRIMARY_BUCKET)
     assert plan["outputs"]["gitpodVersion"] == "2024.12.1"
     assert [v for v in plan["policies"]["violations"] if v["enforcement"] == "mandatory"] == []
+
+
+# -- which config backup: the newest at or before the restore time ----------------------------------------------------
+
+# Three healthy rollouts, each an upgrade. The replica region's restore window (the stub above) is START-13d..START,
+# so every time below is restorable there; moto's own window in the primary region is only "since created".
+T1, T2, T3 = START - timedelta(days=3), START - timedelta(days=2), START - timedelta(days=1)
+
+
+@pytest.fixture
+def upgraded_cell(aws, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, moto_url: str, boto_session) -> dict[str, Any]:
+    return make_old_cell(aws, tmp_path, monkeypatch, moto_url, boto_session,
+                         [("2024.10.0", "aaa111", T1), ("2024.11.0", "bbb222", T2), ("2024.12.1", "ccc333", T3)])
+
+
+def into_replica(*extra: str) -> list[str]:
+    return ["restore", "plan", "--from-stack", "prod", "--to-stack", "prod-restored", "--region", "eu-central-1",
+            *extra]
+
+
+def test_a_time_between_two_backups_installs_the_earlier_version(upgraded_cell, replicated_backups, capsys):
+    wanted = T2 + timedelta(hours=12)
+    assert run(into_replica("--time", wanted.isoformat())) == 0
+
+    config = new_config(upgraded_cell["stacks"])
+    chosen = upgraded_cell["history"][REPLICA_BUCKET][1]
+    assert config["gitpod-cell:restore"]["pointInTime"] == "2025-03-12T21:26:53Z"
+    assert config["gitpod-cell:restore"]["configBackup"] == {"bucket": REPLICA_BUCKET, "key": chosen.key,
+                                                             "versionId": chosen.version_id}
+    # The database as it was before the 2024.12.1 upgrade runs with the version it ran with then.
+    assert config["gitpod-cell:gitpod"]["version"] == "2024.11.0"
+    assert config["gitpod-cell:gitpod"]["installerImage"] == "eu.gcr.io/gitpod-core-dev/build/installer:2024.11.0"
+    out = capsys.readouterr().out
+    assert (f"config backup: Gitpod 2024.11.0, config bbb222 (version {chosen.version_id}), backed up at "
+            "2025-03-12T09:26:53Z") in out
+    assert ("chosen as the newest of 3 backup(s) taken at or before the restore time: 12h before "
+            "2025-03-12T21:26:53Z; 1 later backup(s) skipped") in out
+
+
+def test_a_time_before_every_config_backup_is_refused_naming_the_oldest(upgraded_cell, replicated_backups, capsys):
+    assert run(into_replica("--time", "2025-03-10T09:26:53Z")) == cli.EXIT_CONFIG_ERROR
+
+    out = capsys.readouterr().out
+    oldest = upgraded_cell["history"][REPLICA_BUCKET][0]
+    assert ("no installer config backup was taken at or before 2025-03-10T09:26:53Z: the oldest of 3 is Gitpod "
+            f"2024.10.0, config aaa111 (version {oldest.version_id}), backed up at 2025-03-11T09:26:53Z, 1d after "
+            f"2025-03-10T09:26:53Z (s3://{REPLICA_BUCKET}/{oldest.key})") in out
+    assert f"--config-backup KEY[@VERSION] (e.g. --config-backup {oldest.key}@{oldest.version_id})" in out
+    assert not (upgraded_cell["stacks"] / "Pulumi.prod-restored.yaml").exists()
+
+
+def test_config_backup_overrides_the_choice_after_checking_it_exists(upgraded_cell, replicated_backups, capsys):
+    oldest = upgraded_cell["history"][REPLICA_BUCKET][0]
+    assert run(into_replica("--time", "2025-03-10T09:26:53Z", "--config-backup",
+                            f"{oldest.key}@{oldest.version_id}")) == 0
+
+    config = new_config(upgraded_cell["stacks"])
+    assert config["gitpod-cell:restore"]["configBackup"]["versionId"] == oldest.version_id
+    assert config["gitpod-cell:gitpod"]["version"] == "2024.10.0"
+    assert ("chosen as given with --config-backup; backed up at 2025-03-11T09:26:53Z (1d after "
+            "2025-03-10T09:26:53Z)") in capsys.readouterr().out
+
+    assert run(into_replica("--force", "--config-backup", f"{oldest.key}@nosuchversion")) == \
+        cli.EXIT_CONFIG_ERROR
+    assert (f"cannot read the config backup: s3://{REPLICA_BUCKET}/{oldest.key} version nosuchversion does not "
+            "exist") in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("region", [None, "eu-central-1"])
+def test_latest_installs_the_last_backup(upgraded_cell, replicated_backups, region, capsys):
+    extra = ["--region", region] if region else []
+    assert run(["restore", "plan", "--from-stack", "prod", "--to-stack", "prod-restored", *extra]) == 0
+
+    config = new_config(upgraded_cell["stacks"])
+    bucket = REPLICA_BUCKET if region else PRIMARY_BUCKET
+    last = upgraded_cell["history"][bucket][2]
+    assert config["gitpod-cell:restore"]["pointInTime"] == "latest"
+    assert config["gitpod-cell:restore"]["configBackup"] == {"bucket": bucket, "key": last.key,
+                                                             "versionId": last.version_id}
+    assert config["gitpod-cell:gitpod"]["version"] == "2024.12.1"
+    assert "chosen as the newest of 3 backup(s), for the latest restorable time" in capsys.readouterr().out
