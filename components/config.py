@@ -759,6 +759,12 @@ _BOUND_ERRORS = {
 def _consistency_issues(config: CellConfig) -> list[tuple[str, str]]:
     issues: list[tuple[str, str]] = []
     ns = NAMESPACE
+    if config.storage.noncurrent_version_retention_days < config.database.backup_retention_days:
+        # Installer-config backups are found through old object versions: a restore to any point the database can
+        # reach must still find the config that was running then.
+        issues.append((f"{ns}:storage.noncurrentVersionRetentionDays",
+                       f"must be at least database.backupRetentionDays ({config.database.backup_retention_days}): "
+                       "a point-in-time restore needs the installer config backed up at that time"))
     if config.replica_region is None and (config.cloud == "aws" or config.database.cross_region_backups):
         why = "objects and backups are copied there" if config.cloud == "aws" else \
             "database.crossRegionBackups keeps Cloud SQL backups there"

@@ -77,6 +77,8 @@ def test_prod_defaults_apply_when_the_stack_omits_sections() -> None:
          "36h maximum"),
         ("dev", {"gitpod-cell:gitpod.workspace.timeoutDefault": "soon"}, "gitpod-cell:gitpod.workspace.timeoutDefault",
          "not a duration"),
+        ("prod", {"gitpod-cell:storage.noncurrentVersionRetentionDays": 7},
+         "gitpod-cell:storage.noncurrentVersionRetentionDays", "at least database.backupRetentionDays (14)"),
         ("dev", {"gitpod-cell:gitpod.maintenanceLeaseMinutes": 30}, "gitpod-cell:gitpod.maintenanceLeaseMinutes",
          "at least 60"),
         ("dev", {"gitpod-cell:gitpod.maintenanceLeaseMinutes": 1000}, "gitpod-cell:gitpod.maintenanceLeaseMinutes",
