@@ -86,6 +86,17 @@ _DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 _IMAGE_REF = re.compile(r"^[a-z0-9.\-/:]+(?::[A-Za-z0-9_.\-]{1,128}|@sha256:[a-f0-9]{64})$")
 
 
+def stack_name_problem(name: str, cloud: str = "aws") -> str | None:
+    """Why `name` cannot name a cell on `cloud` (None when it can): it becomes part of bucket, database, IAM role
+    and Kubernetes Job names, so `ops restore plan` checks a new stack's name with this too."""
+    limit = MAX_STACK_NAME_LENGTH[cloud]
+    if _STACK_NAME.match(name) and len(name) <= limit:
+        return None
+    return (f"{name!r} is not usable as a cell name: 1-{limit} lowercase letters, digits and single hyphens, "
+            "starting with a letter and ending with a letter or digit (it becomes part of bucket, database, "
+            "IAM role and Kubernetes Job names)")
+
+
 class CellConfigError(ValueError):
     """One or more stack-config values are invalid. `issues` holds (stack-config key, message) pairs."""
 
@@ -538,11 +549,9 @@ class CellConfig(_Section):
     @field_validator("stack")
     @classmethod
     def _stack_name(cls, value: str, info: ValidationInfo) -> str:
-        limit = MAX_STACK_NAME_LENGTH[_cloud_of(info)]
-        if not _STACK_NAME.match(value) or len(value) > limit:
-            raise ValueError(f"{value!r} is not usable as a cell name: 1-{limit} lowercase letters, digits and single "
-                             "hyphens, starting with a letter and ending with a letter or digit (it becomes part of "
-                             "bucket, database, IAM role and Kubernetes Job names)")
+        problem = stack_name_problem(value, _cloud_of(info))
+        if problem:
+            raise ValueError(problem)
         return value
 
     @field_validator("region", "replica_region")

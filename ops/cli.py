@@ -22,6 +22,9 @@ COMMAND_MODULES: tuple[str, ...] = (
 )
 
 EXIT_CONFIG_ERROR = 2
+# boto3's and google-auth's "nothing to authenticate with" errors, matched by name so that the CLI imports neither.
+CREDENTIAL_ERRORS = frozenset({"NoCredentialsError", "PartialCredentialsError", "DefaultCredentialsError",
+                               "NoRegionError", "ProfileNotFound", "TokenRetrievalError", "SSOTokenLoadError"})
 
 
 class OpsError(Exception):
@@ -53,6 +56,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OpsError as error:
         print(f"error: {error}", file=sys.stderr)
         return error.exit_code
+    except Exception as error:
+        if type(error).__name__ not in CREDENTIAL_ERRORS:
+            raise
+        print(f"error: no cloud credentials: {error} (log in with `aws sso login` / `gcloud auth "
+              "application-default login`, or set AWS_PROFILE)", file=sys.stderr)
+        return EXIT_CONFIG_ERROR
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

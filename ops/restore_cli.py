@@ -43,6 +43,7 @@ def register(subparsers: Any) -> None:
 
 
 def plan_command(args: argparse.Namespace) -> int:
+    from components.config import stack_name_problem
     from ops import stackfile
     from ops.cell_target import SUPPORTED_CLOUDS, aws_session, resolve_cell_target
     from ops.cloud_clients import cell_clients, object_url
@@ -52,6 +53,10 @@ def plan_command(args: argparse.Namespace) -> int:
     if args.from_stack == args.to_stack:
         raise OpsError("--to-stack must name a new stack, not the one restored from", EXIT_CONFIG_ERROR)
     old = stackfile.load_stack(args.from_stack, stackfile.STACKS_DIR)
+    # Checked before anything reaches the cloud: during an incident a stack file that fails at `ops plan` costs time.
+    name_problem = stack_name_problem(args.to_stack, str(old.config.get("gitpod-cell:cloud") or "aws"))
+    if name_problem:
+        raise OpsError(f"--to-stack {name_problem}", EXIT_CONFIG_ERROR)
     new_path = stackfile.stack_path(args.to_stack, stackfile.STACKS_DIR)
     if new_path.exists() and not args.force:
         raise OpsError(f"{new_path} exists; pass --force to overwrite it", EXIT_CONFIG_ERROR)

@@ -275,3 +275,10 @@ def test_latest_installs_the_last_backup(upgraded_cell, replicated_backups, regi
                                                              "versionId": last.version_id}
     assert config["gitpod-cell:gitpod"]["version"] == "2024.12.1"
     assert "chosen as the newest of 3 backup(s), for the latest restorable time" in capsys.readouterr().out
+
+
+def test_a_new_stack_name_that_cannot_name_a_cell_is_refused_before_any_cloud_call(old_cell, capsys):
+    assert run(["restore", "plan", "--from-stack", "prod", "--to-stack", "prod-restored-2025-03-14"]) == 2
+    out = capsys.readouterr().out
+    assert "--to-stack 'prod-restored-2025-03-14' is not usable as a cell name: 1-17" in out
+    assert not (old_cell["stacks"] / "Pulumi.prod-restored-2025-03-14.yaml").exists()
