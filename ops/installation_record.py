@@ -109,39 +109,6 @@ def update_installation_record(
 ) -> InstallationRecord:
     """Set the given keys (None leaves a key as it is) and create the ConfigMap if it does not exist yet.
     `rollout_maintenance_until`: an RFC3339 time or NO_LEASE_WRITTEN."""
-    changes = record_changes(
-        version=version,
-        config_hash=config_hash,
-        rollout_started_at=rollout_started_at,
-        rollout_finished_at=rollout_finished_at,
-        restore_point=restore_point,
-        config_backup=config_backup,
-        cell=cell,
-        rollout_maintenance_until=rollout_maintenance_until,
-    )
-    if not changes:
-        raise ValueError("update_installation_record needs at least one key to set")
-    try:
-        written = kube.patch_config_map_data(namespace, INSTALLATION_CONFIG_MAP, changes)
-    except KubeNotFound:
-        try:
-            written = kube.create_config_map(namespace, INSTALLATION_CONFIG_MAP, changes, labels=RECORD_LABELS)
-        except KubeConflict:
-            written = kube.patch_config_map_data(namespace, INSTALLATION_CONFIG_MAP, changes)
-    return record_from_data(namespace, written.data)
-
-
-def record_changes(
-    *,
-    version: str | None = None,
-    config_hash: str | None = None,
-    rollout_started_at: datetime | None = None,
-    rollout_finished_at: datetime | None = None,
-    restore_point: RestorePoint | None = None,
-    config_backup: ConfigBackup | None = None,
-    cell: str | None = None,
-    rollout_maintenance_until: str | None = None,
-) -> dict[str, str]:
     candidates: dict[str, str | None] = {
         KEY_CELL: cell,
         KEY_ROLLOUT_MAINTENANCE_UNTIL: rollout_maintenance_until,
@@ -152,7 +119,17 @@ def record_changes(
         KEY_RESTORE_POINT: restore_point.to_json() if restore_point else None,
         KEY_CONFIG_BACKUP: config_backup.to_json() if config_backup else None,
     }
-    return {key: value for key, value in candidates.items() if value is not None}
+    changes = {key: value for key, value in candidates.items() if value is not None}
+    if not changes:
+        raise ValueError("update_installation_record needs at least one key to set")
+    try:
+        written = kube.patch_config_map_data(namespace, INSTALLATION_CONFIG_MAP, changes)
+    except KubeNotFound:
+        try:
+            written = kube.create_config_map(namespace, INSTALLATION_CONFIG_MAP, changes, labels=RECORD_LABELS)
+        except KubeConflict:
+            written = kube.patch_config_map_data(namespace, INSTALLATION_CONFIG_MAP, changes)
+    return record_from_data(namespace, written.data)
 
 
 def record_from_data(namespace: str, data: Mapping[str, str]) -> InstallationRecord:
