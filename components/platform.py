@@ -61,11 +61,6 @@ class ObjectStorage:
     project: str | None = None
 
 
-# The Kubernetes service account (in the Gitpod namespace) that refreshes the registry secret; a cell binds its
-# credential minter's identity to exactly this account.
-REGISTRY_CREDENTIALS_SERVICE_ACCOUNT = "registry-credentials"
-
-
 @dataclass(frozen=True)
 class CredentialMinter:
     """How a pod in the cell mints short-lived registry credentials with its own workload identity (no static keys).

@@ -35,8 +35,9 @@ def register(subparsers: Any) -> None:
 
 
 def status_command(args: argparse.Namespace) -> int:
+    from contract.naming import SUPPORTED_CLOUDS
     from ops.backup_status import collect_backup_status
-    from ops.cell_target import SUPPORTED_CLOUDS, target_from_args
+    from ops.cell_target import target_from_args
     from ops.cloud_clients import cell_clients
     from ops.timestamps import utc_now
 
@@ -48,8 +49,9 @@ def status_command(args: argparse.Namespace) -> int:
 
 
 def config_command(args: argparse.Namespace) -> int:
+    from contract.naming import SUPPORTED_CLOUDS
     from ops.backup_config_now import BackupConfigError, backup_config_now
-    from ops.cell_target import SUPPORTED_CLOUDS, target_from_args
+    from ops.cell_target import target_from_args
     from ops.cloud_clients import cell_clients, object_url
     from ops.config_backup import ConfigBackupError
     from ops.kube import KubeClient, KubeConfigError, KubeError

@@ -20,8 +20,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from contract.cluster import INSTALLATION_CONFIG_MAP
 from ops.health import DEFAULT_POLL_SECONDS, HealthGateTimeout, wait_until_healthy
-from ops.installation_record import INSTALLATION_CONFIG_MAP, InstallationRecord, read_installation_record
+from ops.installation_record import InstallationRecord, read_installation_record
 from ops.kube import KubeApi, KubeError
 from ops.maintenance import MAINTENANCE_NAMESPACE, MaintenanceLease
 from ops.timestamps import format_rfc3339

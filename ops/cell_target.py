@@ -14,21 +14,27 @@ from __future__ import annotations
 
 import argparse
 import functools
-import hashlib
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from contract.cluster import DEFAULT_GITPOD_NAMESPACE as DEFAULT_NAMESPACE
+from contract.naming import (
+    CONFIG_NAMESPACE,
+    SUPPORTED_CLOUDS,
+    db_instance_identifier,
+    gcs_bucket_name,
+    name_prefix,
+    registry_repositories,
+    s3_bucket_name,
+)
 from ops.cli import EXIT_CONFIG_ERROR, OpsError
 
-NAMESPACE = "gitpod-cell"
-GITPOD_REPOSITORIES: tuple[str, ...] = ("base-images", "workspace-images")  # components/aws/registry.py
-DEFAULT_GITPOD_NAMESPACE = "gitpod"
-SUPPORTED_CLOUDS: tuple[str, ...] = ("aws", "gcp")
-_MAX_PREFIX_LENGTH = 40
-_MAX_GCS_BUCKET_LENGTH = 63
+NAMESPACE = CONFIG_NAMESPACE
+DEFAULT_GITPOD_NAMESPACE = DEFAULT_NAMESPACE
+__all__ = ["SUPPORTED_CLOUDS"]
 
 
 @dataclass(frozen=True)
@@ -55,34 +61,8 @@ class CellTarget:
         return cell_repositories(self.stack, self.cloud)
 
 
-def name_prefix(stack: str) -> str:
-    """As CellConfig.name_prefix (components/config.py); a test keeps the two equal."""
-    return f"gitpod-{stack}"[:_MAX_PREFIX_LENGTH].rstrip("-")
-
-
-def db_instance_identifier(stack: str) -> str:
-    return f"{name_prefix(stack)}-db"
-
-
-def bucket_name(stack: str, account_id: str, region: str) -> str:
-    return f"{name_prefix(stack)}-{account_id}-{region}"
-
-
-def gcs_bucket_name(stack: str, project: str) -> str:
-    """As components.gcp.naming.bucket_name(prefix, project); a test keeps the two equal."""
-    text = f"{name_prefix(stack)}-{project}"
-    if len(text) <= _MAX_GCS_BUCKET_LENGTH:
-        return text
-    digest = hashlib.sha256(text.encode()).hexdigest()[:6]
-    return f"{text[: _MAX_GCS_BUCKET_LENGTH - len(digest) - 1].rstrip('-')}-{digest}"
-
-
-def cell_repositories(stack: str, cloud: str) -> tuple[str, ...]:
-    """The registry repositories Gitpod uses: ECR `<prefix>/<name>` on AWS, the Artifact Registry repository
-    `<prefix>` on GCP."""
-    if cloud == "gcp":
-        return (name_prefix(stack),)
-    return tuple(f"{name_prefix(stack)}/{name}" for name in GITPOD_REPOSITORIES)
+cell_repositories = registry_repositories
+bucket_name = s3_bucket_name
 
 
 def config_object(config: Mapping[str, Any], key: str) -> dict[str, Any]:

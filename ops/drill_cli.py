@@ -120,7 +120,8 @@ def sigterm_as_keyboard_interrupt(progress: Callable[[str], None] = print) -> It
 
 
 def drill_command(args: argparse.Namespace) -> int:
-    from ops.cell_target import SUPPORTED_CLOUDS, target_from_args
+    from contract.naming import SUPPORTED_CLOUDS
+    from ops.cell_target import target_from_args
     from ops.cloud_clients import DatabaseAddressError, cell_clients
     from ops.drill import PITR_WINDOW, DrillClients, DrillFailed, DrillSettings, run_drill
     from ops.mysql_checks import RowCountTolerance

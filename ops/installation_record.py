@@ -25,24 +25,30 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TypeVar
 
+from contract.cluster import (
+    INSTALLATION_CONFIG_MAP,
+    PART_OF_LABELS,
+    RECORD_KEY_CELL,
+    RECORD_KEY_CONFIG_HASH,
+    RECORD_KEY_VERSION,
+)
 from ops.config_backup import ConfigBackup
 from ops.kube import KubeApi, KubeConflict, KubeNotFound
 from ops.restore_point import RestorePoint
 from ops.timestamps import format_rfc3339, parse_rfc3339
 
-INSTALLATION_CONFIG_MAP = "gitpod-installation"
-KEY_VERSION = "version"
-KEY_CONFIG_HASH = "configHash"
+KEY_VERSION = RECORD_KEY_VERSION
+KEY_CONFIG_HASH = RECORD_KEY_CONFIG_HASH
 KEY_ROLLOUT_STARTED_AT = "lastRolloutStartedAt"
 KEY_ROLLOUT_FINISHED_AT = "lastRolloutFinishedAt"
 KEY_RESTORE_POINT = "restorePoint"
 KEY_CONFIG_BACKUP = "lastConfigBackup"
-KEY_CELL = "cell"
+KEY_CELL = RECORD_KEY_CELL
 KEY_ROLLOUT_MAINTENANCE_UNTIL = "rolloutMaintenanceUntil"
 NO_LEASE_WRITTEN = "none"
 OWNED_KEYS = (KEY_VERSION, KEY_CONFIG_HASH, KEY_ROLLOUT_STARTED_AT, KEY_ROLLOUT_FINISHED_AT, KEY_RESTORE_POINT,
               KEY_CONFIG_BACKUP, KEY_CELL, KEY_ROLLOUT_MAINTENANCE_UNTIL)
-RECORD_LABELS = {"app.kubernetes.io/part-of": "gitpod-cell"}
+RECORD_LABELS = PART_OF_LABELS
 ParsedT = TypeVar("ParsedT")
 
 

@@ -19,20 +19,26 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from contract.cluster import (
+    DEFAULT_GITPOD_NAMESPACE,
+    MK2_MAINTENANCE_CONFIG_MAP,
+    MK2_MAINTENANCE_KEY,
+    MK2_MAINTENANCE_LABEL,
+    MK2_MAINTENANCE_NAMESPACE,
+)
+from contract.rollout import MAX_FORCED_LEASE_MINUTES, MIN_OPERATOR_LEASE_MINUTES
 from ops.kube import KubeApi, KubeConflict, KubeNotFound
 from ops.timestamps import format_rfc3339, parse_rfc3339, require_aware
 
-MAINTENANCE_CONFIG_MAP = "ws-manager-mk2-maintenance-mode"
-MAINTENANCE_CONFIG_KEY = "config.json"
+MAINTENANCE_CONFIG_MAP = MK2_MAINTENANCE_CONFIG_MAP
+MAINTENANCE_CONFIG_KEY = MK2_MAINTENANCE_KEY
 # Where ws-manager-mk2 looks, independent of the Gitpod namespace.
-MAINTENANCE_NAMESPACE = "default"
-MAINTENANCE_LABEL = "gitpod.io/maintenanceConfig"
+MAINTENANCE_NAMESPACE = MK2_MAINTENANCE_NAMESPACE
+MAINTENANCE_LABEL = MK2_MAINTENANCE_LABEL
 # The Gitpod namespace (the `gitpod-installation` record lives there), not the lease's.
-DEFAULT_NAMESPACE = "gitpod"
-DEFAULT_LEASE_MINUTES = 60
-MIN_LEASE_MINUTES = 1
-# A lease is a promise that maintenance ends soon; a day is the longest such promise this tool will make.
-MAX_LEASE_MINUTES = 24 * 60
+DEFAULT_NAMESPACE = DEFAULT_GITPOD_NAMESPACE
+MIN_LEASE_MINUTES = MIN_OPERATOR_LEASE_MINUTES
+MAX_LEASE_MINUTES = MAX_FORCED_LEASE_MINUTES
 # Set on every write: without it newer ws-manager-mk2 versions never see the ConfigMap.
 WATCHED_LABELS = {MAINTENANCE_LABEL: "true"}
 MANAGED_BY_LABELS = {"app.kubernetes.io/managed-by": "gitpod-cell-ops", **WATCHED_LABELS}

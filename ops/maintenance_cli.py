@@ -14,13 +14,14 @@ import argparse
 import json
 from typing import Any
 
+from contract.rollout import MAX_LEASE_MINUTES
 from ops.cli import EXIT_CONFIG_ERROR, OpsError
 
 GITPOD_CONFIG_KEY = "gitpod-cell:gitpod"
 LEASE_FIELD = "maintenanceLeaseMinutes"
 NAMESPACE_FIELD = "namespace"
 # The longest lease an operator gets without saying --force-long-lease (the stack config's own maximum).
-MAX_CLI_LEASE_MINUTES = 240
+MAX_CLI_LEASE_MINUTES = MAX_LEASE_MINUTES
 
 
 def register(subparsers: Any) -> None:
@@ -73,7 +74,8 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _enter(args: argparse.Namespace) -> int:
-    from ops.maintenance import DEFAULT_LEASE_MINUTES, MaintenanceError
+    from contract.rollout import DEFAULT_LEASE_MINUTES
+    from ops.maintenance import MaintenanceError
 
     lease, now = _lease_for(args)
     minutes = args.lease_minutes

@@ -22,20 +22,14 @@ from datetime import datetime
 from typing import Any
 
 from components.config import SUPPORTED_KUBERNETES_VERSIONS
+from contract.cluster import ALL_WORKLOAD_LABEL_KEYS
 from ops.check_result import CheckResult, failed, passed
 from ops.cluster_nodes import NodeInfo, NodeSource
 from ops.mysql_checks import DEFAULT_DATABASE, Connector, ServerVersionRequirement, run_database_checks
 from ops.timestamps import utc_now
 
 PREFLIGHT = "preflight"
-GITPOD_WORKLOAD_LABELS: tuple[str, ...] = (
-    "gitpod.io/workload_meta",
-    "gitpod.io/workload_ide",
-    "gitpod.io/workload_workspace_services",
-    "gitpod.io/workload_services",
-    "gitpod.io/workload_workspace_regular",
-    "gitpod.io/workload_workspace_headless",
-)
+GITPOD_WORKLOAD_LABELS: tuple[str, ...] = ALL_WORKLOAD_LABEL_KEYS
 MIN_KERNEL_VERSION: tuple[int, int] = (5, 4)
 CONTAINER_RUNTIME = "containerd"
 _KERNEL = re.compile(r"^(\d+)\.(\d+)")

@@ -44,7 +44,8 @@ def register(subparsers: Any) -> None:
 
 
 def preflight_command(args: argparse.Namespace) -> int:
-    from ops.cell_target import SUPPORTED_CLOUDS, target_from_args
+    from contract.naming import SUPPORTED_CLOUDS
+    from ops.cell_target import target_from_args
     from ops.cloud_clients import DatabaseAddressError, cell_clients
     from ops.kube import KubeClient, KubeConfigError
     from ops.mysql_checks import DatabaseEndpoint

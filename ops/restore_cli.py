@@ -44,8 +44,9 @@ def register(subparsers: Any) -> None:
 
 def plan_command(args: argparse.Namespace) -> int:
     from components.config import stack_name_problem
+    from contract.naming import SUPPORTED_CLOUDS
     from ops import stackfile
-    from ops.cell_target import SUPPORTED_CLOUDS, aws_session, resolve_cell_target
+    from ops.cell_target import aws_session, resolve_cell_target
     from ops.cloud_clients import cell_clients, object_url
     from ops.config_backup import describe_backup
     from ops.restore_plan import RestorePlanError, RestoreRequest, plan_restore

@@ -35,6 +35,26 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
+from contract.cluster import DEFAULT_GITPOD_NAMESPACE, MK2_MAINTENANCE_NAMESPACE
+from contract.rollout import (
+    AFTER_ROLLOUT_STEPS,
+    ALL_STEPS,
+    BACKUP_CONFIG,
+    BEFORE_ROLLOUT_STEPS,
+    DEFAULT_HEALTH_TIMEOUT_SECONDS,
+    DEFAULT_LEASE_MINUTES,
+    DEFAULT_SNAPSHOT_WAIT_SECONDS,
+    ENTER_MAINTENANCE,
+    EXIT_MAINTENANCE,
+    HEALTH_GATE,
+    INSTALLER_JOB_DEADLINE_SECONDS,
+    LEASE_MARGIN_SECONDS,
+    PREFLIGHT,
+    PREREQUISITES,
+    RECORD_RESTORE_POINT,
+    HookContext,
+    minimum_lease_seconds,
+)
 from ops.config_backup import ConfigBackup
 from ops.health import DEFAULT_POLL_SECONDS, HealthReport, wait_until_healthy
 from ops.installation_record import (
@@ -45,14 +65,7 @@ from ops.installation_record import (
     update_installation_record,
 )
 from ops.kube import KubeApi
-from ops.maintenance import (
-    DEFAULT_LEASE_MINUTES,
-    DEFAULT_NAMESPACE,
-    MAINTENANCE_NAMESPACE,
-    MaintenanceLease,
-    MaintenanceStatus,
-    validate_lease_minutes,
-)
+from ops.maintenance import MaintenanceLease, MaintenanceStatus, validate_lease_minutes
 from ops.mysql_checks import DEFAULT_DATABASE, DEFAULT_USER, MYSQL_PORT, ServerVersionRequirement
 from ops.restore_point import RestorePoint
 from ops.timestamps import format_rfc3339, utc_now
@@ -60,34 +73,6 @@ from ops.timestamps import format_rfc3339, utc_now
 if TYPE_CHECKING:
     from ops.preflight import PreflightClients, PreflightReport, PreflightSettings
 
-PREFLIGHT = "preflight"  # ops.preflight.PREFLIGHT
-ENTER_MAINTENANCE = "enter-maintenance"
-RECORD_RESTORE_POINT = "record-restore-point"
-HEALTH_GATE = "health-gate"
-BACKUP_CONFIG = "backup-config"
-EXIT_MAINTENANCE = "exit-maintenance"
-BEFORE_ROLLOUT_STEPS: tuple[str, ...] = (PREFLIGHT, ENTER_MAINTENANCE, RECORD_RESTORE_POINT)
-AFTER_ROLLOUT_STEPS: tuple[str, ...] = (HEALTH_GATE, BACKUP_CONFIG, EXIT_MAINTENANCE)
-ALL_STEPS: tuple[str, ...] = BEFORE_ROLLOUT_STEPS + AFTER_ROLLOUT_STEPS
-# A step runs only after these passed for the same resource in the same process.
-PREREQUISITES: Mapping[str, tuple[str, ...]] = {
-    ENTER_MAINTENANCE: (PREFLIGHT,),
-    RECORD_RESTORE_POINT: (PREFLIGHT,),
-    BACKUP_CONFIG: (HEALTH_GATE,),
-    EXIT_MAINTENANCE: (HEALTH_GATE, BACKUP_CONFIG),
-}
-# What the maintenance lease must outlast, from entering maintenance to the health gate's verdict:
-#   record-restore-point's wait for a snapshot/backup (PITR off, or a new instance) ....... snapshot_wait_seconds
-#   the installer Job (components/gitpod/installer.py ACTIVE_DEADLINE_SECONDS; a test keeps them equal) ... 25 min
-#   the health gate ....................................................................... health timeout
-#   backup-config and exit-maintenance, API latency, Pulumi between the hooks .............. LEASE_MARGIN_SECONDS
-INSTALLER_JOB_DEADLINE_SECONDS = 25 * 60
-DEFAULT_SNAPSHOT_WAIT_SECONDS = 15 * 60
-DEFAULT_HEALTH_TIMEOUT_SECONDS = 15 * 60
-LEASE_MARGIN_SECONDS = 5 * 60
-# With the defaults: 15 + 25 + 15 + 5 = 60 minutes, the smallest lease a rollout accepts.
-MIN_ROLLOUT_LEASE_MINUTES = (DEFAULT_SNAPSHOT_WAIT_SECONDS + INSTALLER_JOB_DEADLINE_SECONDS
-                             + DEFAULT_HEALTH_TIMEOUT_SECONDS + LEASE_MARGIN_SECONDS) // 60
 # Kept for callers of the old name: the default health gate timeout.
 MAX_DEFAULT_HEALTH_TIMEOUT_SECONDS = DEFAULT_HEALTH_TIMEOUT_SECONDS
 
@@ -134,17 +119,13 @@ class PrerequisiteNotMet(Exception):
     """A step was asked to run although a step it depends on did not pass in this rollout."""
 
 
-def minimum_lease_seconds(snapshot_wait_seconds: float, health_timeout_seconds: float) -> float:
-    return snapshot_wait_seconds + INSTALLER_JOB_DEADLINE_SECONDS + health_timeout_seconds + LEASE_MARGIN_SECONDS
-
-
 @dataclass(frozen=True)
 class RolloutSettings:
     stack: str
-    namespace: str = DEFAULT_NAMESPACE  # the Gitpod namespace: the `gitpod-installation` record
+    namespace: str = DEFAULT_GITPOD_NAMESPACE  # the Gitpod namespace: the `gitpod-installation` record
     lease_minutes: int = DEFAULT_LEASE_MINUTES
     # Where ws-manager-mk2 reads its maintenance ConfigMap: `default`, whatever the Gitpod namespace.
-    maintenance_namespace: str = MAINTENANCE_NAMESPACE
+    maintenance_namespace: str = MK2_MAINTENANCE_NAMESPACE
     # The longest record-restore-point waits for an on-demand snapshot/backup.
     snapshot_wait_seconds: float = DEFAULT_SNAPSHOT_WAIT_SECONDS
     # Needed by backup-config only; the before-steps run without them.
@@ -380,49 +361,6 @@ def after_rollout(clients: RolloutClients, settings: RolloutSettings) -> AfterRo
 
 
 @dataclass(frozen=True)
-class HookContext:
-    """What the Pulumi layer hands the hooks. Each field is a plain value, a `pulumi.Output` (awaited when the hook
-    runs; it must come from resources the hooked resource depends on, never from that resource itself), or a
-    callable taking the `pulumi.ResourceHookArgs` (e.g. to read the Job's `new_inputs`).
-
-    `aws_region` is the region of the restore target (`RestoreTarget.region`): the AWS region on AWS, the GCP
-    region on GCP (the name predates GCP support). The `database_*` fields are what preflight checks (from
-    `Platform.database`); without `database_host` the preflight step fails instead of being skipped."""
-
-    stack: Any
-    aws_region: Any
-    db_instance_id: Any
-    bucket: Any
-    gitpod_version: Any = None
-    config_hash: Any = None
-    installer_config_yaml: Any = None
-    kubeconfig: Any = None  # kubeconfig text (a secret Output is fine); None: $KUBECONFIG, ~/.kube/config, in-cluster
-    kube_context: Any = None
-    namespace: Any = DEFAULT_NAMESPACE
-    lease_minutes: Any = DEFAULT_LEASE_MINUTES
-    maintenance_namespace: Any = MAINTENANCE_NAMESPACE  # where ws-manager-mk2 reads the lease
-    snapshot_wait_seconds: Any = None  # None: DEFAULT_SNAPSHOT_WAIT_SECONDS
-    health_timeout_seconds: Any = None
-    health_label_selector: Any = None
-    aws_profile: Any = None
-    # Which cloud and which kinds of restore target and object storage (Platform.cloud, RestoreTarget.kind,
-    # ObjectStorage.kind); None: the cloud's own (aws: rds + s3, gcp: cloudsql + gcs).
-    cloud: Any = None
-    restore_target_kind: Any = None
-    object_storage_kind: Any = None
-    gcp_project: Any = None  # ObjectStorage.project; required on GCP
-    database_host: Any = None
-    database_port: Any = None
-    database_username: Any = None
-    database_password: Any = None  # a secret Output is fine
-    database_name: Any = None
-    database_ca_pem: Any = None  # Database.ca_bundle_pem (Cloud SQL); else database_ca_url is fetched
-    database_ca_url: Any = None
-    # The registry repositories preflight checks; None: the cell's convention (ops.cell_target.repositories).
-    registry_repositories: Any = None
-
-
-@dataclass(frozen=True)
 class DatabaseTarget:
     """The database preflight connects to, over TLS verified against `ca_pem` (or the bundle at `ca_url`)."""
 
@@ -463,14 +401,14 @@ CA_BUNDLE_TIMEOUT_SECONDS = 30.0
 async def hook_settings_from_args(context: HookContext, args: Any) -> tuple[RolloutSettings, ClientSettings]:
     """Resolve a HookContext for one hook invocation (`args` is the `pulumi.ResourceHookArgs`)."""
     values = {name: await _resolve(getattr(context, name), args) for name in HookContext.__dataclass_fields__}
-    for required in ("stack", "aws_region", "db_instance_id", "bucket"):
+    for required in ("stack", "region", "db_instance_id", "bucket"):
         if not values[required]:
             raise ValueError(f"HookContext.{required} resolved to nothing; the hooks cannot run without it")
     settings = RolloutSettings(
         stack=str(values["stack"]),
-        namespace=str(values["namespace"] or DEFAULT_NAMESPACE),
+        namespace=str(values["namespace"] or DEFAULT_GITPOD_NAMESPACE),
         lease_minutes=int(values["lease_minutes"] or DEFAULT_LEASE_MINUTES),
-        maintenance_namespace=str(values["maintenance_namespace"] or MAINTENANCE_NAMESPACE),
+        maintenance_namespace=str(values["maintenance_namespace"] or MK2_MAINTENANCE_NAMESPACE),
         snapshot_wait_seconds=float(values["snapshot_wait_seconds"] or DEFAULT_SNAPSHOT_WAIT_SECONDS),
         gitpod_version=_optional_str(values["gitpod_version"]),
         config_hash=_optional_str(values["config_hash"]),
@@ -497,7 +435,7 @@ async def hook_settings_from_args(context: HookContext, args: Any) -> tuple[Roll
     elif isinstance(repositories, str):
         repositories = [repositories]
     client_settings = ClientSettings(
-        aws_region=str(values["aws_region"]),
+        aws_region=str(values["region"]),
         db_instance_id=str(values["db_instance_id"]),
         bucket=str(values["bucket"]),
         kubeconfig=_optional_str(values["kubeconfig"]),

@@ -16,11 +16,10 @@ from components.aws.kms import encryption_key
 from components.aws.network import Network, NetworkArgs
 from components.aws.node_pools import NodePools, NodePoolsArgs
 from components.aws.policy_documents import Statement, allow, document
-from components.aws.registry import GITPOD_REPOSITORIES, ContainerRegistry, RegistryArgs
+from components.aws.registry import ContainerRegistry, RegistryArgs
 from components.aws.storage import AdoptedBucket, ReplicatedStorage, StorageArgs
 from components.config import CellConfig
 from components.platform import (
-    REGISTRY_CREDENTIALS_SERVICE_ACCOUNT,
     Cluster,
     CredentialMinter,
     Database,
@@ -32,6 +31,8 @@ from components.platform import (
 from components.platform import (
     DnsZone as PlatformDnsZone,
 )
+from contract.identities import account_of
+from contract.naming import GITPOD_REPOSITORIES
 
 CONTROL_PLANE_LOG_RETENTION_DAYS = 90
 # Amazon's AWS CLI v2 image (Amazon Linux, with curl and coreutils), pinned; its entrypoint is replaced by sh.
@@ -101,27 +102,27 @@ class AwsCell(pulumi.ComponentResource):
 
         repository_arns = [repo.arn for repo in registry.repositories.values()]
         namespace = config.gitpod.namespace
-        grants = {
-            "cert-manager": WorkloadGrant("cert-manager", "cert-manager", resolved(cert_manager_statements,
-                                                                                     dns.zone_arn)),
-            "external-dns": WorkloadGrant("external-dns", "external-dns", resolved(external_dns_statements,
-                                                                                     dns.zone_arn)),
-            "cluster-autoscaler": WorkloadGrant("kube-system", "cluster-autoscaler",
-                                                resolved(lambda: autoscaler_statements(prefix))),
-            "gitpod-server-storage": WorkloadGrant(namespace, "server", storage.statements),
-            "gitpod-ws-daemon-storage": WorkloadGrant(namespace, "ws-daemon", storage.statements),
-            "gitpod-image-builder-registry": WorkloadGrant(namespace, "image-builder-mk3", resolved(
-                lambda *arns: registry_statements(arns, push=True), *repository_arns)),
-            "gitpod-registry-facade-registry": WorkloadGrant(namespace, "registry-facade", resolved(
-                lambda *arns: registry_statements(arns, push=False), *repository_arns)),
+        # What each workload may do; which service account it is comes from contract.identities.
+        statements = {
+            "cert-manager": resolved(cert_manager_statements, dns.zone_arn),
+            "external-dns": resolved(external_dns_statements, dns.zone_arn),
+            "cluster-autoscaler": resolved(lambda: autoscaler_statements(prefix)),
+            "gitpod-server-storage": storage.statements,
+            "gitpod-ws-daemon-storage": storage.statements,
+            "gitpod-image-builder-registry": resolved(lambda *arns: registry_statements(arns, push=True),
+                                                      *repository_arns),
+            "gitpod-registry-facade-registry": resolved(lambda *arns: registry_statements(arns, push=False),
+                                                        *repository_arns),
         }
+        grants = {workload: WorkloadGrant(*account_of(workload, namespace), allowed)
+                  for workload, allowed in statements.items()}
         identities = workload_roles(prefix, eks.issuer, grants, tags, self)
         # The registry secret's refresher. An ECR token carries the permissions of the principal that minted it, so
         # this role may mint tokens and push/pull the cell's repositories (what image-builder may), nothing else.
         # Not one of `identities`: no Gitpod workload runs as it, so the installer config does not name it.
         registry_credentials = WorkloadRole(
             f"{prefix}-gitpod-registry-credentials", eks.issuer,
-            WorkloadGrant(namespace, REGISTRY_CREDENTIALS_SERVICE_ACCOUNT, resolved(
+            WorkloadGrant(*account_of("registry-credentials", namespace), resolved(
                 lambda *arns: registry_statements(arns, push=True), *repository_arns)),
             tags, pulumi.ResourceOptions(parent=self),
         ).identity

@@ -11,7 +11,7 @@ from pulumi_aws import ec2, eks, iam
 from components.aws.policy_documents import document, service_trust
 from components.component import child
 from components.config import NodePoolConfig
-from components.workloads import WORKLOAD_LABELS
+from contract.cluster import WORKLOAD_LABELS
 
 # AmazonEC2ContainerRegistryReadOnly stays: the kubelet pulls the EKS add-ons' images (vpc-cni, kube-proxy,
 # coredns, EBS CSI, the pause image) from AWS-owned ECR registries in accounts that differ per region, and a

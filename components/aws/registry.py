@@ -12,8 +12,6 @@ from pulumi_aws import ecr
 from components.aws.kms import encryption_key
 from components.component import child, stateful
 
-# Gitpod's image-builder pushes to these repositories under the registry prefix.
-GITPOD_REPOSITORIES: tuple[str, ...] = ("base-images", "workspace-images")
 UNTAGGED_IMAGE_DAYS = 14
 
 

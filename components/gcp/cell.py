@@ -19,13 +19,11 @@ from components.gcp.identity import (
     workload_service_accounts,
 )
 from components.gcp.kms import KeyRing, KeyRingArgs
-from components.gcp.naming import bucket_name
-from components.gcp.network import Network, NetworkArgs, pod_capacity_issues
-from components.gcp.node_pools import REGIONAL_ZONES, NodePools, NodePoolsArgs, NodeServiceAccount
+from components.gcp.network import Network, NetworkArgs
+from components.gcp.node_pools import NodePools, NodePoolsArgs, NodeServiceAccount
 from components.gcp.registry import ArtifactRegistry, RegistryArgs
 from components.gcp.storage import AdoptedBucket, BucketArgs, WorkspaceBucket
 from components.platform import (
-    REGISTRY_CREDENTIALS_SERVICE_ACCOUNT,
     Cluster,
     CredentialMinter,
     Database,
@@ -35,6 +33,8 @@ from components.platform import (
     Registry,
     RestoreTarget,
 )
+from contract.identities import account_of
+from contract.naming import gcs_bucket_name
 
 GKE_SECRETS_KEY = "gke-secrets"
 CLOUD_SQL_KEY = "cloudsql"
@@ -53,22 +53,11 @@ def cloud_sql_ca_url(project: str, instance: str) -> str:
     return f"https://sqladmin.googleapis.com/v1/projects/{project}/instances/{instance}/listServerCas"
 
 
-def check_pod_capacity(config: CellConfig) -> None:
-    """Node pools that can outgrow the pod range fail before any resource is registered (GKE would leave new nodes
-    without pod addresses and the autoscaler stuck)."""
-    zones = 1 if config.gcp_settings.cluster_zone else REGIONAL_ZONES
-    pools = {name: pool.max_size for name, pool in config.cluster.node_pools.by_name().items()}
-    issues = pod_capacity_issues(config.network.vpc_cidr, pools, zones)
-    if issues:
-        raise ValueError("; ".join(f"{key}: {message}" for key, message in issues))
-
-
 class GcpCell(pulumi.ComponentResource):
     platform: Platform
 
     def __init__(self, config: CellConfig, opts: pulumi.ResourceOptions | None = None) -> None:
         prefix = config.name_prefix
-        check_pod_capacity(config)
         super().__init__("gitpod-cell:gcp:GcpCell", prefix, None, opts)
         gcp, project, region, labels = config.gcp_settings, config.gcp_project, config.region, config.labels
         provider = Provider(
@@ -173,7 +162,7 @@ class GcpCell(pulumi.ComponentResource):
             workspace_bucket = WorkspaceBucket(
                 f"{prefix}-workspaces",
                 BucketArgs(
-                    bucket_name=bucket_name(prefix, project),
+                    bucket_name=gcs_bucket_name(config.stack, project),
                     location=config.storage_location,
                     noncurrent_version_retention_days=config.storage.noncurrent_version_retention_days,
                     protect=config.protect,
@@ -221,20 +210,21 @@ class GcpCell(pulumi.ComponentResource):
         storage_grants = (Grant("bucket", "roles/storage.objectAdmin", workspace_bucket),)
         repository = registry.repository.repository_id
         namespace = config.gitpod.namespace
+        # (account name, grants) per workload; which service account it is comes from contract.identities.
+        roles = {
+            "cert-manager": ("cert-manager", dns_grants),
+            "external-dns": ("external-dns", dns_grants),
+            "gitpod-server-storage": ("server", storage_grants),
+            "gitpod-ws-daemon-storage": ("ws-daemon", storage_grants),
+            "gitpod-image-builder-registry": (
+                "image-builder", (Grant("repository", "roles/artifactregistry.writer", repository),)),
+            "gitpod-registry-facade-registry": (
+                "registry-facade", (Grant("repository", "roles/artifactregistry.reader", repository),)),
+        }
         identities = workload_service_accounts(
             scope,
-            {
-                "cert-manager": WorkloadGrant("cert-manager", "cert-manager", "cert-manager", dns_grants),
-                "external-dns": WorkloadGrant("external-dns", "external-dns", "external-dns", dns_grants),
-                "gitpod-server-storage": WorkloadGrant(namespace, "server", "server", storage_grants),
-                "gitpod-ws-daemon-storage": WorkloadGrant(namespace, "ws-daemon", "ws-daemon", storage_grants),
-                "gitpod-image-builder-registry": WorkloadGrant(
-                    namespace, "image-builder-mk3", "image-builder",
-                    (Grant("repository", "roles/artifactregistry.writer", repository),)),
-                "gitpod-registry-facade-registry": WorkloadGrant(
-                    namespace, "registry-facade", "registry-facade",
-                    (Grant("repository", "roles/artifactregistry.reader", repository),)),
-            },
+            {workload: WorkloadGrant(*account_of(workload, namespace), account_name, granted)
+             for workload, (account_name, granted) in roles.items()},
             self,
         )
 
@@ -243,7 +233,7 @@ class GcpCell(pulumi.ComponentResource):
         # `identities`: no Gitpod workload runs as it, so the installer config does not name it.
         registry_credentials = WorkloadServiceAccount(
             f"{prefix}-gitpod-registry-credentials", scope,
-            WorkloadGrant(namespace, REGISTRY_CREDENTIALS_SERVICE_ACCOUNT, "registry-creds",
+            WorkloadGrant(*account_of("registry-credentials", namespace), "registry-creds",
                           (Grant("repository", "roles/artifactregistry.writer", repository),)),
             pulumi.ResourceOptions(parent=self),
         ).identity

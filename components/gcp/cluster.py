@@ -13,7 +13,7 @@ from pulumi_gcp import container
 
 from components.component import child
 from components.config import GkeMaintenanceWindowConfig
-from components.gcp.network import MAX_PODS_PER_NODE, PODS_RANGE, SERVICES_RANGE
+from components.gcp.ranges import MAX_PODS_PER_NODE, PODS_RANGE, SERVICES_RANGE
 from components.kubeconfig import exec_kubeconfig
 
 # A Saturday in the past: GKE only uses the date to anchor the weekly recurrence.

@@ -12,8 +12,8 @@ from pulumi_gcp import container, projects, serviceaccount
 from components.component import child
 from components.config import NodePoolConfig
 from components.gcp.naming import service_account_id
-from components.gcp.network import MAX_PODS_PER_NODE
-from components.workloads import WORKLOAD_LABELS
+from components.gcp.ranges import MAX_PODS_PER_NODE, REGIONAL_ZONES
+from contract.cluster import WORKLOAD_LABELS
 
 # What a node needs and nothing more (GKE hardening guide): write logs and metrics, read node images' metadata.
 # Pulling from the cell's Artifact Registry repository is granted on that repository alone (see GcpCell).
@@ -30,7 +30,6 @@ IMAGE_TYPES: dict[str, str] = {
     "regular-workspaces": "UBUNTU_CONTAINERD",
     "headless-workspaces": "UBUNTU_CONTAINERD",
 }
-REGIONAL_ZONES = 3
 
 
 class NodeServiceAccount(pulumi.ComponentResource):
@@ -91,7 +90,7 @@ class NodePools(pulumi.ComponentResource):
                 location=args.location,
                 # Per zone; the autoscaler owns the size afterwards.
                 initial_node_count=max(1, math.ceil(initial / zones)) if initial else 0,
-                # The pod range holds network.node_capacity() nodes at this limit (checked in GcpCell).
+                # The pod range holds network.node_capacity() nodes at this limit (checked by the config validator).
                 max_pods_per_node=MAX_PODS_PER_NODE,
                 # Bounds are totals across zones, as in the stack config.
                 autoscaling=container.NodePoolAutoscalingArgs(

@@ -29,38 +29,29 @@ from typing import Any
 
 import pulumi
 
-PREFLIGHT = "preflight"
-ENTER_MAINTENANCE = "enter-maintenance"
-RECORD_RESTORE_POINT = "record-restore-point"
-HEALTH_GATE = "health-gate"
-BACKUP_CONFIG = "backup-config"
-EXIT_MAINTENANCE = "exit-maintenance"
-BEFORE_ROLLOUT = (PREFLIGHT, ENTER_MAINTENANCE, RECORD_RESTORE_POINT)
-AFTER_ROLLOUT = (HEALTH_GATE, BACKUP_CONFIG, EXIT_MAINTENANCE)
+from contract.rollout import AFTER_ROLLOUT_STEPS, ALL_STEPS, BEFORE_ROLLOUT_STEPS, HookContext
 
 
-def _step_callback(step: str, context: Mapping[str, Any], ledgers: dict[str, Any]) -> Any:
+def _step_callback(step: str, context: HookContext, ledgers: dict[str, Any]) -> Any:
     async def callback(args: pulumi.ResourceHookArgs) -> None:
-        from ops.rollout_hooks import HookContext, hook_callback
+        from ops.rollout_hooks import hook_callback
 
-        await hook_callback(step, HookContext(**context), ledgers=ledgers)(args)
+        await hook_callback(step, context, ledgers=ledgers)(args)
 
     callback.__name__ = f"gitpod_cell_{step.replace('-', '_')}"
     callback.__doc__ = f"gitpod-cell rollout step {step!r} (body: ops.rollout_hooks)."
     return callback
 
 
-def rollout_hooks(context: Mapping[str, Any]) -> dict[str, pulumi.ResourceHook]:
-    """One hook per step. `context` holds the `ops.rollout_hooks.HookContext` fields (plain values or Outputs of
-    resources the Job depends on). The steps share one ledger per resource, so an after-step refuses to run when
-    the step before it failed (e.g. maintenance is not ended after a failed health gate: the lease ends it)."""
+def rollout_hooks(context: HookContext) -> dict[str, pulumi.ResourceHook]:
+    """One hook per step. The steps share one ledger per resource, so an after-step refuses to run when the step
+    before it failed (e.g. maintenance is not ended after a failed health gate: the lease ends it)."""
     ledgers: dict[str, Any] = {}
-    return {step: pulumi.ResourceHook(step, _step_callback(step, context, ledgers))
-            for step in (*BEFORE_ROLLOUT, *AFTER_ROLLOUT)}
+    return {step: pulumi.ResourceHook(step, _step_callback(step, context, ledgers)) for step in ALL_STEPS}
 
 
 def rollout_binding(hooks: Mapping[str, pulumi.ResourceHook]) -> pulumi.ResourceHookBinding:
-    before = [hooks[step] for step in BEFORE_ROLLOUT]
-    after = [hooks[step] for step in AFTER_ROLLOUT]
+    before = [hooks[step] for step in BEFORE_ROLLOUT_STEPS]
+    after = [hooks[step] for step in AFTER_ROLLOUT_STEPS]
     return pulumi.ResourceHookBinding(before_create=before, before_update=list(before),
                                       after_create=after, after_update=list(after))

@@ -18,7 +18,7 @@ from components.gitpod.certificates import certificates
 from components.gitpod.cluster_autoscaler import cluster_autoscaler
 from components.gitpod.external_dns import external_dns
 from components.gitpod.hooks import rollout_binding, rollout_hooks
-from components.gitpod.installer import INSTALLATION_CONFIG_MAP, InstallerArgs, installer
+from components.gitpod.installer import InstallerArgs, installer
 from components.gitpod.installer_config import (
     MAINTENANCE_CONFIG_MAP,
     MAINTENANCE_NAMESPACE,
@@ -34,6 +34,8 @@ from components.gitpod.installer_config import (
 from components.gitpod.namespace_secrets import namespace_and_secrets
 from components.gitpod.registry_credentials import RegistryCredentialRefresher, RegistryCredentialsArgs
 from components.platform import Platform, WorkloadIdentity
+from contract.cluster import INSTALLATION_CONFIG_MAP, PART_OF_LABELS
+from contract.rollout import HookContext
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,7 @@ class GitpodInstallation(pulumi.ComponentResource):
         super().__init__("gitpod-cell:gitpod:GitpodInstallation", name, None, opts)
         gitpod = config.gitpod
         namespace = gitpod.namespace
-        labels = {"app.kubernetes.io/part-of": "gitpod-cell", "gitpod-cell/stack": config.stack}
+        labels = {**PART_OF_LABELS, "gitpod-cell/stack": config.stack}
         opts_here = pulumi.ResourceOptions(parent=self)
         # Anything that schedules pods waits for the nodes and add-ons the Platform names: a Helm release waits
         # for its pods and a Job for completion, and neither can happen on a cluster with no nodes yet.
@@ -101,32 +103,33 @@ class GitpodInstallation(pulumi.ComponentResource):
 
         self.config_yaml = _rendered_config(platform, config)
         self.config_hash = self.config_yaml.apply(config_hash)
-        hooks = rollout_hooks({
-            "stack": config.stack,
-            "aws_region": platform.database.restore_target.region,
-            "db_instance_id": platform.database.restore_target.instance_id,
-            "bucket": platform.object_storage.bucket,
-            "gitpod_version": gitpod.version,
-            "config_hash": self.config_hash,
-            "installer_config_yaml": self.config_yaml,
-            "namespace": namespace,
+        database = platform.database
+        hooks = rollout_hooks(HookContext(
+            stack=config.stack,
+            region=database.restore_target.region,
+            db_instance_id=database.restore_target.instance_id,
+            bucket=platform.object_storage.bucket,
+            gitpod_version=gitpod.version,
+            config_hash=self.config_hash,
+            installer_config_yaml=self.config_yaml,
+            namespace=namespace,
             # ws-manager-mk2 reads the lease from `default`, whatever Gitpod's namespace is.
-            "maintenance_namespace": MAINTENANCE_NAMESPACE,
-            "lease_minutes": gitpod.maintenance_lease_minutes,
-            "kubeconfig": platform.cluster.kubeconfig,
-            "cloud": platform.cloud,
-            "restore_target_kind": platform.database.restore_target.kind,
-            "object_storage_kind": platform.object_storage.kind,
-            "gcp_project": platform.object_storage.project,
+            maintenance_namespace=MAINTENANCE_NAMESPACE,
+            lease_minutes=gitpod.maintenance_lease_minutes,
+            kubeconfig=platform.cluster.kubeconfig,
+            cloud=platform.cloud,
+            restore_target_kind=database.restore_target.kind,
+            object_storage_kind=platform.object_storage.kind,
+            gcp_project=platform.object_storage.project,
             # Preflight checks the database the way Gitpod's installer did: over TLS, as the Gitpod user.
-            "database_host": platform.database.host,
-            "database_port": platform.database.port,
-            "database_username": platform.database.username,
-            "database_password": platform.database.password,
-            "database_name": platform.database.database_name,
-            "database_ca_pem": platform.database.ca_bundle_pem,
-            "database_ca_url": platform.database.ca_bundle_url,
-        })
+            database_host=database.host,
+            database_port=database.port,
+            database_username=database.username,
+            database_password=database.password,
+            database_name=database.database_name,
+            database_ca_pem=database.ca_bundle_pem,
+            database_ca_url=database.ca_bundle_url,
+        ))
         lifecycle = gitpod.workspace
         setup = installer(
             name,

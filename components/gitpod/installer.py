@@ -28,17 +28,19 @@ from pulumi_kubernetes.rbac import v1 as rbac
 
 from components.gitpod.installer_config import DATABASE_CA_SECRET
 from components.gitpod.pod_security import restricted_container, restricted_pod
+from contract.cluster import INSTALLATION_CONFIG_MAP, PART_OF_LABELS
+from contract.rollout import INSTALLER_JOB_DEADLINE_SECONDS, INSTALLER_JOB_PULUMI_TIMEOUT
 
 INSTALLER_NAME = "gitpod-installer"
 INSTALLER_LABELS = {"app.kubernetes.io/name": INSTALLER_NAME, "app.kubernetes.io/part-of": "gitpod-cell"}
-INSTALLATION_CONFIG_MAP = "gitpod-installation"
 INSTALLER_CONFIG_MAP = "gitpod-installer-config"
 CONFIG_DIR = "/config"
 CONFIG_FILE = "config.yaml"
 HASH_IN_NAME = 10
-JOB_TIMEOUT = "30m"
-# The Job gives up before Pulumi does, so the failure Pulumi reports is the Job's own.
-ACTIVE_DEADLINE_SECONDS = 25 * 60
+# The Job gives up before Pulumi does, so the failure Pulumi reports is the Job's own (contract.rollout: the
+# maintenance lease is sized to outlast this deadline).
+JOB_TIMEOUT = INSTALLER_JOB_PULUMI_TIMEOUT
+ACTIVE_DEADLINE_SECONDS = INSTALLER_JOB_DEADLINE_SECONDS
 # The installer image is Alpine with bash, curl and kubectl (install/installer/leeway.Dockerfile); it runs as
 # pod_security.NON_ROOT_USER.
 
@@ -133,7 +135,7 @@ def installer(name: str, args: InstallerArgs, parent: pulumi.Resource) -> Instal
     record = core.ConfigMap(
         f"{name}-installation",
         metadata=meta.ObjectMetaArgs(name=INSTALLATION_CONFIG_MAP, namespace=ns,
-                                     labels={"app.kubernetes.io/part-of": "gitpod-cell"}),
+                                     labels=PART_OF_LABELS),
         data={"version": args.version, "configHash": args.config_hash, **args.record},
         opts=opts,
     )

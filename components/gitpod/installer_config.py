@@ -23,6 +23,7 @@ from typing import Any, Literal
 import yaml
 
 from components.config import CellConfig
+from contract.cluster import MK2_MAINTENANCE_CONFIG_MAP, MK2_MAINTENANCE_NAMESPACE
 
 # Secret and object names the installer config references; namespace_secrets.py creates them.
 HTTPS_CERTIFICATE_SECRET = "https-certificates"
@@ -40,10 +41,9 @@ CONTAINERD_SOCKET = "/run/containerd/containerd.sock"
 PROXY_SERVICE = "proxy"
 EXTERNAL_DNS_HOSTNAME_ANNOTATION = "external-dns.alpha.kubernetes.io/hostname"
 
-# ws-manager-mk2 reads its maintenance ConfigMap from a hard-coded location, not from Gitpod's namespace
-# (components/ws-manager-mk2/controllers/maintenance_controller.go: `configMapKey`, namespace "default").
-MAINTENANCE_NAMESPACE = "default"
-MAINTENANCE_CONFIG_MAP = "ws-manager-mk2-maintenance-mode"
+# Where ws-manager-mk2 reads its maintenance lease (contract.cluster).
+MAINTENANCE_NAMESPACE = MK2_MAINTENANCE_NAMESPACE
+MAINTENANCE_CONFIG_MAP = MK2_MAINTENANCE_CONFIG_MAP
 
 # The modelled schema (and ws-manager-mk2, which reads the maintenance lease) are 2023+ Gitpod; a version label
 # `release-YYYY.MM...` or `YYYY.MM...` older than this year predates them.

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from components.gcp.naming import service_account_id
-from components.gcp.network import plan_ranges
+from components.gcp.ranges import plan_ranges
 from ops.plan.runner import PlanDocument
 from tests.conftest import with_changes
 
@@ -114,7 +114,7 @@ def test_private_services_range_is_reserved_explicitly_from_the_vpc_cidr(registe
 
 
 def test_pods_per_node_fit_the_pod_range(registered: Registered) -> None:
-    from components.gcp.network import MAX_PODS_PER_NODE, node_capacity, pod_range_per_node
+    from components.gcp.ranges import MAX_PODS_PER_NODE, node_capacity, pod_range_per_node
 
     plan = registered("prod-gcp")
     assert inputs_of(plan, "gcp:container/cluster:Cluster")["defaultMaxPodsPerNode"] == MAX_PODS_PER_NODE == 64
@@ -124,9 +124,8 @@ def test_pods_per_node_fit_the_pod_range(registered: Registered) -> None:
 
 
 def test_node_pools_that_outgrow_the_pod_range_are_rejected() -> None:
-    from components.config import CellConfig
-    from components.gcp.cell import check_pod_capacity
-    from components.gcp.network import pod_capacity_issues
+    from components.config import CellConfig, CellConfigError
+    from components.gcp.ranges import pod_capacity_issues
     from tests.config_helpers import shipped
 
     prod_pools = {"services": 6, "regular-workspaces": 50, "headless-workspaces": 20}
@@ -140,9 +139,9 @@ def test_node_pools_that_outgrow_the_pod_range_are_rejected() -> None:
     assert pod_capacity_issues("10.60.0.0/20", {"services": 3, "regular-workspaces": 4,
                                                 "headless-workspaces": 2}, zones=1) == []
     raw = with_changes(shipped("prod-gcp"), {"gitpod-cell:network.vpcCidr": "10.60.0.0/20"})
-    with pytest.raises(ValueError, match=r"gitpod-cell:network\.vpcCidr.*gitpod-cell:cluster\.nodePools"):
-        check_pod_capacity(CellConfig.from_stack_config("prod-gcp", raw))
-    check_pod_capacity(CellConfig.from_stack_config("prod-gcp", shipped("prod-gcp")))
+    with pytest.raises(CellConfigError, match=r"gitpod-cell:network\.vpcCidr.*gitpod-cell:cluster\.nodePools"):
+        CellConfig.from_stack_config("prod-gcp", raw)
+    CellConfig.from_stack_config("prod-gcp", shipped("prod-gcp"))
 
 
 def test_gke_cluster_is_regional_private_and_hardened_in_prod(registered: Registered) -> None:

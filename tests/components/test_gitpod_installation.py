@@ -12,6 +12,7 @@ import yaml
 
 from components.gitpod import hooks
 from components.gitpod.installer import job_name, sanitise_version
+from contract.rollout import HookContext
 from ops.plan.runner import PlanDocument, run_program
 
 Registered = Callable[[str], PlanDocument]
@@ -205,13 +206,6 @@ def test_job_names_are_dns_labels_for_any_version() -> None:
     assert name.endswith("-ffffffffff")
 
 
-def test_hook_names_match_the_ops_steps() -> None:
-    from ops import rollout_hooks
-
-    assert hooks.BEFORE_ROLLOUT == rollout_hooks.BEFORE_ROLLOUT_STEPS
-    assert hooks.AFTER_ROLLOUT == rollout_hooks.AFTER_ROLLOUT_STEPS
-
-
 def test_hook_callbacks_delegate_to_ops_lazily(monkeypatch: pytest.MonkeyPatch) -> None:
     from ops import rollout_hooks
 
@@ -225,7 +219,7 @@ def test_hook_callbacks_delegate_to_ops_lazily(monkeypatch: pytest.MonkeyPatch) 
 
     monkeypatch.setattr(rollout_hooks, "hook_callback", fake_hook_callback)
     ledgers: dict[str, Any] = {}
-    context = {"stack": "dev", "aws_region": "eu-west-1", "db_instance_id": "db", "bucket": "b"}
+    context = HookContext(stack="dev", region="eu-west-1", db_instance_id="db", bucket="b")
     callback = hooks._step_callback("health-gate", context, ledgers)
     # Not asyncio.run: it would unset the thread's event loop that the mock-engine tests after this one use.
     loop = asyncio.new_event_loop()
@@ -235,8 +229,7 @@ def test_hook_callbacks_delegate_to_ops_lazily(monkeypatch: pytest.MonkeyPatch) 
         loop.close()
     (step, built, shared, args), = calls
     assert step == "health-gate"
-    assert isinstance(built, rollout_hooks.HookContext)
-    assert (built.stack, built.bucket) == ("dev", "b")
+    assert built is context
     assert shared is ledgers
     assert args == "args"
 

@@ -154,21 +154,20 @@ def test_maintenance_config_map_is_exported_at_its_fixed_location(registered: Re
 
 def test_rollout_hooks_lease_the_config_map_where_ws_manager_mk2_reads_it(monkeypatch: pytest.MonkeyPatch) -> None:
     import components.gitpod.installation as installation
-    from ops.rollout_hooks import HookContext
+    from contract.rollout import HookContext
 
-    contexts: list[dict[str, Any]] = []
+    contexts: list[HookContext] = []
     real = installation.rollout_hooks
 
-    def recording(context: dict[str, Any]) -> Any:
-        contexts.append(dict(context))
+    def recording(context: HookContext) -> Any:
+        contexts.append(context)
         return real(context)
 
     monkeypatch.setattr(installation, "rollout_hooks", recording)
     run_program(load_stack("dev"))
     (context,) = contexts
-    assert set(context) <= {f.name for f in dataclasses.fields(HookContext)}
-    assert context["maintenance_namespace"] == "default"
-    assert context["namespace"] == "gitpod"  # the installation record stays in Gitpod's namespace
+    assert context.maintenance_namespace == "default"
+    assert context.namespace == "gitpod"  # the installation record stays in Gitpod's namespace
 
 
 # 5. GCS object storage: rendered as config v1 requires, and the plan says what that means -----------------------------

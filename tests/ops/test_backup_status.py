@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from ops import backup_cli, stackfile
+from ops import backup_cli
 from ops.backup_status import StatusClients, collect_backup_status
-from ops.cell_target import CellTarget, name_prefix, resolve_cell_target
+from ops.cell_target import CellTarget, resolve_cell_target
 from ops.config_backup import read_latest_config_backup, write_config_backup
 from ops.installation_record import read_installation_record
 from tests.ops.cli_runner import run_command, use_stack_files
@@ -62,15 +62,6 @@ def protected_cell(aws, replica_s3) -> StatusClients:
     for name in ("gitpod-dev/base-images", "gitpod-dev/workspace-images"):
         ecr.create_repository(repositoryName=name, imageScanningConfiguration={"scanOnPush": True})
     return StatusClients(rds=rds, s3=s3, ecr=ecr, replica_s3=replica_s3)
-
-
-def test_naming_matches_the_program():
-    from components.config import CellConfig
-
-    config = {**stackfile.load_stack("prod").config}
-    cell = CellConfig.from_stack_config("prod", config)
-    assert name_prefix("prod") == cell.name_prefix
-    assert name_prefix("a-very-long-stack-name-that-goes-on-and-on") == "gitpod-a-very-long-stack-name-that-goes"
 
 
 def test_status_of_a_protected_cell(protected_cell):

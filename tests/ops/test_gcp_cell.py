@@ -13,10 +13,10 @@ import pulumi
 import pytest
 import requests
 
-from components.gcp import naming
+from contract.rollout import ALL_STEPS, HookContext
 from ops import stackfile
 from ops.backup_status import StatusClients, collect_backup_status
-from ops.cell_target import CellTarget, gcs_bucket_name, name_prefix, resolve_cell_target
+from ops.cell_target import CellTarget, resolve_cell_target
 from ops.cli import OpsError
 from ops.gcp_api import GoogleApi
 from ops.gcs_config_store import read_latest_gcs_config_backup, write_gcs_config_backup
@@ -26,9 +26,7 @@ from ops.maintenance import MAINTENANCE_CONFIG_MAP
 from ops.mysql_checks import ServerVersionRequirement
 from ops.preflight import GITPOD_WORKLOAD_LABELS, ArtifactRegistry, check_artifact_registry, probe_gcs_object_storage
 from ops.rollout_hooks import (
-    ALL_STEPS,
     ClientSettings,
-    HookContext,
     RolloutClients,
     RolloutLedger,
     RolloutSettings,
@@ -62,22 +60,12 @@ def test_the_shipped_prod_gcp_stack_resolves_to_the_names_components_gcp_gives()
     project = str(config["gcp:project"])
     assert target.cloud == "gcp"
     assert (target.project, target.region) == (project, config["gcp:region"])
-    assert target.bucket == naming.bucket_name(name_prefix("prod-gcp"), project)  # components/gcp/cell.py's rule
+    assert target.bucket == f"gitpod-prod-gcp-{project}"
     assert target.db_instance_id == "gitpod-prod-gcp-db"  # CloudSqlDatabase(prefix): instance `<prefix>-db`
     assert target.repositories == ("gitpod-prod-gcp",)  # ArtifactRegistry(repository_id=prefix)
     assert target.replica_bucket is None  # a multi-region bucket is its own replica
     assert target.replica_region == "europe-west4"  # where Cloud SQL keeps the backups (crossRegionBackups)
     assert target.gitpod_version == "release-2022.06.0.10"
-
-
-@pytest.mark.parametrize(("stack", "project"), [
-    ("prod-gcp", "a" * 30),
-    ("x" * 40, "acme-gitpod-with-a-rather-long-project-id"),
-    ("dev", "p-" + "9" * 28),
-])
-def test_long_bucket_names_are_shortened_exactly_as_components_gcp_does(stack: str, project: str):
-    assert gcs_bucket_name(stack, project) == naming.bucket_name(name_prefix(stack), project)
-    assert len(gcs_bucket_name(stack, project)) <= 63
 
 
 def test_overrides_and_missing_settings():
@@ -233,7 +221,7 @@ def test_a_whole_rollout_of_a_gcp_cell(gcp_apis: GoogleApiDouble, fake_gcs_url: 
     async def rollout() -> list[BaseException | None]:
         # The context installation.py builds from the GCP Platform.
         context = HookContext(
-            stack="prod-gcp", aws_region=REGION, db_instance_id=pulumi.Output.from_input("gitpod-prod-gcp-db"),
+            stack="prod-gcp", region=REGION, db_instance_id=pulumi.Output.from_input("gitpod-prod-gcp-db"),
             bucket=pulumi.Output.from_input(versioned_gcs_bucket), gitpod_version="2024.11.0", config_hash="abc123",
             installer_config_yaml="domain: gitpod.example.com\n",
             kubeconfig=pulumi.Output.secret(json.dumps(kube_double.kubeconfig())), lease_minutes=60,
@@ -279,7 +267,7 @@ def test_a_gcp_context_without_a_project_is_refused():
     async def resolve() -> None:
         from ops.rollout_hooks import hook_settings_from_args
 
-        await hook_settings_from_args(HookContext(stack="prod-gcp", aws_region=REGION, db_instance_id="db",
+        await hook_settings_from_args(HookContext(stack="prod-gcp", region=REGION, db_instance_id="db",
                                                   bucket="b", cloud="gcp"), None)
 
     with pytest.raises(ValueError, match="gcp_project resolved to nothing"):

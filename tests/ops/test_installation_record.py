@@ -6,12 +6,9 @@ import datetime as dt
 
 import pytest
 
+from contract.cluster import INSTALLATION_CONFIG_MAP
 from ops.config_backup import ConfigBackup
-from ops.installation_record import (
-    INSTALLATION_CONFIG_MAP,
-    read_installation_record,
-    update_installation_record,
-)
+from ops.installation_record import read_installation_record, update_installation_record
 from ops.kube import KubeClient
 from ops.restore_point import RestorePoint
 from tests.ops.conftest import START

@@ -11,20 +11,22 @@ import pulumi
 import pulumi.resource_hooks
 import pytest
 
-from ops.config_backup import S3ConfigBackupStore, read_latest_config_backup
-from ops.installation_record import read_installation_record
-from ops.kube import KubeClient
-from ops.maintenance import MAINTENANCE_CONFIG_KEY, MAINTENANCE_CONFIG_MAP
-from ops.restore_point import RdsRestorePoints
-from ops.rollout_hooks import (
+from contract.rollout import (
     AFTER_ROLLOUT_STEPS,
     ALL_STEPS,
     BEFORE_ROLLOUT_STEPS,
     ENTER_MAINTENANCE,
     PREFLIGHT,
     RECORD_RESTORE_POINT,
-    ClientSettings,
     HookContext,
+)
+from ops.config_backup import S3ConfigBackupStore, read_latest_config_backup
+from ops.installation_record import read_installation_record
+from ops.kube import KubeClient
+from ops.maintenance import MAINTENANCE_CONFIG_KEY, MAINTENANCE_CONFIG_MAP
+from ops.restore_point import RdsRestorePoints
+from ops.rollout_hooks import (
+    ClientSettings,
     RolloutClients,
     RolloutLedger,
     RolloutSettings,
@@ -51,7 +53,7 @@ def _context(**overrides: Any) -> HookContext:
     # Built inside the running loop: Outputs belong to the loop that awaits them, as in a Pulumi program.
     values: dict[str, Any] = {
         "stack": "prod",
-        "aws_region": AWS_REGION,
+        "region": AWS_REGION,
         "db_instance_id": pulumi.Output.from_input("gitpod-prod-db"),
         "bucket": pulumi.Output.secret("gitpod-cell-test-bucket"),
         "gitpod_version": lambda args: args.new_inputs["metadata"]["annotations"]["gitpod-cell.io/version"],
@@ -184,7 +186,7 @@ def test_build_resource_hooks_names_each_hook_after_its_step(monkeypatch: pytest
     registered: list[str] = []
     monkeypatch.setattr(pulumi.resource_hooks, "register_resource_hook", lambda hook: registered.append(hook.name))
 
-    hooks = build_resource_hooks(HookContext(stack="prod", aws_region=AWS_REGION, db_instance_id="db",
+    hooks = build_resource_hooks(HookContext(stack="prod", region=AWS_REGION, db_instance_id="db",
                                              bucket="bucket"))
     binding = rollout_hook_binding(hooks)
 
@@ -199,7 +201,7 @@ def test_build_resource_hooks_names_each_hook_after_its_step(monkeypatch: pytest
 
 def test_unknown_step_is_refused_when_binding():
     with pytest.raises(ValueError, match="unknown rollout step"):
-        hook_callback("reboot", HookContext(stack="s", aws_region="r", db_instance_id="d", bucket="b"))
+        hook_callback("reboot", HookContext(stack="s", region="r", db_instance_id="d", bucket="b"))
 
 
 def test_the_context_carries_the_maintenance_namespace_and_a_too_short_lease_fails_before_anything(

@@ -10,22 +10,24 @@ from typing import Any
 
 import pytest
 
-from ops.check_result import passed
-from ops.config_backup import S3ConfigBackupStore, read_latest_config_backup
-from ops.installation_record import INSTALLATION_CONFIG_MAP, read_installation_record
-from ops.kube import ClusterConnection, KubeClient, KubeUnavailable
-from ops.maintenance import MAINTENANCE_CONFIG_KEY, MAINTENANCE_CONFIG_MAP, MaintenanceLease
-from ops.preflight import PreflightReport
-from ops.restore_point import RdsRestorePoints
-from ops.rollout_hooks import (
+from contract.cluster import INSTALLATION_CONFIG_MAP
+from contract.rollout import (
     ALL_STEPS,
     BACKUP_CONFIG,
     ENTER_MAINTENANCE,
     EXIT_MAINTENANCE,
     HEALTH_GATE,
-    INSTALLER_JOB_DEADLINE_SECONDS,
     MIN_ROLLOUT_LEASE_MINUTES,
     RECORD_RESTORE_POINT,
+)
+from ops.check_result import passed
+from ops.config_backup import S3ConfigBackupStore, read_latest_config_backup
+from ops.installation_record import read_installation_record
+from ops.kube import ClusterConnection, KubeClient, KubeUnavailable
+from ops.maintenance import MAINTENANCE_CONFIG_KEY, MAINTENANCE_CONFIG_MAP, MaintenanceLease
+from ops.preflight import PreflightReport
+from ops.restore_point import RdsRestorePoints
+from ops.rollout_hooks import (
     PrerequisiteNotMet,
     RolloutClients,
     RolloutLedger,
@@ -246,12 +248,6 @@ def test_the_lease_must_cover_snapshot_wait_installer_job_and_health_gate():
     with pytest.raises(ValueError, match=r"snapshot wait 30 min .* at least 75"):
         RolloutSettings(stack="prod", lease_minutes=60, snapshot_wait_seconds=1800)
     RolloutSettings(stack="prod", lease_minutes=45, health_timeout_seconds=300, snapshot_wait_seconds=600)
-
-
-def test_the_installer_deadline_is_the_components_one():
-    from components.gitpod.installer import ACTIVE_DEADLINE_SECONDS
-
-    assert INSTALLER_JOB_DEADLINE_SECONDS == ACTIVE_DEADLINE_SECONDS
 
 
 # -- where the lease goes, whose it is, which cell ------------------------------------------------------------

@@ -16,20 +16,17 @@ from typing import Any
 import pulumi
 import pytest
 
+from contract.cluster import INSTALLATION_CONFIG_MAP
+from contract.rollout import BEFORE_ROLLOUT_STEPS, ENTER_MAINTENANCE, PREFLIGHT, HookContext
 from ops.cluster_nodes import KubeNodes
 from ops.config_backup import S3ConfigBackupStore
-from ops.installation_record import INSTALLATION_CONFIG_MAP
 from ops.kube import KubeClient
 from ops.maintenance import MAINTENANCE_CONFIG_MAP
 from ops.mysql_checks import ServerVersionRequirement, tls_connector
 from ops.preflight import GITPOD_WORKLOAD_LABELS, PreflightClients, PreflightFailed, PreflightSettings
 from ops.restore_point import RdsRestorePoints
 from ops.rollout_hooks import (
-    BEFORE_ROLLOUT_STEPS,
-    ENTER_MAINTENANCE,
-    PREFLIGHT,
     ClientSettings,
-    HookContext,
     PreflightNotConfigured,
     PrerequisiteNotMet,
     RolloutClients,
@@ -213,7 +210,7 @@ def test_hooks_build_preflight_from_the_context_and_run_it_first(live_cell, kube
 
     async def scenario_steps(explicit_defaults: str) -> list[BaseException | None]:
         context = HookContext(
-            stack="prod", aws_region=AWS_REGION, db_instance_id="gitpod-prod-db", bucket=live_cell["bucket"],
+            stack="prod", region=AWS_REGION, db_instance_id="gitpod-prod-db", bucket=live_cell["bucket"],
             kubeconfig=pulumi.Output.secret(json.dumps(kube_double.kubeconfig())),
             cloud="aws", restore_target_kind="rds", object_storage_kind="s3",
             database_host="127.0.0.1", database_port=pulumi.Output.from_input(scenario.source.port),
@@ -261,7 +258,7 @@ def test_a_context_naming_a_database_without_a_ca_is_refused():
     async def resolve() -> None:
         from ops.rollout_hooks import hook_settings_from_args
 
-        await hook_settings_from_args(HookContext(stack="prod", aws_region=AWS_REGION, db_instance_id="db",
+        await hook_settings_from_args(HookContext(stack="prod", region=AWS_REGION, db_instance_id="db",
                                                   bucket="b", database_host="db.internal"), _job_args())
 
     with pytest.raises(ValueError, match="neither database_ca_pem nor database_ca_url"):
