@@ -4,9 +4,8 @@ from components.cells import build_platform
 from components.config import load_from_pulumi
 from components.exports import export_gitpod, export_platform
 from components.gitpod.installation import GitpodInstallation, GitpodInstallationArgs
-from components.gitpod.installer_config import check_installable
 
-config = check_installable(load_from_pulumi())
+config = load_from_pulumi()
 platform = build_platform(config)
 gitpod = GitpodInstallation(config.name_prefix, GitpodInstallationArgs(platform, config))
 export_platform(config, platform)

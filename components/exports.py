@@ -40,3 +40,5 @@ def export_gitpod(gitpod: GitpodInstallation) -> None:
     # default/ws-manager-mk2-maintenance-mode, the location ws-manager-mk2 reads (not Gitpod's namespace).
     pulumi.export("maintenanceConfigMap", gitpod.maintenance_config_map)
     pulumi.export("installationRecord", gitpod.installation_record)
+    # How each Gitpod workload that touches the cloud gets there on this build (identity, or the key it reads).
+    pulumi.export("gitpodIdentities", gitpod.identities)

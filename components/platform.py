@@ -21,6 +21,8 @@ class WorkloadIdentity:
     service_account: str
     # Annotations to put on the service account, e.g. {"eks.amazonaws.com/role-arn": <arn>}.
     annotations: pulumi.Output[dict[str, str]]
+    # How the identity reaches the account's pods, in words (the plan shows it per workload).
+    via: str = "the service account's annotations"
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,18 @@ class Database:
 
 
 @dataclass(frozen=True)
+class StaticStorageKey:
+    """The one static credential a cell may hold, for Gitpod builds that read object storage with nothing else
+    (contract.gitpod_builds `s3-static-key`): an S3 API key (an IAM user's access key, a GCS HMAC key) that reaches
+    only the cell's bucket. The Gitpod layer writes it into the storage secret and nowhere else."""
+
+    access_key_id: pulumi.Output[str]  # a Pulumi secret, like the key itself
+    secret_access_key: pulumi.Output[str]  # a Pulumi secret
+    # Who holds the key (an IAM user ARN, a service account e-mail), for the plan and the rotation runbook.
+    holder: pulumi.Output[str]
+
+
+@dataclass(frozen=True)
 class ObjectStorage:
     kind: Literal["s3", "gcs"]
     bucket: pulumi.Output[str]
@@ -57,8 +71,13 @@ class ObjectStorage:
     # The replica a restore adopts when the primary region is gone (None when the location is multi-region).
     replica_bucket: pulumi.Output[str] | None
     replica_region: str | None
-    # GCS only: the project the bucket lives in (Gitpod's installer config names it).
+    # The S3 API endpoint Gitpod's storage users reach the bucket at (s3.<region>.amazonaws.com,
+    # storage.googleapis.com for GCS's XML API).
+    s3_endpoint: str = ""
+    # GCP only: the project the bucket lives in.
     project: str | None = None
+    # Present when the pinned build needs a static key (CellConfig.gitpod.build.storage_access).
+    static_key: StaticStorageKey | None = None
 
 
 @dataclass(frozen=True)

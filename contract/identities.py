@@ -1,14 +1,21 @@
 """Which Kubernetes service account each of the cell's cloud identities belongs to.
 
-Both clouds build one identity per entry (an IRSA role, or a Google service account usable through Workload
-Identity), trusted by exactly that service account. Entries whose namespace is None live in Gitpod's namespace
-(`gitpod-cell:gitpod.namespace`). The Gitpod workloads among them (`gitpod: True`) are the ones Gitpod's installer
-renders the ServiceAccounts of, which the installer Job annotates.
+Both clouds build one identity per entry, trusted by exactly that service account: an IRSA role on AWS, a Google
+service account (Workload Identity) for the add-ons on GCP, and IAM granted straight to the Kubernetes service
+account's principal for Gitpod's own workloads on GCP. Entries whose namespace is None live in Gitpod's namespace
+(`gitpod-cell:gitpod.namespace`).
+
+Gitpod's own workloads (`gitpod=True`) depend on the pinned build (contract.gitpod_builds): the storage users
+need an identity only on builds that reach S3 with their ambient credentials, and their ServiceAccounts are
+rendered by Gitpod's installer, which drops ServiceAccount customizations; the installer Job writes the identity's
+annotations onto the rendered ServiceAccounts before it applies them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from contract.gitpod_builds import GitpodBuild
 
 
 @dataclass(frozen=True)
@@ -28,26 +35,38 @@ class WorkloadAccount:
 # The service account the registry-credential refresher runs as, in Gitpod's namespace.
 REGISTRY_CREDENTIALS_SERVICE_ACCOUNT = "registry-credentials"
 
-WORKLOAD_ACCOUNTS: dict[str, WorkloadAccount] = {
+# The identities of what this program installs itself (add-ons and the registry refresher).
+PLATFORM_ACCOUNTS: dict[str, WorkloadAccount] = {
     "cert-manager": WorkloadAccount("cert-manager", "cert-manager", "DNS01 challenges in the cell's zone"),
     "external-dns": WorkloadAccount("external-dns", "external-dns", "records in the cell's zone"),
     "cluster-autoscaler": WorkloadAccount("cluster-autoscaler", "kube-system", "scale the node groups (EKS only)"),
-    "gitpod-server-storage": WorkloadAccount("server", None, "object storage (workspace content)", gitpod=True),
-    "gitpod-ws-daemon-storage": WorkloadAccount("ws-daemon", None, "object storage (workspace content)",
-                                                gitpod=True),
-    "gitpod-image-builder-registry": WorkloadAccount("image-builder-mk3", None, "push to the registry",
-                                                     gitpod=True),
-    "gitpod-registry-facade-registry": WorkloadAccount("registry-facade", None, "pull from the registry",
-                                                       gitpod=True),
     "registry-credentials": WorkloadAccount(REGISTRY_CREDENTIALS_SERVICE_ACCOUNT, None,
                                             "mint short-lived registry tokens"),
 }
-# The ServiceAccounts Gitpod's installer renders that need a cloud identity.
-GITPOD_SERVICE_ACCOUNTS: tuple[str, ...] = tuple(sorted({account.service_account for account in
-                                                         WORKLOAD_ACCOUNTS.values() if account.gitpod}))
+STORAGE = "object storage (workspace content)"
+REGISTRY_PUSH = "push to the registry"
+REGISTRY_PULL = "pull from the registry"
 
 
-def account_of(workload: str, gitpod_namespace: str) -> tuple[str, str]:
-    """(namespace, service account) of a workload in WORKLOAD_ACCOUNTS."""
-    account = WORKLOAD_ACCOUNTS[workload]
+def gitpod_accounts(build: GitpodBuild) -> dict[str, WorkloadAccount]:
+    """The identities of Gitpod's own workloads on `build`, keyed `gitpod-<service account>-<what>`."""
+    accounts = {
+        "gitpod-image-builder-registry": WorkloadAccount(build.registry_push_service_account, None, REGISTRY_PUSH,
+                                                         gitpod=True),
+        "gitpod-registry-facade-registry": WorkloadAccount(build.registry_pull_service_account, None, REGISTRY_PULL,
+                                                           gitpod=True),
+    }
+    if build.keyless_object_storage:
+        accounts.update({f"gitpod-{account}-storage": WorkloadAccount(account, None, STORAGE, gitpod=True)
+                         for account in build.storage_service_accounts})
+    return accounts
+
+
+def workload_accounts(build: GitpodBuild) -> dict[str, WorkloadAccount]:
+    return {**PLATFORM_ACCOUNTS, **gitpod_accounts(build)}
+
+
+def account_of(workload: str, gitpod_namespace: str, build: GitpodBuild) -> tuple[str, str]:
+    """(namespace, service account) of a workload of `workload_accounts(build)`."""
+    account = workload_accounts(build)[workload]
     return account.namespace_in(gitpod_namespace), account.service_account

@@ -95,3 +95,9 @@ def registry_repositories(stack: str, cloud: str) -> tuple[str, ...]:
     if cloud == "kubernetes":
         return ()
     return tuple(f"{name_prefix(stack)}/{name}" for name in GITPOD_REPOSITORIES)
+
+
+# The tag (AWS) / label (GCP) that marks the one static storage credential a cell may hold; the policy pack allows
+# exactly the key that carries it and reaches nothing but the cell's bucket.
+STATIC_STORAGE_KEY_TAG = "gitpod-cell-purpose"
+STATIC_STORAGE_KEY_PURPOSE = "object-storage-static-key"

@@ -86,6 +86,10 @@ class HookContext:
     namespace: Deferred = None  # None: contract.cluster.DEFAULT_GITPOD_NAMESPACE
     lease_minutes: Deferred = DEFAULT_LEASE_MINUTES
     maintenance_namespace: Deferred = None  # None: contract.cluster.MK2_MAINTENANCE_NAMESPACE
+    # How maintenance pauses workspaces on the pinned build (contract.gitpod_builds.MaintenanceMechanism) and
+    # which Deployment starts and stops them; None: the ws-manager-mk2 lease alone.
+    maintenance_mechanism: Deferred = None
+    workspace_manager: Deferred = None
     snapshot_wait_seconds: Deferred = None  # None: DEFAULT_SNAPSHOT_WAIT_SECONDS
     health_timeout_seconds: Deferred = None
     health_label_selector: Deferred = None

@@ -18,6 +18,7 @@ from components.aws.node_pools import NodePools, NodePoolsArgs
 from components.aws.policy_documents import Statement, allow, document
 from components.aws.registry import ContainerRegistry, RegistryArgs
 from components.aws.storage import AdoptedBucket, ReplicatedStorage, StorageArgs
+from components.aws.storage_key import StorageKeyArgs, StorageKeyUser
 from components.config import CellConfig
 from components.platform import (
     Cluster,
@@ -31,7 +32,7 @@ from components.platform import (
 from components.platform import (
     DnsZone as PlatformDnsZone,
 )
-from contract.identities import account_of
+from contract.identities import STORAGE, account_of, workload_accounts
 from contract.naming import GITPOD_REPOSITORIES
 
 CONTROL_PLANE_LOG_RETENTION_DAYS = 90
@@ -102,27 +103,36 @@ class AwsCell(pulumi.ComponentResource):
 
         repository_arns = [repo.arn for repo in registry.repositories.values()]
         namespace = config.gitpod.namespace
-        # What each workload may do; which service account it is comes from contract.identities.
+        # What each workload may do; which service account it is comes from contract.identities (Gitpod's own
+        # workloads depend on the pinned build: storage users get a role only on builds that use it).
+        build = config.gitpod.build
+        accounts = workload_accounts(build)
         statements = {
             "cert-manager": resolved(cert_manager_statements, dns.zone_arn),
             "external-dns": resolved(external_dns_statements, dns.zone_arn),
             "cluster-autoscaler": resolved(lambda: autoscaler_statements(prefix)),
-            "gitpod-server-storage": storage.statements,
-            "gitpod-ws-daemon-storage": storage.statements,
             "gitpod-image-builder-registry": resolved(lambda *arns: registry_statements(arns, push=True),
                                                       *repository_arns),
             "gitpod-registry-facade-registry": resolved(lambda *arns: registry_statements(arns, push=False),
                                                         *repository_arns),
+            **{workload: storage.statements for workload, account in accounts.items() if account.purpose == STORAGE},
         }
-        grants = {workload: WorkloadGrant(*account_of(workload, namespace), allowed)
+        grants = {workload: WorkloadGrant(*account_of(workload, namespace, build), allowed)
                   for workload, allowed in statements.items()}
         identities = workload_roles(prefix, eks.issuer, grants, tags, self)
+        static_key = None
+        if build.storage_access == "s3-static-key":
+            static_key = StorageKeyUser(
+                f"{prefix}-object-storage",
+                StorageKeyArgs(prefix, storage.statements, config.gitpod.static_storage_key.rotation, tags),
+                on_primary,
+            ).key
         # The registry secret's refresher. An ECR token carries the permissions of the principal that minted it, so
         # this role may mint tokens and push/pull the cell's repositories (what image-builder may), nothing else.
         # Not one of `identities`: no Gitpod workload runs as it, so the installer config does not name it.
         registry_credentials = WorkloadRole(
             f"{prefix}-gitpod-registry-credentials", eks.issuer,
-            WorkloadGrant(*account_of("registry-credentials", namespace), resolved(
+            WorkloadGrant(*account_of("registry-credentials", namespace, build), resolved(
                 lambda *arns: registry_statements(arns, push=True), *repository_arns)),
             tags, pulumi.ResourceOptions(parent=self),
         ).identity
@@ -158,6 +168,8 @@ class AwsCell(pulumi.ComponentResource):
                 region=config.region,
                 replica_bucket=storage.replica_bucket,
                 replica_region=config.replica_region if storage.replica_bucket is not None else None,
+                s3_endpoint=f"s3.{config.region}.amazonaws.com",
+                static_key=static_key,
             ),
             registry=Registry(
                 kind="ecr", url=registry.url, server=registry.server,

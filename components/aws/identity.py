@@ -71,6 +71,7 @@ class WorkloadRole(pulumi.ComponentResource):
             namespace=grant.namespace,
             service_account=grant.service_account,
             annotations=self.role.arn.apply(lambda arn: {ROLE_ARN_ANNOTATION: arn}),
+            via=f"IRSA: the {ROLE_ARN_ANNOTATION} annotation",
         )
         self.register_outputs({"role_arn": self.role.arn})
 

@@ -23,6 +23,12 @@ from components.config.gcp import (
     default_storage_location,
     storage_location_kind,
 )
+from components.config.gitpod import (
+    GitpodConfig,
+    LetsEncryptConfig,
+    StaticStorageKeyConfig,
+    WorkspaceLifecycleConfig,
+)
 from components.config.model import (
     MAX_BACKUP_RETENTION_DAYS,
     MIN_BACKUP_RETENTION_DAYS,
@@ -31,22 +37,43 @@ from components.config.model import (
     ClusterConfig,
     ConfigBackupRef,
     DatabaseConfig,
-    GitpodConfig,
-    LetsEncryptConfig,
     NodePoolConfig,
     RestoreConfig,
-    WorkspaceLifecycleConfig,
 )
 from components.config.section import NAMESPACE, CellConfigError, parse_duration
 from components.config.stack_keys import config_from_stack, load_from_pulumi
 from contract.naming import DERIVED_NAME_LIMITS, MAX_STACK_NAME_LENGTH, stack_name_problem
 
 __all__ = [
-    "CLOUDWATCH_RETENTION_DAYS", "DERIVED_NAME_LIMITS", "ENVIRONMENT_DEFAULTS", "GCP_ENVIRONMENT_DEFAULTS",
-    "GCS_DUAL_REGIONS", "GCS_MULTI_REGIONS", "MAX_BACKUP_RETENTION_DAYS", "MAX_STACK_NAME_LENGTH",
-    "MIN_BACKUP_RETENTION_DAYS", "NAMESPACE", "SUPPORTED_KUBERNETES_VERSIONS", "CellConfig", "CellConfigError",
-    "ClusterConfig", "ConfigBackupRef", "DatabaseConfig", "GcpConfig", "GitpodConfig", "GkeMaintenanceWindowConfig",
-    "LetsEncryptConfig", "NodePoolConfig", "RestoreConfig", "WorkspaceLifecycleConfig", "config_from_stack",
-    "default_storage_location", "is_arm64_instance_type", "load_from_pulumi", "parse_duration",
-    "stack_name_problem", "storage_location_kind",
+    "CLOUDWATCH_RETENTION_DAYS",
+    "DERIVED_NAME_LIMITS",
+    "ENVIRONMENT_DEFAULTS",
+    "GCP_ENVIRONMENT_DEFAULTS",
+    "GCS_DUAL_REGIONS",
+    "GCS_MULTI_REGIONS",
+    "MAX_BACKUP_RETENTION_DAYS",
+    "MAX_STACK_NAME_LENGTH",
+    "MIN_BACKUP_RETENTION_DAYS",
+    "NAMESPACE",
+    "SUPPORTED_KUBERNETES_VERSIONS",
+    "CellConfig",
+    "CellConfigError",
+    "ClusterConfig",
+    "ConfigBackupRef",
+    "DatabaseConfig",
+    "GcpConfig",
+    "GitpodConfig",
+    "GkeMaintenanceWindowConfig",
+    "LetsEncryptConfig",
+    "NodePoolConfig",
+    "RestoreConfig",
+    "StaticStorageKeyConfig",
+    "WorkspaceLifecycleConfig",
+    "config_from_stack",
+    "default_storage_location",
+    "is_arm64_instance_type",
+    "load_from_pulumi",
+    "parse_duration",
+    "stack_name_problem",
+    "storage_location_kind",
 ]

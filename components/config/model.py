@@ -27,9 +27,9 @@ from components.config.gcp import (
     default_storage_location,
     machine_types_problem,
 )
-from components.config.section import DNS_LABEL, Section, cloud_of, is_dns_name, parse_duration
+from components.config.gitpod import GitpodConfig
+from components.config.section import Section, cloud_of, is_dns_name
 from contract.naming import name_prefix, stack_name_problem
-from contract.rollout import MAX_LEASE_MINUTES, MIN_ROLLOUT_LEASE_MINUTES
 
 Environment = Literal["dev", "staging", "prod"]
 Cloud = Literal["aws", "gcp"]
@@ -37,7 +37,6 @@ Cloud = Literal["aws", "gcp"]
 SUPPORTED_KUBERNETES_VERSIONS: tuple[str, ...] = ("1.33", "1.34", "1.35")
 MIN_BACKUP_RETENTION_DAYS = 7
 MAX_BACKUP_RETENTION_DAYS = 35
-_IMAGE_REF = re.compile(r"^[a-z0-9.\-/:]+(?::[A-Za-z0-9_.\-]{1,128}|@sha256:[a-f0-9]{64})$")
 
 
 class NetworkConfig(Section):
@@ -200,81 +199,6 @@ class DnsConfig(Section):
     def _zone_id(cls, value: str | None) -> str | None:
         if value is not None and not re.match(r"^Z[A-Z0-9]{1,31}$", value):
             raise ValueError(f"{value!r} is not a Route53 hosted zone id such as Z0123456789ABCDEFGHIJ")
-        return value
-
-
-class GarbageCollectionConfig(Section):
-    enabled: bool = True
-    # Stopped workspaces are deleted this many days after their last start; pinned workspaces never are.
-    min_age_days: int = Field(default=14, ge=1, le=3650)
-
-
-class WorkspaceLifecycleConfig(Section):
-    timeout_default: str = "30m"
-    timeout_extended: str = "180m"
-    timeout_after_close: str = "5m"
-    max_lifetime: str = "36h"
-    garbage_collection: GarbageCollectionConfig = GarbageCollectionConfig()
-
-    @field_validator("timeout_default", "timeout_extended", "timeout_after_close", "max_lifetime")
-    @classmethod
-    def _duration(cls, value: str) -> str:
-        if parse_duration(value) <= 0:
-            raise ValueError("must be longer than zero")
-        return value
-
-    def seconds(self) -> dict[str, int]:
-        return {
-            "timeoutDefault": parse_duration(self.timeout_default),
-            "timeoutExtended": parse_duration(self.timeout_extended),
-            "timeoutAfterClose": parse_duration(self.timeout_after_close),
-            "maxLifetime": parse_duration(self.max_lifetime),
-        }
-
-
-class LetsEncryptConfig(Section):
-    email: str
-    staging: bool = False
-
-    @field_validator("email")
-    @classmethod
-    def _email(cls, value: str) -> str:
-        if not re.match(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$", value):
-            raise ValueError(f"{value!r} is not an e-mail address (Let's Encrypt sends expiry notices to it)")
-        return value
-
-
-class GitpodConfig(Section):
-    version: str
-    installer_image: str
-    namespace: str = "gitpod"
-    block_new_users: bool = False
-    # At least a whole rollout: snapshot wait (15) + installer Job deadline (25) + health gate (15) + margin (5),
-    # as ops.rollout_hooks.minimum_lease_seconds checks again when the hooks run.
-    maintenance_lease_minutes: int = Field(default=MIN_ROLLOUT_LEASE_MINUTES, ge=MIN_ROLLOUT_LEASE_MINUTES,
-                                           le=MAX_LEASE_MINUTES)
-    letsencrypt: LetsEncryptConfig
-    workspace: WorkspaceLifecycleConfig = WorkspaceLifecycleConfig()
-
-    @field_validator("version")
-    @classmethod
-    def _version(cls, value: str) -> str:
-        if not re.match(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$", value) or value == "latest":
-            raise ValueError(f"{value!r} is not a pinned Gitpod version label (e.g. 2024.11.0); 'latest' is not")
-        return value
-
-    @field_validator("installer_image")
-    @classmethod
-    def _pinned_image(cls, value: str) -> str:
-        if not _IMAGE_REF.match(value) or value.endswith(":latest"):
-            raise ValueError(f"{value!r} must be an image pinned to a version tag or @sha256 digest, never latest")
-        return value
-
-    @field_validator("namespace")
-    @classmethod
-    def _namespace(cls, value: str) -> str:
-        if value in ("default", "kube-system") or not DNS_LABEL.match(value):
-            raise ValueError(f"{value!r} is not usable; a DNS label other than default/kube-system")
         return value
 
 

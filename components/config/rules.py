@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from components.config.aws import aws_consistency_issues
 from components.config.gcp import gcp_consistency_issues
+from components.config.gitpod import gitpod_issues
 from components.config.section import NAMESPACE
 
 if TYPE_CHECKING:
@@ -74,4 +75,5 @@ def consistency_issues(config: CellConfig) -> list[tuple[str, str]]:
         issues.append((f"{wkey}.maxLifetime", f"{lifecycle.max_lifetime} is above the 36h maximum"))
     if config.cloud == "gcp":
         issues.extend(gcp_consistency_issues(config))
+    issues.extend(gitpod_issues(config))
     return issues

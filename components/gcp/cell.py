@@ -14,6 +14,8 @@ from components.gcp.identity import (
     DnsRoles,
     Grant,
     IdentityScope,
+    KubernetesPrincipalGrants,
+    PrincipalGrant,
     WorkloadGrant,
     WorkloadServiceAccount,
     workload_service_accounts,
@@ -23,6 +25,7 @@ from components.gcp.network import Network, NetworkArgs
 from components.gcp.node_pools import NodePools, NodePoolsArgs, NodeServiceAccount
 from components.gcp.registry import ArtifactRegistry, RegistryArgs
 from components.gcp.storage import AdoptedBucket, BucketArgs, WorkspaceBucket
+from components.gcp.storage_key import GCS_S3_ENDPOINT, StorageKeyAccount, StorageKeyArgs
 from components.platform import (
     Cluster,
     CredentialMinter,
@@ -33,7 +36,7 @@ from components.platform import (
     Registry,
     RestoreTarget,
 )
-from contract.identities import account_of
+from contract.identities import REGISTRY_PULL, REGISTRY_PUSH, STORAGE, account_of, gitpod_accounts
 from contract.naming import gcs_bucket_name
 
 GKE_SECRETS_KEY = "gke-secrets"
@@ -210,30 +213,43 @@ class GcpCell(pulumi.ComponentResource):
         storage_grants = (Grant("bucket", "roles/storage.objectAdmin", workspace_bucket),)
         repository = registry.repository.repository_id
         namespace = config.gitpod.namespace
-        # (account name, grants) per workload; which service account it is comes from contract.identities.
-        roles = {
-            "cert-manager": ("cert-manager", dns_grants),
-            "external-dns": ("external-dns", dns_grants),
-            "gitpod-server-storage": ("server", storage_grants),
-            "gitpod-ws-daemon-storage": ("ws-daemon", storage_grants),
-            "gitpod-image-builder-registry": (
-                "image-builder", (Grant("repository", "roles/artifactregistry.writer", repository),)),
-            "gitpod-registry-facade-registry": (
-                "registry-facade", (Grant("repository", "roles/artifactregistry.reader", repository),)),
-        }
+        build = config.gitpod.build
+        # The add-ons (installed by this program, annotations in their charts) use Google service accounts.
         identities = workload_service_accounts(
             scope,
-            {workload: WorkloadGrant(*account_of(workload, namespace), account_name, granted)
-             for workload, (account_name, granted) in roles.items()},
+            {workload: WorkloadGrant(*account_of(workload, namespace, build), workload, dns_grants)
+             for workload in ("cert-manager", "external-dns")},
             self,
         )
+        # Gitpod's own workloads get IAM straight on their Kubernetes service accounts' principals: no annotation
+        # that Gitpod's installer could drop, and the same for every build (contract.identities).
+        gitpod_grants = {
+            REGISTRY_PUSH: (Grant("repository", "roles/artifactregistry.writer", repository),),
+            REGISTRY_PULL: (Grant("repository", "roles/artifactregistry.reader", repository),),
+            STORAGE: storage_grants,
+        }
+        for workload, account in gitpod_accounts(build).items():
+            identities[workload] = KubernetesPrincipalGrants(
+                f"{prefix}-{workload}", scope, project_number,
+                PrincipalGrant(account.namespace_in(namespace), account.service_account,
+                               gitpod_grants[account.purpose]),
+                pulumi.ResourceOptions(parent=self),
+            ).identity
+        static_key = None
+        if build.storage_access == "s3-static-key":
+            static_key = StorageKeyAccount(
+                f"{prefix}-object-storage",
+                StorageKeyArgs(prefix, project, workspace_bucket, config.gitpod.static_storage_key.rotation,
+                               provider),
+                pulumi.ResourceOptions(parent=self),
+            ).key
 
         # The registry secret's refresher: an access token acts as this account, so it may write the one repository
         # (image-builder pushes with the token, registry-facade pulls with it) and nothing else. Not one of
         # `identities`: no Gitpod workload runs as it, so the installer config does not name it.
         registry_credentials = WorkloadServiceAccount(
             f"{prefix}-gitpod-registry-credentials", scope,
-            WorkloadGrant(*account_of("registry-credentials", namespace), "registry-creds",
+            WorkloadGrant(*account_of("registry-credentials", namespace, build), "registry-creds",
                           (Grant("repository", "roles/artifactregistry.writer", repository),)),
             pulumi.ResourceOptions(parent=self),
         ).identity
@@ -278,7 +294,9 @@ class GcpCell(pulumi.ComponentResource):
                 region=region,
                 replica_bucket=None,
                 replica_region=None,
+                s3_endpoint=GCS_S3_ENDPOINT,
                 project=project,
+                static_key=static_key,
             ),
             registry=Registry(
                 kind="artifact-registry", url=registry.url, server=registry.server,

@@ -100,6 +100,7 @@ class WorkloadServiceAccount(pulumi.ComponentResource):
             namespace=grant.namespace,
             service_account=grant.service_account,
             annotations=self.account.email.apply(lambda email: {SERVICE_ACCOUNT_ANNOTATION: email}),
+            via=f"Workload Identity: the {SERVICE_ACCOUNT_ANNOTATION} annotation",
         )
         self.register_outputs({"email": self.account.email})
 
@@ -158,3 +159,41 @@ def workload_service_accounts(scope: IdentityScope, grants: Mapping[str, Workloa
         ).identity
         for workload, grant in grants.items()
     }
+
+
+def kubernetes_principal(project_number: str, workload_pool: str, namespace: str, service_account: str) -> str:
+    """The IAM principal of one Kubernetes service account under GKE Workload Identity Federation: a role granted
+    to it reaches the pods that run as that account with no annotation and no Google service account, so it holds
+    for every Gitpod build, whatever its installer does with ServiceAccounts."""
+    return (f"principal://iam.googleapis.com/projects/{project_number}/locations/global/workloadIdentityPools/"
+            f"{workload_pool}/subject/ns/{namespace}/sa/{service_account}")
+
+
+@dataclass(frozen=True)
+class PrincipalGrant:
+    namespace: str
+    service_account: str
+    grants: Sequence[Grant] = field(default_factory=tuple)
+
+
+class KubernetesPrincipalGrants(pulumi.ComponentResource):
+    """Roles granted straight to a Kubernetes service account's principal (Gitpod's own workloads on GKE)."""
+
+    identity: WorkloadIdentity
+
+    def __init__(self, name: str, scope: IdentityScope, project_number: pulumi.Input[str], grant: PrincipalGrant,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("gitpod-cell:gcp:KubernetesPrincipalGrants", name, None, opts)
+        on = child(self, provider=scope.provider)
+        member = pulumi.Output.all(project_number, scope.workload_pool).apply(
+            lambda values: kubernetes_principal(str(values[0]), str(values[1]), grant.namespace,
+                                                grant.service_account))
+        for index, resource_grant in enumerate(grant.grants):
+            _bind(f"{name}-{resource_grant.scope}-{index}", scope, resource_grant, member, on)
+        self.identity = WorkloadIdentity(
+            namespace=grant.namespace,
+            service_account=grant.service_account,
+            annotations=pulumi.Output.from_input({}),
+            via="IAM granted to the Kubernetes service account's principal (GKE Workload Identity Federation)",
+        )
+        self.register_outputs({"member": member})

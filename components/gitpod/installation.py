@@ -18,23 +18,27 @@ from components.gitpod.certificates import certificates
 from components.gitpod.cluster_autoscaler import cluster_autoscaler
 from components.gitpod.external_dns import external_dns
 from components.gitpod.hooks import rollout_binding, rollout_hooks
-from components.gitpod.installer import InstallerArgs, installer
+from components.gitpod.identities import gitpod_identities, identity_annotations, identity_summary
+from components.gitpod.installer import InstallerArgs, apply_settings, installer, storage_key_version
 from components.gitpod.installer_config import (
-    MAINTENANCE_CONFIG_MAP,
-    MAINTENANCE_NAMESPACE,
     REGISTRY_SECRET,
     InstallerInputs,
     config_hash,
     garbage_collection_summary,
-    object_storage_warnings,
     render_installer_config,
     requires_experimental,
-    version_warnings,
+    static_storage_key_warning,
 )
+from components.gitpod.maintenance_keeper import MaintenanceKeeper, MaintenanceKeeperArgs
 from components.gitpod.namespace_secrets import namespace_and_secrets
 from components.gitpod.registry_credentials import RegistryCredentialRefresher, RegistryCredentialsArgs
 from components.platform import Platform, WorkloadIdentity
-from contract.cluster import INSTALLATION_CONFIG_MAP, PART_OF_LABELS
+from contract.cluster import (
+    INSTALLATION_CONFIG_MAP,
+    MK2_MAINTENANCE_CONFIG_MAP,
+    MK2_MAINTENANCE_NAMESPACE,
+    PART_OF_LABELS,
+)
 from contract.rollout import HookContext
 
 
@@ -51,6 +55,7 @@ class GitpodInstallation(pulumi.ComponentResource):
     config_yaml: pulumi.Output[str]
     maintenance_config_map: str
     installation_record: str
+    identities: pulumi.Output[dict[str, str]]
 
     def __init__(self, name: str, args: GitpodInstallationArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         platform, config = args.platform, args.config
@@ -101,8 +106,25 @@ class GitpodInstallation(pulumi.ComponentResource):
             pulumi.ResourceOptions(parent=self, depends_on=[cert_manager_release, secrets.namespace]),
         )
 
+        build = gitpod.build
+        identities = gitpod_identities(platform, build)
         self.config_yaml = _rendered_config(platform, config)
         self.config_hash = self.config_yaml.apply(config_hash)
+        self.identities = identity_summary(platform, build, identities)
+        key = platform.object_storage.static_key
+        # The key's version is a digest of its id: it restarts the storage users on rotation and reveals nothing.
+        key_version = (pulumi.Output.unsecret(key.access_key_id.apply(storage_key_version)) if key is not None
+                       else pulumi.Output.from_input(""))
+        settings = pulumi.Output.all(identity_annotations(identities), key_version).apply(
+            lambda values: apply_settings(build, values[0], values[1]))
+        keeper: list[pulumi.Resource] = []
+        if build.maintenance == "scale-ws-manager":
+            keeper.append(MaintenanceKeeper(
+                f"{name}-maintenance-keeper",
+                MaintenanceKeeperArgs(namespace, build.workspace_manager, gitpod.toolbox_image, services,
+                                      [secrets.namespace]),
+                opts_here,
+            ).cron_job)
         database = platform.database
         hooks = rollout_hooks(HookContext(
             stack=config.stack,
@@ -113,8 +135,11 @@ class GitpodInstallation(pulumi.ComponentResource):
             config_hash=self.config_hash,
             installer_config_yaml=self.config_yaml,
             namespace=namespace,
-            # ws-manager-mk2 reads the lease from `default`, whatever Gitpod's namespace is.
-            maintenance_namespace=MAINTENANCE_NAMESPACE,
+            # The lease lives where ws-manager-mk2 reads it, whatever Gitpod's namespace is; on builds without it
+            # the maintenance keeper reads the same lease.
+            maintenance_namespace=MK2_MAINTENANCE_NAMESPACE,
+            maintenance_mechanism=build.maintenance,
+            workspace_manager=build.workspace_manager,
             lease_minutes=gitpod.maintenance_lease_minutes,
             kubeconfig=platform.cluster.kubeconfig,
             cloud=platform.cloud,
@@ -135,10 +160,12 @@ class GitpodInstallation(pulumi.ComponentResource):
             name,
             InstallerArgs(
                 namespace=namespace,
-                version=gitpod.version,
+                build=build,
                 installer_image=gitpod.installer_image,
+                toolbox_image=gitpod.toolbox_image,
                 config_yaml=self.config_yaml,
                 config_hash=self.config_hash,
+                apply_settings=settings,
                 use_experimental_config=requires_experimental(config),
                 # With the bundle in hand (Cloud SQL) Pulumi writes the CA secret; otherwise the Job fetches it.
                 database_ca_url="" if platform.database.ca_bundle_pem is not None else platform.database.ca_bundle_url,
@@ -155,7 +182,7 @@ class GitpodInstallation(pulumi.ComponentResource):
                 },
                 hooks=rollout_binding(hooks),
                 depends_on=[secrets.namespace, secrets.database, secrets.registry, *secrets.database_ca,
-                            tls.certificate, *registry_ready],
+                            *secrets.storage, tls.certificate, *registry_ready, *keeper],
                 cluster_ready=cluster_ready,
             ),
             self,
@@ -163,22 +190,21 @@ class GitpodInstallation(pulumi.ComponentResource):
 
         self.url = f"https://{config.domain}"
         self.version = gitpod.version
-        # ws-manager-mk2 reads the lease from its hard-coded location, whatever Gitpod's namespace is.
-        self.maintenance_config_map = f"{MAINTENANCE_NAMESPACE}/{MAINTENANCE_CONFIG_MAP}"
+        # ws-manager-mk2 (or the maintenance keeper) reads the lease from this fixed location.
+        self.maintenance_config_map = f"{MK2_MAINTENANCE_NAMESPACE}/{MK2_MAINTENANCE_CONFIG_MAP}"
         self.installation_record = f"{namespace}/{INSTALLATION_CONFIG_MAP}"
         if not lifecycle.garbage_collection.enabled:
             pulumi.log.warn(f"workspace garbage collection is OFF for {config.stack}: "
                             f"{garbage_collection_summary(config)}", resource=self)
-        for warning in [*version_warnings(config),
-                        *object_storage_warnings(platform.object_storage.kind, platform.object_storage.project,
-                                                 platform.object_storage.region)]:
-            pulumi.log.warn(f"{config.stack}: {warning}", resource=self)
+        if key is not None:
+            pulumi.log.warn(f"{config.stack}: {static_storage_key_warning(config, platform.cloud)}", resource=self)
         self.register_outputs({
             "url": self.url,
             "version": self.version,
             "config_hash": self.config_hash,
             "maintenance_config_map": self.maintenance_config_map,
             "installation_record": self.installation_record,
+            "identities": self.identities,
             "installer_job": setup.job.metadata.apply(lambda m: m.name if m else None),
         })
 
@@ -192,23 +218,18 @@ def _identity(platform: Platform, workload: str) -> WorkloadIdentity:
 
 
 def _rendered_config(platform: Platform, config: CellConfig) -> pulumi.Output[str]:
-    own = [identity for identity in platform.identities.values() if identity.namespace == config.gitpod.namespace]
-    resolved: list[Any] = [platform.object_storage.bucket, platform.registry.url,
-                           *(identity.annotations for identity in own)]
+    storage = platform.object_storage
 
     def render(values: list[Any]) -> str:
-        bucket, registry_url, *annotations = values
-        by_account: dict[str, dict[str, str]] = {}
-        for identity, account_annotations in zip(own, annotations, strict=True):
-            by_account.setdefault(identity.service_account, {}).update(account_annotations)
+        bucket, registry_url = values
         inputs = InstallerInputs(
-            object_storage_kind=platform.object_storage.kind,
-            object_storage_region=platform.object_storage.region,
+            build=config.gitpod.build,
+            region=storage.region,
             bucket=bucket,
+            s3_endpoint=storage.s3_endpoint,
             registry_url=registry_url,
-            service_account_annotations=by_account,
-            gcs_project=platform.object_storage.project,
+            static_storage_key=storage.static_key is not None,
         )
         return render_installer_config(inputs, config)
 
-    return pulumi.Output.all(*resolved).apply(render)
+    return pulumi.Output.all(storage.bucket, platform.registry.url).apply(render)

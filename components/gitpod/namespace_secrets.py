@@ -3,8 +3,10 @@
 Every secret value is a Pulumi secret (`pulumi.Output.secret`), written through `string_data`, so neither the
 state file nor the plan shows it. What is deliberately *not* here:
 
-- Object storage credentials on S3: Gitpod's `server` and `ws-daemon` reach the bucket with their IRSA roles
-  (the installer config leaves `objectStorage.s3.credentials` unset), so there are no keys to store.
+- Object storage credentials on builds that reach S3 with their workloads' own identities (IRSA): the installer
+  config leaves `objectStorage.s3.credentials` unset, so there is no key to store. Builds that need a static key
+  get exactly one secret, `gitpod-object-storage` (`accessKeyId`, `secretAccessKey`), from the Platform's
+  bucket-scoped key.
 - The database CA bundle (`ca.crt`) when the Platform only hands over a URL (RDS publishes a rotating bundle too
   large to pin here): the installer Job downloads it over HTTPS and writes `gitpod-database-ca` before rendering.
   When the Platform has the bundle itself (Cloud SQL's per-instance CAs), it is written here.
@@ -20,7 +22,7 @@ import pulumi_random as random
 from pulumi_kubernetes.core import v1 as core
 from pulumi_kubernetes.meta import v1 as meta
 
-from components.gitpod.installer_config import DATABASE_CA_SECRET, DATABASE_SECRET, REGISTRY_SECRET
+from components.gitpod.installer_config import DATABASE_CA_SECRET, DATABASE_SECRET, REGISTRY_SECRET, STORAGE_SECRET
 from components.platform import Platform
 
 # Workspaces need privileged pods (ws-daemon mounts the host, workspaces use FUSE and user namespaces), so the
@@ -42,6 +44,8 @@ class NamespaceAndSecrets:
     registry: core.Secret
     # Empty when the installer Job fetches the bundle from the Platform's URL.
     database_ca: tuple[core.Secret, ...]
+    # The static storage key's secret, when the pinned build needs one.
+    storage: tuple[core.Secret, ...] = ()
 
 
 def encryption_keys_json(material_base64: str) -> str:
@@ -105,4 +109,17 @@ def namespace_and_secrets(
             string_data={"ca.crt": pulumi.Output.secret(database.ca_bundle_pem)},
             opts=in_namespace,
         ),)
-    return NamespaceAndSecrets(gitpod_namespace, database_secret, registry_secret, database_ca)
+    storage: tuple[core.Secret, ...] = ()
+    key = platform.object_storage.static_key
+    if key is not None:
+        # The files content-service, ws-daemon and ws-manager read (installer common/storage.go: accessKeyId,
+        # secretAccessKey under the mounted secret); the installer's cluster validation checks both keys.
+        storage = (core.Secret(
+            f"{name}-object-storage",
+            metadata=meta.ObjectMetaArgs(name=STORAGE_SECRET, namespace=namespace, labels=labels),
+            type="Opaque",
+            string_data={"accessKeyId": pulumi.Output.secret(key.access_key_id),
+                         "secretAccessKey": pulumi.Output.secret(key.secret_access_key)},
+            opts=in_namespace,
+        ),)
+    return NamespaceAndSecrets(gitpod_namespace, database_secret, registry_secret, database_ca, storage)

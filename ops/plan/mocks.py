@@ -457,6 +457,21 @@ _OUTPUTS.update({
 })
 
 
+def _static_key(id_key: str) -> Callable[[str, dict[str, Any], str], tuple[str, dict[str, Any]]]:
+    """Keys (AWS access keys, GCS HMAC keys): an id and a secret that only say they are the plan's placeholders."""
+    def build(name: str, inputs: dict[str, Any], region: str) -> tuple[str, dict[str, Any]]:
+        key_id = f"OFFLINEPLAN{_digest(name, length=9).upper()}"
+        return key_id, {id_key: key_id, "secret": f"offline-plan-secret-{_digest(name)}"}
+
+    return build
+
+
+_OUTPUTS.update({
+    "aws:iam/accessKey:AccessKey": _static_key("id"),
+    "gcp:storage/hmacKey:HmacKey": _static_key("accessId"),
+})
+
+
 def _gcp_get_project(args: dict[str, Any], region: str) -> dict[str, Any]:
     project = str(args.get("projectId") or args.get("_project") or GCP_PROJECT)
     return {"projectId": project, "number": GCP_PROJECT_NUMBER, "name": project, "id": f"projects/{project}"}

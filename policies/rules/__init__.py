@@ -30,6 +30,7 @@ from policies.rules import (
     mysql,
     node_pools,
     stateful,
+    static_keys,
 )
 
 MODULES: tuple[ModuleType, ...] = (
@@ -41,6 +42,7 @@ MODULES: tuple[ModuleType, ...] = (
     aws_eks,
     aws_compute,
     aws_iam,
+    static_keys,
     aws_ecr,
     aws_kms,
     aws_logs,

@@ -1,5 +1,5 @@
-"""AWS identity: roles only (no IAM users or static keys), no admin wildcards or admin managed policies, IRSA roles
-scoped to one SA."""
+"""AWS identity: no admin wildcards or admin managed policies, IRSA roles scoped to one SA (IAM users and static keys:
+static_keys.py)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,9 @@ from policies.core import iam
 from policies.core.props import as_list, get
 from policies.core.rule import Report, configured, resource_rule
 from policies.rules.tokens import (
-    IAM_ACCESS_KEY,
     IAM_POLICY_ATTACHMENTS,
     IAM_POLICY_HOLDERS,
     IAM_ROLE,
-    IAM_USER_TYPES,
 )
 
 ADMIN_POLICY = "AdministratorAccess"
@@ -33,26 +31,6 @@ WILDCARD_SCHEMA = {
 }
 _WEB_IDENTITY = "sts:AssumeRoleWithWebIdentity"
 _SERVICE_ACCOUNT_PREFIX = "system:serviceaccount:"
-
-
-@resource_rule(
-    name="aws-no-iam-users",
-    summary="The cell creates no IAM users (or their policies and logins); workloads use IRSA roles.",
-    types=IAM_USER_TYPES,
-    control="CKV_AWS_273",
-)
-def no_iam_users(args: Any, report: Report) -> None:
-    report(f"{args.resource_type.rsplit(':', 1)[-1]} resources are not allowed; use an IAM role (IRSA) instead.")
-
-
-@resource_rule(
-    name="aws-no-access-keys",
-    summary="The cell creates no IAM access keys; nothing it runs needs long-lived credentials.",
-    types=[IAM_ACCESS_KEY],
-    control="AWS FSBP IAM.3 (stricter: no keys at all)",
-)
-def no_access_keys(args: Any, report: Report) -> None:
-    report("static access keys are not allowed; use an IAM role (IRSA) instead.")
 
 
 def _policy_documents(args: Any) -> list[tuple[str, Any]]:

@@ -6,7 +6,7 @@ from typing import Any
 
 from policies.core import k8s
 from policies.core.context import provider_props
-from policies.core.props import get
+from policies.core.props import as_list, get
 from policies.core.rule import Report, resource_rule
 
 _RANGE_MARKERS = ("*", "^", "~", ">", "<", " ", "||", "x.", ".x")
@@ -23,8 +23,30 @@ def no_default_namespace(args: Any, report: Report) -> None:
     namespace = get(args.props, path) or get(provider_props(args), "namespace")
     if not namespace:
         report(f"{path} is not set (nor a provider namespace), so the object lands in 'default'.")
-    elif namespace == "default":
+    elif namespace == "default" and not _reads_only_the_maintenance_lease(args):
         report(f"{path} is 'default'; use the cell's own namespace.")
+
+
+# ws-manager-mk2 reads its maintenance lease from default/ws-manager-mk2-maintenance-mode (a location Gitpod fixed):
+# a Role there that may only read that one ConfigMap, and RoleBindings to Roles there, are the one exception.
+MAINTENANCE_LEASE = "ws-manager-mk2-maintenance-mode"
+_ROLE = "kubernetes:rbac.authorization.k8s.io/v1:Role"
+_ROLE_BINDING = "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding"
+
+
+def _reads_only_the_maintenance_lease(args: Any) -> bool:
+    if args.resource_type == _ROLE_BINDING:
+        # A RoleBinding grants at most what a Role in `default` holds, and such a Role passes only as below.
+        return get(args.props, "roleRef.kind") == "Role"
+    if args.resource_type != _ROLE:
+        return False
+    rules = as_list(get(args.props, "rules"))
+    return bool(rules) and all(
+        set(as_list(get(rule, "resources"))) == {"configmaps"}
+        and set(as_list(get(rule, "resourceNames"))) == {MAINTENANCE_LEASE}
+        and set(as_list(get(rule, "verbs"))) <= {"get", "list", "watch"}
+        and set(as_list(get(rule, "apiGroups"))) <= {""}
+        for rule in rules)
 
 
 def is_local_chart(chart: str) -> bool:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
 from components.aws.network import plan_subnets
-from ops.plan.runner import PlanDocument
+from ops.plan.runner import PlanDocument, run_program
+from ops.stackfile import load_stack
 
 Registered = Callable[[str], PlanDocument]
 STATEFUL_TYPES = (
@@ -26,10 +28,34 @@ def provider_region(plan: PlanDocument, resource: dict) -> str:
     return next(r for r in plan.resources if r["urn"] == urn)["inputs"]["region"]
 
 
-def test_no_iam_users_or_static_keys_anywhere(registered: Registered) -> None:
+def keyless_prod(stack_variant: Callable[..., Any]) -> PlanDocument:
+    """prod pinned to the keyless build (as stack `prod-variant`): its storage users reach S3 with IRSA roles."""
+    gitpod = {**load_stack("prod").config["gitpod-cell:gitpod"], "version": "main-gha.13463",
+              "installerImage": "eu.gcr.io/gitpod-core-dev/build/installer:main-gha.13463"}
+    gitpod.pop("staticStorageKey")
+    resources, outputs = run_program(stack_variant("prod", {"gitpod-cell:gitpod": gitpod}))
+    return PlanDocument({"stack": "prod-variant", "resources": resources, "outputs": outputs})
+
+
+def test_the_only_static_key_is_the_buckets_and_only_where_the_build_needs_it(
+        registered: Registered, stack_variant: Callable[..., Any]) -> None:
     for stack in ("dev", "staging", "prod"):
-        types = {r["type"] for r in registered(stack).resources}
-        assert not types & {"aws:iam/user:User", "aws:iam/accessKey:AccessKey"}
+        plan = registered(stack)
+        (user,) = plan.by_type("aws:iam/user:User")
+        assert user["inputs"]["tags"]["gitpod-cell-purpose"] == "object-storage-static-key"
+        assert user["inputs"]["path"] == "/gitpod-cell/"
+        (key,) = plan.by_type("aws:iam/accessKey:AccessKey")
+        assert key["name"] == f"gitpod-{stack}-object-storage-initial"  # the rotation label names the key
+        assert user["urn"] in key["dependencies"]
+        (policy,) = plan.by_type("aws:iam/userPolicy:UserPolicy")
+        statements = json.loads(policy["inputs"]["policy"])["Statement"]
+        resources = {resource for statement in statements for resource in statement["Resource"]}
+        bucket = f"arn:aws:s3:::gitpod-{stack}-123456789012-eu-west-1"
+        assert {resource for resource in resources if resource.startswith("arn:aws:s3")} == {bucket, f"{bucket}/*"}
+        assert not {r["type"] for r in plan.resources} & {"aws:iam/userLoginProfile:UserLoginProfile",
+                                                          "aws:iam/userPolicyAttachment:UserPolicyAttachment"}
+    types = {r["type"] for r in keyless_prod(stack_variant).resources}
+    assert not types & {"aws:iam/user:User", "aws:iam/accessKey:AccessKey"}
 
 
 @pytest.mark.parametrize(("stack", "zones", "nat_gateways"), [("dev", 2, 1), ("staging", 2, 1), ("prod", 3, 3)])
@@ -217,19 +243,21 @@ def test_dns_zone_created_or_adopted(registered: Registered, stack_variant) -> N
     assert outputs["dnsZoneId"] == "Z0123456789ABC"
 
 
-def test_irsa_roles_trust_exactly_one_service_account(registered: Registered) -> None:
-    plan = registered("prod")
+def test_irsa_roles_trust_exactly_one_service_account(stack_variant: Callable[..., Any]) -> None:
+    plan = keyless_prod(stack_variant)
     expected = {
         "cert-manager": "system:serviceaccount:cert-manager:cert-manager",
         "external-dns": "system:serviceaccount:external-dns:external-dns",
         "cluster-autoscaler": "system:serviceaccount:kube-system:cluster-autoscaler",
         "ebs-csi": "system:serviceaccount:kube-system:ebs-csi-controller-sa",
-        "gitpod-server-storage": "system:serviceaccount:gitpod:server",
+        "gitpod-content-service-storage": "system:serviceaccount:gitpod:content-service",
+        "gitpod-ws-daemon-storage": "system:serviceaccount:gitpod:ws-daemon",
+        "gitpod-ws-manager-mk2-storage": "system:serviceaccount:gitpod:ws-manager-mk2",
         "gitpod-image-builder-registry": "system:serviceaccount:gitpod:image-builder-mk3",
     }
     roles = {r["name"]: json.loads(r["inputs"]["assumeRolePolicy"]) for r in plan.by_type("aws:iam/role:Role")}
     for workload, subject in expected.items():
-        trust = roles[f"gitpod-prod-{workload}"]["Statement"]
+        trust = roles[f"gitpod-prod-variant-{workload}"]["Statement"]
         assert len(trust) == 1
         (condition,) = [v for k, v in trust[0]["Condition"]["StringEquals"].items() if k.endswith(":sub")]
         assert condition == subject
@@ -238,12 +266,14 @@ def test_irsa_roles_trust_exactly_one_service_account(registered: Registered) ->
             assert not ("*" in statement["Action"] and "*" in statement["Resource"])
 
 
-def test_storage_role_is_scoped_to_the_cell_bucket(registered: Registered) -> None:
-    plan = registered("prod")
+def test_storage_roles_exist_only_on_keyless_builds_and_reach_only_the_cell_bucket(
+        registered: Registered, stack_variant: Callable[..., Any]) -> None:
+    assert not [r for r in registered("prod").by_type("aws:iam/role:Role") if r["name"].endswith("-storage")]
+    plan = keyless_prod(stack_variant)
     policy = next(json.loads(p["inputs"]["policy"]) for p in plan.by_type("aws:iam/rolePolicy:RolePolicy")
-                  if p["name"] == "gitpod-prod-gitpod-server-storage")
+                  if p["name"] == "gitpod-prod-variant-gitpod-ws-daemon-storage")
     resources = {r for s in policy["Statement"] for r in s["Resource"]}
-    assert "arn:aws:s3:::gitpod-prod-123456789012-eu-west-1/*" in resources
+    assert "arn:aws:s3:::gitpod-prod-variant-123456789012-eu-west-1/*" in resources
     assert not any(r == "*" for r in resources)
 
 

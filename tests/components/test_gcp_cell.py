@@ -9,10 +9,12 @@ import pytest
 
 from components.gcp.naming import service_account_id
 from components.gcp.ranges import plan_ranges
+from ops.plan.mocks import GCP_PROJECT_NUMBER as PROJECT_NUMBER
 from ops.plan.runner import PlanDocument
 from tests.conftest import with_changes
 
 Registered = Callable[[str], PlanDocument]
+
 PROJECT = "acme-gitpod-prod"
 STATEFUL_TYPES = (
     "gcp:sql/databaseInstance:DatabaseInstance",
@@ -346,31 +348,55 @@ def test_dns_zone_with_dnssec_or_adopted(registered: Registered, stack_variant) 
     assert {b["managedZone"] for b in bindings} == {"acme-dev"}
 
 
-def test_workload_identity_binds_exactly_one_ksa_and_no_keys(registered: Registered) -> None:
+def principal(ksa: str) -> str:
+    namespace, account = ksa.split("/")
+    return (f"principal://iam.googleapis.com/projects/{PROJECT_NUMBER}/locations/global/workloadIdentityPools/"
+            f"{PROJECT}.svc.id.goog/subject/ns/{namespace}/sa/{account}")
+
+
+def test_add_ons_use_workload_identity_and_gitpod_workloads_their_own_principals(registered: Registered) -> None:
     for stack in ("prod-gcp", "dev-gcp"):
         types = {r["type"] for r in registered(stack).resources}
         assert "gcp:serviceaccount/key:Key" not in types
     plan = registered("prod-gcp")
-    expected = {
-        "cert-manager": "cert-manager/cert-manager",
-        "external-dns": "external-dns/external-dns",
-        "gitpod-server-storage": "gitpod/server",
-        "gitpod-ws-daemon-storage": "gitpod/ws-daemon",
-        "gitpod-image-builder-registry": "gitpod/image-builder-mk3",
-        "gitpod-registry-facade-registry": "gitpod/registry-facade",
-    }
     bindings = {r["name"].removesuffix("-workload-identity"): r
                 for r in plan.by_type("gcp:serviceaccount/iAMMember:IAMMember")}
     cluster = plan.one("gcp:container/cluster:Cluster")["urn"]
-    for workload, ksa in expected.items():
+    # The add-ons this program installs carry the annotation in their charts: Google service accounts.
+    for workload, ksa in {"cert-manager": "cert-manager/cert-manager",
+                          "external-dns": "external-dns/external-dns",
+                          "gitpod-registry-credentials": "gitpod/registry-credentials"}.items():
         binding = bindings[f"gitpod-prod-gcp-{workload}"]
         assert binding["inputs"]["role"] == "roles/iam.workloadIdentityUser"
         assert binding["inputs"]["member"] == f"serviceAccount:{PROJECT}.svc.id.goog[{ksa}]"
         # The identity pool exists only once a Workload Identity cluster does: every binding waits for it.
         assert cluster in binding["dependencies"], workload
     assert all(cluster in b["dependencies"] for b in bindings.values())
+    # Gitpod's own workloads: IAM straight on their Kubernetes principals, no Google service account to annotate.
+    repository_members = {r["inputs"]["member"]: r["inputs"]["role"]
+                          for r in plan.by_type("gcp:artifactregistry/repositoryIamMember:RepositoryIamMember")}
+    assert repository_members[principal("gitpod/image-builder-mk3")] == "roles/artifactregistry.writer"
+    assert repository_members[principal("gitpod/registry-facade")] == "roles/artifactregistry.reader"
+    outputs = plan.document["outputs"]["gitpodIdentities"]
+    assert "principal" in outputs["image-builder-mk3"]
+    assert "static key" in outputs["ws-daemon"]
     for account in plan.by_type("gcp:serviceaccount/account:Account"):
         assert 6 <= len(account["inputs"]["accountId"]) <= 30
+
+
+def test_the_bucket_key_is_an_hmac_key_of_an_account_that_reaches_only_the_bucket(registered: Registered) -> None:
+    plan = registered("prod-gcp")
+    (hmac,) = plan.by_type("gcp:storage/hmacKey:HmacKey")
+    holder = next(a for a in plan.by_type("gcp:serviceaccount/account:Account")
+                  if "object-storage-static-key" in a["inputs"]["description"])
+    email = f"{holder['inputs']['accountId']}@{PROJECT}.iam.gserviceaccount.com"
+    assert hmac["inputs"]["serviceAccountEmail"] == email
+    assert hmac["name"].endswith("-initial")
+    grants = [r["inputs"] for r in plan.resources if (r["type"].startswith("gcp:") and "IAMMember" in r["type"])
+              or r["type"].endswith("IamMember")]
+    holder_grants = {(g["role"], g.get("bucket")) for g in grants if g.get("member") == f"serviceAccount:{email}"}
+    bucket = f"gitpod-prod-gcp-{PROJECT}"
+    assert holder_grants == {("roles/storage.objectAdmin", bucket), ("roles/storage.legacyBucketReader", bucket)}
 
 
 def test_workload_roles_are_scoped_to_one_resource(registered: Registered) -> None:
@@ -379,15 +405,9 @@ def test_workload_roles_are_scoped_to_one_resource(registered: Registered) -> No
     def member(workload: str) -> str:
         return f"serviceAccount:{service_account_id('gitpod-prod-gcp', workload)}@{PROJECT}.iam.gserviceaccount.com"
 
-    bucket_grants = {(r["inputs"]["member"], r["inputs"]["role"], r["inputs"]["bucket"])
-                     for r in plan.by_type("gcp:storage/bucketIAMMember:BucketIAMMember")}
     bucket = f"gitpod-prod-gcp-{PROJECT}"
-    assert bucket_grants == {(member("server"), "roles/storage.objectAdmin", bucket),
-                             (member("ws-daemon"), "roles/storage.objectAdmin", bucket)}
-    repository_grants = {(r["inputs"]["member"], r["inputs"]["role"])
-                         for r in plan.by_type("gcp:artifactregistry/repositoryIamMember:RepositoryIamMember")}
-    assert (member("image-builder"), "roles/artifactregistry.writer") in repository_grants
-    assert (member("registry-facade"), "roles/artifactregistry.reader") in repository_grants
+    for grant in plan.by_type("gcp:storage/bucketIAMMember:BucketIAMMember"):
+        assert grant["inputs"]["bucket"] == bucket
     # No predefined DNS admin role anywhere: custom roles, record changes bound on the zone only.
     project_roles = [r["inputs"] for r in plan.by_type("gcp:projects/iAMMember:IAMMember")]
     assert not [r for r in project_roles if r["role"] in ("roles/dns.admin", "roles/owner", "roles/editor")]

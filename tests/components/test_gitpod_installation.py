@@ -4,6 +4,7 @@ namespace, secrets, and the installer Job with its rollout hooks."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -11,9 +12,11 @@ import pytest
 import yaml
 
 from components.gitpod import hooks
-from components.gitpod.installer import job_name, sanitise_version
+from components.gitpod.installer import APPLY_SCRIPT, job_name, sanitise_version
+from contract.gitpod_builds import TOOLBOX_IMAGE
 from contract.rollout import HookContext
 from ops.plan.runner import PlanDocument, run_program
+from ops.stackfile import load_stack
 
 Registered = Callable[[str], PlanDocument]
 STACKS = ("dev", "staging", "prod")
@@ -25,6 +28,11 @@ def by_k8s_name(plan: PlanDocument, resource_type: str, name: str) -> dict[str, 
     found = [r for r in plan.by_type(resource_type) if r["inputs"]["metadata"]["name"] == name]
     assert len(found) == 1, f"{resource_type} {name}: {len(found)}"
     return found[0]
+
+
+def apply_env(plan: PlanDocument) -> dict[str, str]:
+    (apply,) = installer_job(plan)["inputs"]["spec"]["template"]["spec"]["containers"]
+    return {e["name"]: e["value"] for e in apply["env"]}
 
 
 def installer_job(plan: PlanDocument) -> dict[str, Any]:
@@ -110,15 +118,16 @@ def test_namespace_and_secrets_keep_every_value_secret(registered: Registered) -
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_installer_job_pinned_named_and_hooked(registered: Registered, stack: str) -> None:
+def test_installer_job_renders_with_the_pinned_installer_and_applies_with_the_toolbox(registered: Registered,
+                                                                                     stack: str) -> None:
     plan = registered(stack)
     job = installer_job(plan)
-    version = "release-2022.06.0.10"
-    config_hash = plan.document["outputs"]["gitpodConfigHash"]
+    version = "release-2022.11.3"
     assert job["name"] == f"gitpod-installer-{sanitise_version(version)}"
     metadata = job["inputs"]["metadata"]
-    assert metadata["name"] == job_name(version, config_hash)
-    assert metadata["name"].startswith("gitpod-installer-release-2022-06-0-10-")
+    assert metadata["name"] == job_name(version, metadata["annotations"]["gitpod-cell/rollout-hash"])
+    assert metadata["annotations"]["gitpod-cell/config-hash"] == plan.document["outputs"]["gitpodConfigHash"]
+    assert metadata["name"].startswith("gitpod-installer-release-2022-11-3-")
     assert len(metadata["name"]) <= 63
     assert metadata["labels"]["app.kubernetes.io/name"] == "gitpod-installer"
     assert job["options"]["hooks"] == {"beforeCreate": BEFORE, "beforeUpdate": BEFORE,
@@ -131,25 +140,91 @@ def test_installer_job_pinned_named_and_hooked(registered: Registered, stack: st
     assert pod["restartPolicy"] == "Never"
     assert pod["serviceAccountName"] == "gitpod-installer"
     assert pod["securityContext"]["runAsNonRoot"] is True
-    (container,) = pod["containers"]
-    assert container["image"] == f"eu.gcr.io/gitpod-core-dev/build/installer:{version}"
-    assert container["securityContext"]["allowPrivilegeEscalation"] is False
-    assert container["securityContext"]["readOnlyRootFilesystem"] is True
-    assert container["resources"]["limits"]["memory"]
-    script = container["command"][-1]
-    assert '/app/installer render --config "$CONFIG" --namespace "$NAMESPACE"' in script
-    assert "kubectl apply --server-side" in script
-    env = {e["name"]: e["value"] for e in container["env"]}
-    assert env["CONFIG"] == "/config/config.yaml"
-    assert env["RENDER_FLAGS"] == ""
+    (render,) = pod["initContainers"]
+    (apply,) = pod["containers"]
+    # The installer renders without a shell (later installer images are distroless) ...
+    assert render["image"] == f"eu.gcr.io/gitpod-core-dev/build/installer:{version}"
+    assert render["command"] == ["/app/installer", "render", "--config", "/config/config.yaml", "--namespace",
+                                 "gitpod", "--output-split-files", "/rendered"]
+    # ... and the toolbox applies: bash, kubectl, jq, yq and curl (the 2022.11.3 installer image has them).
+    assert apply["image"] == TOOLBOX_IMAGE
+    assert apply["command"] == ["/bin/bash", "/scripts/apply-gitpod.sh"]
+    for container in (render, apply):
+        assert container["securityContext"]["allowPrivilegeEscalation"] is False
+        assert container["securityContext"]["readOnlyRootFilesystem"] is True
+        assert container["resources"]["limits"]["memory"]
+    env = {e["name"]: e["value"] for e in apply["env"]}
     assert env["DATABASE_CA_URL"].startswith("https://truststore.pki.rds.amazonaws.com/")
-    # The Job waits for what its config references, and for its record and config to exist.
+    assert env["MAINTENANCE_MECHANISM"] == "scale-ws-manager"
+    assert env["WORKSPACE_MANAGER"] == "ws-manager"
+    assert (env["LEASE_NAMESPACE"], env["LEASE_CONFIG_MAP"]) == ("default", "ws-manager-mk2-maintenance-mode")
+    assert env["STORAGE_USERS"] == "content-service ws-daemon ws-manager"
+    assert len(env["STORAGE_KEY_VERSION"]) == 16
+    identities = json.loads(env["IDENTITY_ANNOTATIONS"])
+    assert set(identities) == {"image-builder-mk3", "registry-facade"}
+    assert identities["registry-facade"]["eks.amazonaws.com/role-arn"].startswith(
+        f"arn:aws:iam::123456789012:role/gitpod-{stack}-gitpod-registry-facade-registry")
+    script = by_k8s_name(plan, "kubernetes:core/v1:ConfigMap", "gitpod-installer-apply")["inputs"]["data"]
+    assert script["apply-gitpod.sh"] == APPLY_SCRIPT
+    # The Job waits for what its config references, its scripts, the storage key and the maintenance keeper.
     depends = set(job["options"]["dependsOn"])
     for resource_type, name in (("kubernetes:core/v1:ConfigMap", "gitpod-installer-config"),
+                                ("kubernetes:core/v1:ConfigMap", "gitpod-installer-apply"),
                                 ("kubernetes:core/v1:ConfigMap", "gitpod-installation"),
-                                ("kubernetes:core/v1:Secret", "gitpod-database")):
+                                ("kubernetes:core/v1:Secret", "gitpod-database"),
+                                ("kubernetes:core/v1:Secret", "gitpod-object-storage"),
+                                ("kubernetes:batch/v1:CronJob", "gitpod-maintenance-keeper")):
         assert by_k8s_name(plan, resource_type, name)["urn"] in depends
     assert plan.one("kubernetes:cert-manager.io/v1:Certificate")["urn"] in depends
+
+
+def test_the_storage_key_reaches_only_its_secret(registered: Registered) -> None:
+    plan = registered("prod")
+    secret = by_k8s_name(plan, "kubernetes:core/v1:Secret", "gitpod-object-storage")
+    assert secret["inputs"]["stringData"] == "[secret]"
+    key = plan.one("aws:iam/accessKey:AccessKey")
+    assert key["urn"] in secret["dependencies"]
+    text = json.dumps(plan.document["outputs"])
+    assert "OFFLINEPLAN" not in text
+    assert "offline-plan-secret" not in text
+    # The Job's stamp names the key without revealing it.
+    assert "OFFLINEPLAN" not in apply_env(plan)["STORAGE_KEY_VERSION"]
+
+
+def test_the_maintenance_keeper_may_read_the_lease_and_scale_ws_manager_only(registered: Registered) -> None:
+    plan = registered("prod")
+    cron = by_k8s_name(plan, "kubernetes:batch/v1:CronJob", "gitpod-maintenance-keeper")["inputs"]
+    assert cron["spec"]["schedule"] == "* * * * *"
+    assert cron["spec"]["concurrencyPolicy"] == "Forbid"
+    pod = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    (keeper,) = pod["containers"]
+    assert keeper["image"] == TOOLBOX_IMAGE
+    assert {e["name"]: e["value"] for e in keeper["env"]}["WORKSPACE_MANAGER"] == "ws-manager"
+    roles = {(r["inputs"]["metadata"]["namespace"], r["inputs"]["metadata"]["name"]): r["inputs"]["rules"]
+             for r in plan.by_type("kubernetes:rbac.authorization.k8s.io/v1:Role")
+             if r["inputs"]["metadata"]["name"] == "gitpod-maintenance-keeper"}
+    assert roles[("default", "gitpod-maintenance-keeper")] == [
+        {"apiGroups": [""], "resources": ["configmaps"], "resourceNames": ["ws-manager-mk2-maintenance-mode"],
+         "verbs": ["get"]}]
+    rules = roles[("gitpod", "gitpod-maintenance-keeper")]
+    assert {name for rule in rules for name in rule["resourceNames"]} == {"ws-manager"}
+
+
+def test_mk2_builds_need_no_keeper(stack_variant: Callable[..., Any]) -> None:
+    gitpod = {**load_stack("dev").config["gitpod-cell:gitpod"], "version": "main-gha.13463",
+              "installerImage": "eu.gcr.io/gitpod-core-dev/build/installer:main-gha.13463"}
+    gitpod.pop("staticStorageKey")
+    resources, outputs = run_program(stack_variant("dev", {"gitpod-cell:gitpod": gitpod}))
+    plan = PlanDocument({"resources": resources, "outputs": outputs})
+    cron_jobs = {c["inputs"]["metadata"]["name"] for c in plan.by_type("kubernetes:batch/v1:CronJob")}
+    assert "gitpod-maintenance-keeper" not in cron_jobs
+    env = apply_env(plan)
+    assert env["MAINTENANCE_MECHANISM"] == "mk2-lease"
+    assert env["STORAGE_KEY_VERSION"] == ""
+    identities = json.loads(env["IDENTITY_ANNOTATIONS"])
+    assert set(identities) == {"content-service", "ws-daemon", "ws-manager-mk2", "image-builder-mk3",
+                               "registry-facade"}
+    assert "written onto the rendered ServiceAccount by the installer Job" in outputs["gitpodIdentities"]["ws-daemon"]
 
 
 def test_installation_record_and_exports(registered: Registered) -> None:
@@ -159,7 +234,7 @@ def test_installation_record_and_exports(registered: Registered) -> None:
     assert record["metadata"]["namespace"] == "gitpod"
     assert record["data"] == {
         "cell": "prod",
-        "version": "release-2022.06.0.10",
+        "version": "release-2022.11.3",
         "configHash": outputs["gitpodConfigHash"],
         "timeoutDefault": "30m",
         "timeoutExtended": "180m",
@@ -170,7 +245,7 @@ def test_installation_record_and_exports(registered: Registered) -> None:
                              "pinned workspaces are never deleted",
     }
     assert outputs["gitpodUrl"] == "https://gitpod.example.com"
-    assert outputs["gitpodVersion"] == "release-2022.06.0.10"
+    assert outputs["gitpodVersion"] == "release-2022.11.3"
     assert len(outputs["gitpodConfigHash"]) == 64
     # Where ws-manager-mk2 reads the lease (maintenance_controller.go: namespace "default"), not Gitpod's namespace.
     assert outputs["maintenanceConfigMap"] == "default/ws-manager-mk2-maintenance-mode"
@@ -185,9 +260,8 @@ def test_gc_off_is_said_in_the_plan(stack_variant: Callable[..., Any]) -> None:
     assert record["inputs"]["data"]["garbageCollection"].startswith("OFF: stopped workspaces are never deleted")
     config = by_k8s_name(plan, "kubernetes:core/v1:ConfigMap", "gitpod-installer-config")
     assert "disableWorkspaceGarbageCollection: true" in config["inputs"]["data"]["config.yaml"]
-    (container,) = installer_job(plan)["inputs"]["spec"]["template"]["spec"]["containers"]
-    env = {e["name"]: e["value"] for e in container["env"]}
-    assert env["RENDER_FLAGS"] == "--use-experimental-config"
+    (render,) = installer_job(plan)["inputs"]["spec"]["template"]["spec"]["initContainers"]
+    assert render["command"][-1] == "--use-experimental-config"
 
 
 def test_config_change_renames_the_job(registered: Registered, stack_variant: Callable[..., Any]) -> None:
@@ -250,7 +324,7 @@ def test_gcp_cell_plugs_in_unchanged(registered: Registered) -> None:
     assert ca["urn"] in installer_job(plan)["options"]["dependsOn"]
     config_map = by_k8s_name(plan, "kubernetes:core/v1:ConfigMap", "gitpod-installer-config")
     document = yaml.safe_load(config_map["inputs"]["data"]["config.yaml"])
-    assert document["objectStorage"]["cloudStorage"]["project"] == "acme-gitpod-dev"
+    assert document["objectStorage"]["s3"]["endpoint"] == "storage.googleapis.com"
     assert document["containerRegistry"]["external"]["url"].startswith("europe-west1-docker.pkg.dev/acme-gitpod-dev/")
 
 

@@ -54,7 +54,7 @@ def test_bucket_is_adopted_not_created(restore_plan: Callable[..., dict]) -> Non
     assert any(r["type"] == "gitpod-cell:aws:AdoptedBucket" for r in plan["resources"])
     assert plan["outputs"]["bucket"] == RESTORE["adoptBucket"]
     storage_policy = next(json.loads(r["inputs"]["policy"]) for r in plan["resources"]
-                          if r["type"] == "aws:iam/rolePolicy:RolePolicy" and r["name"].endswith("server-storage"))
+                          if r["type"] == "aws:iam/userPolicy:UserPolicy")  # the bucket key's one policy
     resources = {res for statement in storage_policy["Statement"] for res in statement["Resource"]}
     assert f"arn:aws:s3:::{RESTORE['adoptBucket']}/*" in resources
     installer_config = json.dumps(plan["resources"])

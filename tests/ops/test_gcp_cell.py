@@ -65,7 +65,7 @@ def test_the_shipped_prod_gcp_stack_resolves_to_the_names_components_gcp_gives()
     assert target.repositories == ("gitpod-prod-gcp",)  # ArtifactRegistry(repository_id=prefix)
     assert target.replica_bucket is None  # a multi-region bucket is its own replica
     assert target.replica_region == "europe-west4"  # where Cloud SQL keeps the backups (crossRegionBackups)
-    assert target.gitpod_version == "release-2022.06.0.10"
+    assert target.gitpod_version == "release-2022.11.3"
 
 
 def test_overrides_and_missing_settings():

@@ -46,6 +46,8 @@ config:
   gitpod-cell:gitpod:
     version: 2024.11.0
     installerImage: eu.gcr.io/gitpod-core-dev/build/installer:2024.11.0
+    staticStorageKey:
+      accept: true
 """
 
 
@@ -468,7 +470,7 @@ def test_cleanup_deletes_old_scratch_instances_of_the_stack_only(cell: GoogleApi
 @pytest.fixture
 def old_cell(cell: GoogleApiDouble, gcs: Any, bucket: str) -> Any:
     # Taken a day ago: a restore picks the newest backup at or before its time, and the tests restore to hours ago.
-    return write_gcs_config_backup(gcs, bucket, STACK, "2024.12.1", "abc123", "domain: x\n",
+    return write_gcs_config_backup(gcs, bucket, STACK, "release-2022.11.3", "abc123", "domain: x\n",
                                    datetime.now(UTC) - timedelta(days=1))
 
 
@@ -490,8 +492,9 @@ def test_restore_plan_of_a_gcp_stack_clones_the_database_and_adopts_the_bucket(o
         "adoptBucket": bucket,
     }
     assert config["gcp:region"] == REGION
-    assert config["gitpod-cell:gitpod"]["version"] == "2024.12.1"
-    assert config["gitpod-cell:gitpod"]["installerImage"] == "eu.gcr.io/gitpod-core-dev/build/installer:2024.12.1"
+    assert config["gitpod-cell:gitpod"]["version"] == "release-2022.11.3"
+    assert config["gitpod-cell:gitpod"]["installerImage"] == (
+        "eu.gcr.io/gitpod-core-dev/build/installer:release-2022.11.3")
     out = capsys.readouterr().out
     assert f"the config backed up at gs://{bucket}/{old_cell.key} (version {old_cell.version_id})" in out
     assert f"a Cloud SQL clone of {INSTANCE} in {REGION}" in out
@@ -515,7 +518,7 @@ def test_the_generated_gcp_stack_plans_a_restored_cell_offline(old_cell, stacks:
     assert db["inputs"]["region"] == REGION
     assert not [r for r in plan["resources"] if r["type"] == "gcp:storage/bucket:Bucket"]
     assert plan["outputs"]["bucket"] == bucket
-    assert plan["outputs"]["gitpodVersion"] == "2024.12.1"
+    assert plan["outputs"]["gitpodVersion"] == "release-2022.11.3"
     assert [v for v in plan["policies"]["violations"] if v["enforcement"] == "mandatory"] == []
 
 
@@ -542,7 +545,7 @@ def test_a_gcp_restore_time_older_than_the_window_is_a_clear_error(old_cell, sta
 
 # Three rollouts within the clone window (the cell's oldest backup run is a day old), each an upgrade.
 UPGRADES = ((timedelta(hours=20), "2024.10.0", "aaa111"), (timedelta(hours=10), "2024.11.0", "bbb222"),
-            (timedelta(hours=1), "2024.12.1", "ccc333"))
+            (timedelta(hours=1), "release-2022.11.3", "ccc333"))
 
 
 @pytest.fixture
@@ -602,7 +605,7 @@ def test_a_gcp_restore_to_latest_installs_the_last_backup(upgraded_cell: list[An
     assert restore_gcp(bucket) == 0
     config = new_config(stacks)
     assert config["gitpod-cell:restore"]["configBackup"]["versionId"] == upgraded_cell[2].version_id
-    assert config["gitpod-cell:gitpod"]["version"] == "2024.12.1"
+    assert config["gitpod-cell:gitpod"]["version"] == "release-2022.11.3"
 
 
 def test_the_drill_connectors_verify_each_instance_against_the_ca_the_api_gave(scenario, monkeypatch):  # noqa: F811

@@ -27,6 +27,8 @@ config:
   gitpod-cell:gitpod:
     version: 2024.11.0
     installerImage: eu.gcr.io/gitpod-core-dev/build/installer:2024.11.0
+    staticStorageKey:
+      accept: true
     letsencrypt:
       email: ops@example.com
   gitpod-cell:slackToken:
@@ -59,7 +61,7 @@ def make_old_cell(aws, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, moto_url
 
 @pytest.fixture
 def old_cell(aws, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, moto_url: str, boto_session) -> dict[str, Any]:
-    return make_old_cell(aws, tmp_path, monkeypatch, moto_url, boto_session, [("2024.12.1", "abc123", START)])
+    return make_old_cell(aws, tmp_path, monkeypatch, moto_url, boto_session, [("release-2022.11.3", "abc123", START)])
 
 
 def run(argv: list[str]) -> int:
@@ -84,8 +86,9 @@ def test_restore_into_the_same_region_adopts_the_primary_bucket(old_cell, capsys
     }
     assert config["aws:region"] == "eu-west-1"
     # Exactly the backed-up version, not the one the old stack file names now.
-    assert config["gitpod-cell:gitpod"]["version"] == "2024.12.1"
-    assert config["gitpod-cell:gitpod"]["installerImage"] == "eu.gcr.io/gitpod-core-dev/build/installer:2024.12.1"
+    assert config["gitpod-cell:gitpod"]["version"] == "release-2022.11.3"
+    assert config["gitpod-cell:gitpod"]["installerImage"] == (
+        "eu.gcr.io/gitpod-core-dev/build/installer:release-2022.11.3")
     assert config["gitpod-cell:gitpod"]["letsencrypt"] == {"email": "ops@example.com"}
     assert "gitpod-cell:slackToken" not in config  # encrypted for the old stack: set again
     out = capsys.readouterr().out
@@ -192,7 +195,7 @@ def test_the_generated_stack_plans_a_restored_cell_offline(old_cell, replicated_
         assert restored_from["sourceDbInstanceIdentifier"] == "gitpod-prod-db"
     assert not [r for r in plan["resources"] if r["type"] == "aws:s3/bucket:Bucket"]
     assert plan["outputs"]["bucket"] == (REPLICA_BUCKET if region else PRIMARY_BUCKET)
-    assert plan["outputs"]["gitpodVersion"] == "2024.12.1"
+    assert plan["outputs"]["gitpodVersion"] == "release-2022.11.3"
     assert [v for v in plan["policies"]["violations"] if v["enforcement"] == "mandatory"] == []
 
 
@@ -206,7 +209,8 @@ T1, T2, T3 = START - timedelta(days=3), START - timedelta(days=2), START - timed
 @pytest.fixture
 def upgraded_cell(aws, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, moto_url: str, boto_session) -> dict[str, Any]:
     return make_old_cell(aws, tmp_path, monkeypatch, moto_url, boto_session,
-                         [("2024.10.0", "aaa111", T1), ("2024.11.0", "bbb222", T2), ("2024.12.1", "ccc333", T3)])
+                         [("2024.10.0", "aaa111", T1), ("2024.11.0", "bbb222", T2),
+                          ("release-2022.11.3", "ccc333", T3)])
 
 
 def into_replica(*extra: str) -> list[str]:
@@ -223,7 +227,7 @@ def test_a_time_between_two_backups_installs_the_earlier_version(upgraded_cell, 
     assert config["gitpod-cell:restore"]["pointInTime"] == "2025-03-12T21:26:53Z"
     assert config["gitpod-cell:restore"]["configBackup"] == {"bucket": REPLICA_BUCKET, "key": chosen.key,
                                                              "versionId": chosen.version_id}
-    # The database as it was before the 2024.12.1 upgrade runs with the version it ran with then.
+    # The database as it was before the release-2022.11.3 upgrade runs with the version it ran with then.
     assert config["gitpod-cell:gitpod"]["version"] == "2024.11.0"
     assert config["gitpod-cell:gitpod"]["installerImage"] == "eu.gcr.io/gitpod-core-dev/build/installer:2024.11.0"
     out = capsys.readouterr().out
@@ -273,7 +277,7 @@ def test_latest_installs_the_last_backup(upgraded_cell, replicated_backups, regi
     assert config["gitpod-cell:restore"]["pointInTime"] == "latest"
     assert config["gitpod-cell:restore"]["configBackup"] == {"bucket": bucket, "key": last.key,
                                                              "versionId": last.version_id}
-    assert config["gitpod-cell:gitpod"]["version"] == "2024.12.1"
+    assert config["gitpod-cell:gitpod"]["version"] == "release-2022.11.3"
     assert "chosen as the newest of 3 backup(s), for the latest restorable time" in capsys.readouterr().out
 
 

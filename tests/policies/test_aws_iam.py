@@ -30,41 +30,6 @@ def trust(condition=None):
     return document(statement)
 
 
-class TestNoIamUsers:
-    rule = "aws-no-iam-users"
-
-    @pytest.mark.parametrize("resource_type", [
-        "aws:iam/user:User", "aws:iam/userPolicyAttachment:UserPolicyAttachment",
-    ])
-    def test_fails_for_user_resources(self, check, resource_type):
-        user = resource(resource_type, "ci", {"name": "ci"})
-        kind = resource_type.rsplit(":", 1)[-1]
-        assert check(self.rule, user) == [(user["urn"], f"{kind} resources are not allowed; use an IAM role (IRSA) "
-                                                        "instead.")]
-
-    def test_passes_for_roles(self, check):
-        assert check(self.rule, resource(ROLE, "r", {"assumeRolePolicy": trust()})) == []
-
-    def test_passes_with_no_inputs(self, check):
-        assert check(self.rule, resource(ROLE, "r")) == []
-
-
-class TestNoAccessKeys:
-    rule = "aws-no-access-keys"
-
-    def test_fails(self, check):
-        key = resource("aws:iam/accessKey:AccessKey", "ci", {"user": "ci"})
-        assert check(self.rule, key) == [(key["urn"], "static access keys are not allowed; use an IAM role (IRSA) "
-                                                      "instead.")]
-
-    def test_fails_with_no_inputs(self, check):
-        key = resource("aws:iam/accessKey:AccessKey", "ci")
-        assert len(check(self.rule, key)) == 1
-
-    def test_passes_without_keys(self, check):
-        assert check(self.rule, resource(ROLE, "r", {})) == []
-
-
 class TestNoWildcardAdmin:
     rule = "aws-iam-no-wildcard-admin"
 

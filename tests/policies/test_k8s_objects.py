@@ -38,6 +38,25 @@ class TestNoDefaultNamespace:
             (release["urn"], "namespace is not set (nor a provider namespace), so the object lands in 'default'.")
         ]
 
+    def test_only_a_reader_of_the_maintenance_lease_may_live_in_default(self, check):
+        role_type = "kubernetes:rbac.authorization.k8s.io/v1:Role"
+        binding_type = "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding"
+        reader = resource(role_type, "lease", {"metadata": {"namespace": "default"}, "rules": [
+            {"apiGroups": [""], "resources": ["configmaps"], "resourceNames": ["ws-manager-mk2-maintenance-mode"],
+             "verbs": ["get"]}]})
+        writer = resource(role_type, "writer", {"metadata": {"namespace": "default"}, "rules": [
+            {"apiGroups": [""], "resources": ["configmaps"], "resourceNames": ["ws-manager-mk2-maintenance-mode"],
+             "verbs": ["get", "patch"]}]})
+        anything = resource(role_type, "any", {"metadata": {"namespace": "default"}, "rules": [
+            {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get"]}]})
+        empty = resource(role_type, "empty", {"metadata": {"namespace": "default"}})
+        to_role = resource(binding_type, "to-role", {"metadata": {"namespace": "default"},
+                                                     "roleRef": {"kind": "Role", "name": "lease"}})
+        to_cluster_role = resource(binding_type, "to-admin", {"metadata": {"namespace": "default"},
+                                                              "roleRef": {"kind": "ClusterRole", "name": "admin"}})
+        found = {urn for urn, _ in check(self.rule, reader, writer, anything, empty, to_role, to_cluster_role)}
+        assert found == {writer["urn"], anything["urn"], empty["urn"], to_cluster_role["urn"]}
+
     @pytest.mark.parametrize("resource_type", ["kubernetes:core/v1:Namespace",
                                                "kubernetes:cert-manager.io/v1:ClusterIssuer"])
     def test_cluster_scoped_objects_are_ignored(self, check, resource_type):

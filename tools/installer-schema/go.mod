@@ -1,0 +1,3 @@
+module gitpod-cell/tools/installer-schema
+
+go 1.24
