@@ -51,7 +51,8 @@ if [ "${#rendered[@]}" -eq 0 ]; then
   exit 1
 fi
 manifests="$WORK/gitpod.yaml"
-for file in "${rendered[@]}"; do printf -- '---\n' >> "$manifests"; cat "$file" >> "$manifests"; done
+# The installer writes some files without a final newline: start every document on a line of its own.
+for file in "${rendered[@]}"; do printf -- '\n---\n' >> "$manifests"; cat "$file" >> "$manifests"; done
 
 for account in $(jq -r 'keys[]' <<<"$IDENTITY_ANNOTATIONS"); do
   ACCOUNT=$account ANNOTATIONS=$(jq -c --arg account "$account" '.[$account]' <<<"$IDENTITY_ANNOTATIONS") \
@@ -75,12 +76,18 @@ if [ -n "$STORAGE_KEY_VERSION" ]; then
 fi
 
 if [ "$MAINTENANCE_MECHANISM" = "scale-ws-manager" ] && lease_running; then
-  replicas=$(WORKLOAD=$WORKSPACE_MANAGER yq \
-    'select(.kind == "Deployment" and .metadata.name == strenv(WORKLOAD)) | .spec.replicas // 1' "$manifests")
-  REPLICAS=${replicas:-1} WORKLOAD=$WORKSPACE_MANAGER yq --inplace '
+  # (yq's `//` yields its alternative for every document, even those `select` dropped: test for null instead.)
+  replicas=$(WORKLOAD=$WORKSPACE_MANAGER yq --no-doc \
+    'select(.kind == "Deployment" and .metadata.name == strenv(WORKLOAD)) | .spec.replicas' "$manifests")
+  [ "$replicas" = "null" ] && replicas=1
+  if ! [[ "$replicas" =~ ^[0-9]+$ ]]; then
+    echo "apply-gitpod: the installer rendered no single Deployment $WORKSPACE_MANAGER (got: $replicas)" >&2
+    exit 1
+  fi
+  REPLICAS=$replicas WORKLOAD=$WORKSPACE_MANAGER yq --inplace '
     (select(.kind == "Deployment" and .metadata.name == strenv(WORKLOAD))) |=
       (.spec.replicas = 0 | .metadata.annotations[strenv(REPLICAS_ANNOTATION)] = strenv(REPLICAS))' "$manifests"
-  echo "apply-gitpod: maintenance lease running: $WORKSPACE_MANAGER stays at 0 replicas (then ${replicas:-1})"
+  echo "apply-gitpod: maintenance lease running: $WORKSPACE_MANAGER stays at 0 replicas (then $replicas)"
 fi
 
 yq 'select(.kind == "CustomResourceDefinition")' "$manifests" > "$WORK/crds.yaml"
