@@ -294,7 +294,7 @@ def test_database_password_is_random_secret_and_user_and_schema_exist(registered
 
 def test_bucket_is_multi_region_versioned_private_and_keeps_live_objects(registered: Registered) -> None:
     plan = registered("prod-gcp")
-    bucket = inputs_of(plan, "gcp:storage/bucket:Bucket")
+    bucket = inputs_of(plan, "gcp:storage/bucket:Bucket", "gitpod-prod-gcp-workspaces")
     assert bucket["name"] == f"gitpod-prod-gcp-{PROJECT}"
     assert bucket["location"] == "EU"
     assert bucket["versioning"] == {"enabled": True}
@@ -313,9 +313,13 @@ def test_custom_dual_region_bucket(stack_variant) -> None:
 
     resources, _ = run_program(stack_variant("prod-gcp", {"gitpod-cell:gcp.storageLocation":
                                                           "europe-west1+europe-west4"}))
-    bucket = next(r for r in resources if r["type"] == "gcp:storage/bucket:Bucket")["inputs"]
+    buckets = {r["name"]: r["inputs"] for r in resources if r["type"] == "gcp:storage/bucket:Bucket"}
+    bucket = next(b for name, b in buckets.items() if name.endswith("-workspaces"))
     assert bucket["location"] == "EU"
     assert bucket["customPlacementConfig"]["dataLocations"] == ["EUROPE-WEST1", "EUROPE-WEST4"]
+    # The usage-log bucket sits in the same location as the data it logs.
+    logs = next(b for name, b in buckets.items() if name.endswith("-usage-logs"))
+    assert logs["customPlacementConfig"] == bucket["customPlacementConfig"]
 
 
 def test_registry_deletes_only_untagged_images(registered: Registered) -> None:
@@ -382,8 +386,11 @@ def test_workload_roles_are_scoped_to_one_resource(registered: Registered) -> No
     bucket_grants = {(r["inputs"]["member"], r["inputs"]["role"], r["inputs"]["bucket"])
                      for r in plan.by_type("gcp:storage/bucketIAMMember:BucketIAMMember")}
     bucket = f"gitpod-prod-gcp-{PROJECT}"
+    # Cloud Storage writes usage logs as its analytics group, into the log bucket only.
     assert bucket_grants == {(member("server"), "roles/storage.objectAdmin", bucket),
-                             (member("ws-daemon"), "roles/storage.objectAdmin", bucket)}
+                             (member("ws-daemon"), "roles/storage.objectAdmin", bucket),
+                             ("group:cloud-storage-analytics@google.com", "roles/storage.objectCreator",
+                              f"{bucket}-logs")}
     repository_grants = {(r["inputs"]["member"], r["inputs"]["role"])
                          for r in plan.by_type("gcp:artifactregistry/repositoryIamMember:RepositoryIamMember")}
     assert (member("image-builder"), "roles/artifactregistry.writer") in repository_grants
