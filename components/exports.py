@@ -32,6 +32,12 @@ def export_platform(config: CellConfig, platform: Platform) -> None:
     pulumi.export("dnsNameServers", platform.dns.name_servers)
 
 
+def export_dnssec(ds_record: pulumi.Input[str] | None) -> None:
+    """The DS record the parent zone must publish for the cell's DNSSEC-signed zone (None when the cell adopted a
+    zone it does not sign). Called by the cloud cell that signs the zone."""
+    pulumi.export("dnsDsRecord", ds_record)
+
+
 def export_gitpod(gitpod: GitpodInstallation) -> None:
     pulumi.export("gitpodUrl", gitpod.url)
     pulumi.export("gitpodVersion", gitpod.version)

@@ -13,6 +13,7 @@ from components.aws.database import RDS_CA_BUNDLE_URL, DatabaseArgs, MysqlDataba
 from components.aws.dns import DnsArgs, DnsZone
 from components.aws.identity import WorkloadGrant, WorkloadRole, resolved, workload_roles
 from components.aws.kms import encryption_key
+from components.aws.logs import logs_key, primary_region_groups
 from components.aws.network import Network, NetworkArgs
 from components.aws.node_pools import NodePools, NodePoolsArgs
 from components.aws.policy_documents import Statement, allow, document
@@ -20,6 +21,7 @@ from components.aws.registry import ContainerRegistry, RegistryArgs
 from components.aws.storage import AdoptedBucket, ReplicatedStorage, StorageArgs
 from components.aws.storage_key import StorageKeyArgs, StorageKeyUser
 from components.config import CellConfig
+from components.exports import export_dnssec
 from components.platform import (
     Cluster,
     CredentialMinter,
@@ -35,7 +37,6 @@ from components.platform import (
 from contract.identities import STORAGE, account_of, workload_accounts
 from contract.naming import GITPOD_REPOSITORIES
 
-CONTROL_PLANE_LOG_RETENTION_DAYS = 90
 # Amazon's AWS CLI v2 image (Amazon Linux, with curl and coreutils), pinned; its entrypoint is replaced by sh.
 AWS_CLI_IMAGE = "public.ecr.aws/aws-cli/aws-cli:2.36.44"
 # ECR authorization tokens last 12 hours; refreshing every 6 leaves one missed run of slack.
@@ -54,6 +55,9 @@ class AwsCell(pulumi.ComponentResource):
                                opts=pulumi.ResourceOptions(parent=self))
         replica = aws.Provider(f"{prefix}-{config.replica_region}", region=config.replica_region,
                                profile=config.aws_profile, opts=pulumi.ResourceOptions(parent=self))
+        # Route53 signs zones only with KMS keys in us-east-1 and writes query logs only to log groups there.
+        us_east_1 = aws.Provider(f"{prefix}-route53-us-east-1", region="us-east-1", profile=config.aws_profile,
+                                 opts=pulumi.ResourceOptions(parent=self))
         on_primary = pulumi.ResourceOptions(parent=self, provider=primary)
         account_id = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(provider=primary)).account_id
         zones = availability_zones(primary, config.network.availability_zones)
@@ -62,10 +66,13 @@ class AwsCell(pulumi.ComponentResource):
             f"{prefix}-ebs", f"EBS volumes of {prefix} nodes", self, tags, config.protect, provider=primary,
             policy=account_id.apply(lambda account: ebs_key_policy(account, config.region)),
         )
+        retention = config.network.log_retention_days
+        log_key = logs_key(f"{prefix}-logs", config.region, account_id,
+                           primary_region_groups(prefix, f"{prefix}-db"), self, tags, config.protect, primary)
         network = Network(
             prefix,
             NetworkArgs(prefix, config.network.vpc_cidr, zones, config.network.nat_gateway_per_az,
-                        config.network.flow_log_retention_days, prefix, tags, account_id),
+                        config.network.flow_logs_days, prefix, tags, account_id, log_key.arn),
             on_primary,
         )
         # Order: control plane and networking add-ons, then node groups, then the add-ons that run pods.
@@ -73,7 +80,7 @@ class AwsCell(pulumi.ComponentResource):
             prefix,
             ClusterArgs(prefix, config.region, config.cluster.kubernetes_version, network.private_subnet_ids,
                         config.cluster.public_access_cidrs, config.cluster.admin_role_arns,
-                        CONTROL_PLANE_LOG_RETENTION_DAYS, config.protect, tags),
+                        retention, config.protect, tags, account_id, log_key.arn),
             on_primary,
         )
         pools = NodePools(
@@ -92,14 +99,22 @@ class AwsCell(pulumi.ComponentResource):
         database = MysqlDatabase(
             prefix,
             DatabaseArgs(prefix, config.database, network.vpc_id, network.database_subnet_ids,
-                         eks.security_group_id, replica, config.protect, tags, restore=config.restore),
+                         eks.security_group_id, replica, config.protect, tags, account_id, config.region,
+                         config.replica_region, log_key.arn, retention, restore=config.restore),
             on_primary,
         )
         storage = cell_storage(config, prefix, account_id, primary, replica, tags, self)
         registry = ContainerRegistry(
-            prefix, RegistryArgs(prefix, prefix, GITPOD_REPOSITORIES, config.protect, tags), on_primary
+            prefix, RegistryArgs(prefix, prefix, GITPOD_REPOSITORIES, config.protect, tags, account_id, config.region),
+            on_primary,
         )
-        dns = DnsZone(prefix, DnsArgs(config.domain, config.dns.zone_id, config.protect, tags), on_primary)
+        dns = DnsZone(prefix, DnsArgs(config.domain, config.dns.zone_id, config.protect, tags, account_id, retention,
+                                      us_east_1), on_primary)
+        export_dnssec(dns.ds_record)
+        if config.is_prod and config.cluster.public_access_cidrs:
+            pulumi.log.warn(f"{config.stack}: the EKS API endpoint is public (cluster.allowPublicEndpoint), limited "
+                            f"to {', '.join(config.cluster.public_access_cidrs)}; a runner inside the VPC needs none "
+                            "(docs/continuous-delivery.md)", resource=self)
 
         repository_arns = [repo.arn for repo in registry.repositories.values()]
         namespace = config.gitpod.namespace
@@ -110,7 +125,8 @@ class AwsCell(pulumi.ComponentResource):
         statements = {
             "cert-manager": resolved(cert_manager_statements, dns.zone_arn),
             "external-dns": resolved(external_dns_statements, dns.zone_arn),
-            "cluster-autoscaler": resolved(lambda: autoscaler_statements(prefix)),
+            "cluster-autoscaler": resolved(lambda account: autoscaler_statements(prefix, config.region, account),
+                                           account_id),
             "gitpod-image-builder-registry": resolved(lambda *arns: registry_statements(arns, push=True),
                                                       *repository_arns),
             "gitpod-registry-facade-registry": resolved(lambda *arns: registry_statements(arns, push=False),
@@ -246,20 +262,33 @@ def cert_manager_statements(zone_arn: str) -> list[Statement]:
 
 def external_dns_statements(zone_arn: str) -> list[Statement]:
     return [
-        allow(["route53:ChangeResourceRecordSets"], [zone_arn]),
-        allow(["route53:ListHostedZones", "route53:ListResourceRecordSets", "route53:ListTagsForResource"], ["*"]),
+        # external-dns runs with --zone-id-filter: it reads and writes only the cell's zone.
+        allow(["route53:ChangeResourceRecordSets", "route53:ListResourceRecordSets", "route53:ListTagsForResource"],
+              [zone_arn]),
+        # IAM has no resource-level permission for listing zones (docs/policies.md, deviations).
+        allow(["route53:ListHostedZones"], ["*"]),
     ]
 
 
-def autoscaler_statements(cluster_name: str) -> list[Statement]:
+# What the cluster-autoscaler reads to discover node groups and instance shapes: actions IAM offers on no
+# resource but `*` (docs/policies.md, deviations; rule aws-iam-wildcard-resource-only-unscopable).
+AUTOSCALER_DISCOVERY_ACTIONS: tuple[str, ...] = (
+    "autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeAutoScalingInstances",
+    "autoscaling:DescribeLaunchConfigurations", "autoscaling:DescribeScalingActivities", "autoscaling:DescribeTags",
+    "ec2:DescribeImages", "ec2:DescribeInstanceTypes", "ec2:DescribeLaunchTemplateVersions",
+    "ec2:GetInstanceTypesFromInstanceRequirements",
+)
+
+
+def autoscaler_statements(cluster_name: str, region: str, account_id: str) -> list[Statement]:
     owned = {"StringEquals": {f"aws:ResourceTag/k8s.io/cluster-autoscaler/{cluster_name}": "owned"}}
+    # EKS names a managed node group's Auto Scaling group eks-<node group>-<uuid>.
+    node_group_asgs = f"arn:aws:autoscaling:{region}:{account_id}:autoScalingGroup:*:autoScalingGroupName/eks-*"
     return [
-        allow(["autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeAutoScalingInstances",
-               "autoscaling:DescribeLaunchConfigurations", "autoscaling:DescribeScalingActivities",
-               "autoscaling:DescribeTags", "ec2:DescribeImages", "ec2:DescribeInstanceTypes",
-               "ec2:DescribeLaunchTemplateVersions", "ec2:GetInstanceTypesFromInstanceRequirements",
-               "eks:DescribeNodegroup"], ["*"]),
-        allow(["autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"], ["*"], owned),
+        allow(list(AUTOSCALER_DISCOVERY_ACTIONS), ["*"]),
+        allow(["eks:DescribeNodegroup"], [f"arn:aws:eks:{region}:{account_id}:nodegroup/{cluster_name}/*/*"]),
+        allow(["autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"],
+              [node_group_asgs], owned),
     ]
 
 
@@ -287,6 +316,12 @@ def cell_storage(config: CellConfig, prefix: str, account_id: pulumi.Output[str]
             primary_bucket_name=account_id.apply(lambda account: f"{prefix}-{account}-{config.region}"),
             replica_bucket_name=account_id.apply(lambda account: f"{prefix}-{account}-{config.replica_region}"),
             account_id=account_id,
+            region=config.region,
+            replica_region=config.replica_region,
+            primary_log_bucket_name=account_id.apply(lambda account: f"{prefix}-{account}-{config.region}-logs"),
+            replica_log_bucket_name=account_id.apply(
+                lambda account: f"{prefix}-{account}-{config.replica_region}-logs"),
+            access_log_retention_days=config.storage.access_log_retention_days,
             noncurrent_version_retention_days=config.storage.noncurrent_version_retention_days,
             primary_provider=primary,
             replica_provider=replica,

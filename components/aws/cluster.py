@@ -7,10 +7,12 @@ from dataclasses import dataclass
 
 import pulumi
 import pulumi_kubernetes as k8s
-from pulumi_aws import cloudwatch, eks, iam
+from pulumi_aws import eks, iam
 
 from components.aws.identity import OidcIssuer, WorkloadGrant, WorkloadRole
+from components.aws.key_policies import eks_secrets_key_policy
 from components.aws.kms import encryption_key
+from components.aws.logs import control_plane_group, encrypted_log_group
 from components.aws.policy_documents import allow, service_trust
 from components.component import child
 from components.kubeconfig import exec_kubeconfig
@@ -23,6 +25,7 @@ NETWORKING_ADDONS: tuple[str, ...] = ("vpc-cni", "kube-proxy")
 # created after the node groups (`WorkloadAddons`).
 WORKLOAD_ADDONS: tuple[str, ...] = ("coredns", "aws-ebs-csi-driver")
 MANAGED_ADDONS: tuple[str, ...] = NETWORKING_ADDONS + WORKLOAD_ADDONS
+PUBLIC_ENDPOINT_TAG = "PublicEndpoint"
 CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
 
 
@@ -37,6 +40,9 @@ class ClusterArgs:
     log_retention_days: int
     protect: bool
     tags: Mapping[str, str]
+    account_id: pulumi.Input[str]
+    # The primary region's CloudWatch Logs key (components/aws/logs.py).
+    log_key_arn: pulumi.Input[str]
 
 
 class EksCluster(pulumi.ComponentResource):
@@ -51,14 +57,15 @@ class EksCluster(pulumi.ComponentResource):
     def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("gitpod-cell:aws:EksCluster", name, None, opts)
         tags = dict(args.tags)
-        secrets_key = encryption_key(
-            f"{name}-secrets", f"EKS secrets envelope encryption for {name}", self, tags, args.protect
-        )
         role = iam.Role(
             f"{name}-control-plane",
             assume_role_policy=service_trust("eks.amazonaws.com"),
             tags=tags,
             opts=child(self),
+        )
+        secrets_key = encryption_key(
+            f"{name}-secrets", f"EKS secrets envelope encryption for {name}", self, tags, args.protect,
+            policy=pulumi.Output.all(args.account_id, role.arn).apply(lambda v: eks_secrets_key_policy(v[0], v[1])),
         )
         attachment = iam.RolePolicyAttachment(
             f"{name}-control-plane",
@@ -67,13 +74,8 @@ class EksCluster(pulumi.ComponentResource):
             opts=child(self),
         )
         # Created before the cluster so EKS does not create it without a retention period.
-        log_group = cloudwatch.LogGroup(
-            f"{name}-control-plane-logs",
-            name=f"/aws/eks/{args.name}/cluster",
-            retention_in_days=args.log_retention_days,
-            tags=tags,
-            opts=child(self),
-        )
+        log_group = encrypted_log_group(f"{name}-control-plane-logs", control_plane_group(args.name),
+                                        args.log_retention_days, args.log_key_arn, tags, self)
         public = bool(args.public_access_cidrs)
         self.cluster = eks.Cluster(
             name,
@@ -97,7 +99,8 @@ class EksCluster(pulumi.ComponentResource):
             ),
             upgrade_policy=eks.ClusterUpgradePolicyArgs(support_type="STANDARD"),
             deletion_protection=args.protect,
-            tags={**tags, "Name": args.name},
+            # The opt-in to a public endpoint, visible to the policy pack (aws-eks-public-endpoint-prod).
+            tags={**tags, "Name": args.name, **({PUBLIC_ENDPOINT_TAG: "allowed"} if public else {})},
             opts=child(self, depends_on=[attachment, log_group], protect=args.protect),
         )
         # The deploying identity gets its access entry from `bootstrap_cluster_creator_admin_permissions`; listing

@@ -7,9 +7,12 @@ from dataclasses import dataclass
 
 import pulumi
 import pulumi_random as random
-from pulumi_aws import ec2, rds, vpc
+from pulumi_aws import ec2, iam, rds, vpc
 
+from components.aws.key_policies import service_key_policy
 from components.aws.kms import encryption_key
+from components.aws.logs import RDS_LOG_EXPORTS, encrypted_log_group, rds_export_group
+from components.aws.policy_documents import service_trust
 from components.component import child, stateful
 from components.config import DatabaseConfig, RestoreConfig
 
@@ -21,7 +24,8 @@ GITPOD_PARAMETERS: dict[str, str] = {
     "character_set_server": "utf8mb4",
     "collation_server": "utf8mb4_general_ci",
 }
-LOG_EXPORTS: tuple[str, ...] = ("error", "slowquery")
+LOG_EXPORTS: tuple[str, ...] = RDS_LOG_EXPORTS
+ENHANCED_MONITORING_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
 RDS_CA_BUNDLE_URL = "https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem"
 DATABASE_NAME = "gitpod"
 MASTER_USERNAME = "gitpod"
@@ -47,6 +51,12 @@ class DatabaseArgs:
     replica_provider: pulumi.ProviderResource
     protect: bool
     tags: Mapping[str, str]
+    account_id: pulumi.Input[str]
+    region: str
+    replica_region: str
+    # The primary region's CloudWatch Logs key and retention, for the log groups RDS exports to.
+    log_key_arn: pulumi.Input[str]
+    log_retention_days: int
     restore: RestoreConfig | None = None
 
 
@@ -67,8 +77,9 @@ class MysqlDatabase(pulumi.ComponentResource):
     def __init__(self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("gitpod-cell:aws:MysqlDatabase", name, None, opts)
         settings, tags = args.settings, dict(args.tags)
+        account = pulumi.Output.from_input(args.account_id)
         key = encryption_key(f"{name}-db", f"RDS storage and Performance Insights for {name}", self, tags,
-                             args.protect)
+                             args.protect, policy=account.apply(lambda a: service_key_policy(a, "rds", args.region)))
         subnet_group = rds.SubnetGroup(
             f"{name}-db", subnet_ids=list(args.subnet_ids), tags=tags, opts=child(self)
         )
@@ -105,6 +116,24 @@ class MysqlDatabase(pulumi.ComponentResource):
         )
         self.password = pulumi.Output.secret(password.result)
         identifier = f"{name}-db"
+        # Created before the instance, so RDS exports into encrypted groups with a retention (it would otherwise
+        # create them itself: unencrypted, kept forever).
+        export_groups = [
+            encrypted_log_group(f"{identifier}-{log}-logs", rds_export_group(identifier, log),
+                                args.log_retention_days, args.log_key_arn, tags, self)
+            for log in LOG_EXPORTS
+        ]
+        # Enhanced monitoring: OS metrics every `monitoring_interval` seconds, sent by RDS as this role.
+        monitoring_role = iam.Role(
+            f"{identifier}-monitoring",
+            assume_role_policy=account.apply(lambda a: service_trust("monitoring.rds.amazonaws.com", a)),
+            tags=tags,
+            opts=child(self),
+        )
+        monitoring_policy = iam.RolePolicyAttachment(
+            f"{identifier}-monitoring", role=monitoring_role.name, policy_arn=ENHANCED_MONITORING_POLICY,
+            opts=child(self),
+        )
         self.instance = rds.Instance(
             identifier,
             identifier=identifier,
@@ -140,17 +169,21 @@ class MysqlDatabase(pulumi.ComponentResource):
             performance_insights_kms_key_id=key.arn,
             performance_insights_retention_period=7,
             enabled_cloudwatch_logs_exports=list(LOG_EXPORTS),
+            monitoring_interval=settings.monitoring_interval,
+            monitoring_role_arn=monitoring_role.arn,
             auto_minor_version_upgrade=True,
             allow_major_version_upgrade=False,
             ca_cert_identifier="rds-ca-rsa2048-g1",
             apply_immediately=False,
             tags={**tags, "Name": identifier},
-            opts=stateful(self, args.protect, ignore_changes=list(CREATION_ONLY_INPUTS)),
+            opts=stateful(self, args.protect, depends_on=[*export_groups, monitoring_policy],
+                          ignore_changes=list(CREATION_ONLY_INPUTS)),
         )
         if settings.cross_region_backups:
             replica_key = encryption_key(
                 f"{name}-db-backups", f"Cross-region RDS backup copies for {name}", self, tags, args.protect,
                 provider=args.replica_provider,
+                policy=account.apply(lambda a: service_key_policy(a, "rds", args.replica_region)),
             )
             rds.InstanceAutomatedBackupsReplication(
                 f"{name}-db-backups",

@@ -7,8 +7,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
-from pulumi_aws import cloudwatch, ec2, iam
+from pulumi_aws import ec2, iam
 
+from components.aws.logs import encrypted_log_group, flow_logs_group
 from components.aws.policy_documents import allow, document, service_trust
 from components.component import child
 
@@ -47,6 +48,8 @@ class NetworkArgs:
     tags: Mapping[str, str]
     # The account the flow logs belong to: the flow-logs service may assume the role only for it.
     account_id: pulumi.Input[str]
+    # The primary region's CloudWatch Logs key (components/aws/logs.py).
+    log_key_arn: pulumi.Input[str]
 
 
 class Network(pulumi.ComponentResource):
@@ -164,13 +167,8 @@ class Network(pulumi.ComponentResource):
         )
 
     def _flow_logs(self, name: str, vpc: ec2.Vpc, args: NetworkArgs, tags: Mapping[str, str]) -> None:
-        log_group = cloudwatch.LogGroup(
-            f"{name}-flow-logs",
-            name=f"/gitpod-cell/{name}/vpc-flow-logs",
-            retention_in_days=args.flow_log_retention_days,
-            tags=dict(tags),
-            opts=child(self),
-        )
+        log_group = encrypted_log_group(f"{name}-flow-logs", flow_logs_group(name), args.flow_log_retention_days,
+                                        args.log_key_arn, tags, self)
         role = iam.Role(
             f"{name}-flow-logs",
             assume_role_policy=pulumi.Output.from_input(args.account_id).apply(

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_aws import ecr
 
+from components.aws.key_policies import service_key_policy
 from components.aws.kms import encryption_key
 from components.component import child, stateful
 
@@ -38,6 +39,8 @@ class RegistryArgs:
     repositories: Sequence[str]
     protect: bool
     tags: Mapping[str, str]
+    account_id: pulumi.Input[str]
+    region: str
 
 
 class ContainerRegistry(pulumi.ComponentResource):
@@ -48,7 +51,9 @@ class ContainerRegistry(pulumi.ComponentResource):
     def __init__(self, name: str, args: RegistryArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("gitpod-cell:aws:ContainerRegistry", name, None, opts)
         tags = dict(args.tags)
-        key = encryption_key(f"{name}-ecr", f"ECR encryption for {name}", self, tags, args.protect)
+        key = encryption_key(f"{name}-ecr", f"ECR encryption for {name}", self, tags, args.protect,
+                             policy=pulumi.Output.from_input(args.account_id).apply(
+                                 lambda account: service_key_policy(account, "ecr", args.region)))
         self.repositories = {}
         for repository in args.repositories:
             self.repositories[repository] = ecr.Repository(
@@ -58,6 +63,10 @@ class ContainerRegistry(pulumi.ComponentResource):
                 encryption_configurations=[
                     ecr.RepositoryEncryptionConfigurationArgs(encryption_type="KMS", kms_key=key.arn)
                 ],
+                # A documented deviation (docs/policies.md, rule aws-ecr-mutable-tags-only-gitpod): image-builder
+                # pushes each build under a tag derived from its inputs, and a forced rebuild (or a retried build
+                # that raced another) pushes that same tag again; an immutable repository rejects that push
+                # (ImageTagAlreadyExistsException) and the workspace start fails.
                 image_tag_mutability="MUTABLE",
                 force_delete=False,
                 tags=tags,

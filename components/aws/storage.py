@@ -8,6 +8,15 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_aws import iam, kms, s3
 
+from components.aws.access_logs import (
+    AccessLogBucket,
+    AccessLogBucketArgs,
+    bucket_events,
+    log_replication_policy,
+    replicate_each_other,
+    server_access_logging,
+)
+from components.aws.key_policies import bucket_key_policy
 from components.aws.kms import encryption_key
 from components.aws.policy_documents import allow, document, service_trust
 from components.component import child, stateful
@@ -35,6 +44,9 @@ class BucketArgs:
     protect: bool
     tags: Mapping[str, str]
     provider: pulumi.ProviderResource
+    key_policy: pulumi.Input[str]
+    # The region's access-log bucket that receives this bucket's server access logs.
+    access_log_bucket: pulumi.Input[str]
 
 
 class SecureBucket(pulumi.ComponentResource):
@@ -49,7 +61,7 @@ class SecureBucket(pulumi.ComponentResource):
         tags = dict(args.tags)
         on = pulumi.ResourceOptions(parent=self, provider=args.provider)
         self.key = encryption_key(f"{name}-s3", f"S3 encryption for {name}", self, tags, args.protect,
-                                  provider=args.provider)
+                                  provider=args.provider, policy=args.key_policy)
         self.bucket = s3.Bucket(
             name,
             bucket=args.bucket_name,
@@ -122,6 +134,8 @@ class SecureBucket(pulumi.ComponentResource):
             ],
             opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[self.versioning]),
         )
+        server_access_logging(name, self.bucket, args.access_log_bucket, self, args.provider)
+        bucket_events(name, self.bucket, self, args.provider)
         self.register_outputs({"bucket": self.bucket.bucket, "arn": self.bucket.arn, "key_arn": self.key.arn})
 
 
@@ -137,33 +151,76 @@ class StorageArgs:
     tags: Mapping[str, str]
     # S3 may assume the replication role only for this account's buckets.
     account_id: pulumi.Input[str]
+    region: str
+    replica_region: str
+    # One access-log bucket per region (components/aws/access_logs.py).
+    primary_log_bucket_name: pulumi.Input[str]
+    replica_log_bucket_name: pulumi.Input[str]
+    access_log_retention_days: int
 
 
 class ReplicatedStorage(pulumi.ComponentResource):
     primary: SecureBucket
     replica: SecureBucket
+    primary_logs: AccessLogBucket
+    replica_logs: AccessLogBucket
 
     def __init__(self, name: str, args: StorageArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("gitpod-cell:aws:ReplicatedStorage", name, None, opts)
         tags = dict(args.tags)
-
-        def bucket(suffix: str, bucket_name: pulumi.Input[str], provider: pulumi.ProviderResource) -> SecureBucket:
-            return SecureBucket(
-                f"{name}-{suffix}",
-                BucketArgs(bucket_name, args.noncurrent_version_retention_days, args.protect, tags, provider),
-                child(self),
-            )
-
-        self.primary = bucket("primary", args.primary_bucket_name, args.primary_provider)
-        self.replica = bucket("replica", args.replica_bucket_name, args.replica_provider)
-
+        account = pulumi.Output.from_input(args.account_id)
+        # The role exists before the keys, whose policies name it; its permissions come after the buckets.
         role = iam.Role(
             f"{name}-replication",
-            assume_role_policy=pulumi.Output.from_input(args.account_id).apply(
-                lambda account: service_trust("s3.amazonaws.com", account)),
+            assume_role_policy=account.apply(lambda a: service_trust("s3.amazonaws.com", a)),
             tags=tags,
             opts=child(self, provider=args.primary_provider),
         )
+
+        def log_bucket(suffix: str, log_name: pulumi.Input[str], source_name: pulumi.Input[str],
+                       provider: pulumi.ProviderResource) -> AccessLogBucket:
+            source_arn = pulumi.Output.from_input(source_name).apply(lambda bucket: f"arn:aws:s3:::{bucket}")
+            return AccessLogBucket(
+                f"{name}-{suffix}-access-logs",
+                AccessLogBucketArgs(log_name, [source_arn], args.account_id, args.access_log_retention_days,
+                                    args.protect, tags, provider),
+                child(self),
+            )
+
+        def bucket(suffix: str, bucket_name: pulumi.Input[str], provider: pulumi.ProviderResource, region: str,
+                   logs: AccessLogBucket) -> SecureBucket:
+            replica = suffix == "replica"
+            key_policy = pulumi.Output.all(account, role.arn).apply(
+                lambda v: bucket_key_policy(v[0], region, v[1], replica=replica))
+            return SecureBucket(
+                f"{name}-{suffix}",
+                BucketArgs(bucket_name, args.noncurrent_version_retention_days, args.protect, tags, provider,
+                           key_policy, logs.bucket.bucket),
+                child(self),
+            )
+
+        self.primary_logs = log_bucket("primary", args.primary_log_bucket_name, args.primary_bucket_name,
+                                       args.primary_provider)
+        self.replica_logs = log_bucket("replica", args.replica_log_bucket_name, args.replica_bucket_name,
+                                       args.replica_provider)
+        log_role = iam.Role(
+            f"{name}-log-replication",
+            assume_role_policy=account.apply(lambda a: service_trust("s3.amazonaws.com", a)),
+            tags=tags,
+            opts=child(self, provider=args.primary_provider),
+        )
+        log_role_policy = iam.RolePolicy(
+            f"{name}-log-replication", role=log_role.id,
+            policy=pulumi.Output.all(self.primary_logs.bucket.arn, self.replica_logs.bucket.arn).apply(
+                lambda arns: log_replication_policy(*arns)),
+            opts=child(self, provider=args.primary_provider),
+        )
+        replicate_each_other(name, self.primary_logs, self.replica_logs, log_role.arn, self, args.primary_provider,
+                             args.replica_provider, after=[log_role_policy])
+        self.primary = bucket("primary", args.primary_bucket_name, args.primary_provider, args.region,
+                              self.primary_logs)
+        self.replica = bucket("replica", args.replica_bucket_name, args.replica_provider, args.replica_region,
+                              self.replica_logs)
         iam.RolePolicy(
             f"{name}-replication",
             role=role.id,
@@ -206,7 +263,9 @@ class ReplicatedStorage(pulumi.ComponentResource):
                        depends_on=[self.primary.versioning, self.replica.versioning]),
         )
         self.register_outputs(
-            {"primary_bucket": self.primary.bucket.bucket, "replica_bucket": self.replica.bucket.bucket}
+            {"primary_bucket": self.primary.bucket.bucket, "replica_bucket": self.replica.bucket.bucket,
+             "primary_access_logs": self.primary_logs.bucket.bucket,
+             "replica_access_logs": self.replica_logs.bucket.bucket}
         )
 
 

@@ -14,6 +14,10 @@ AWS_REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
 # The retention periods CloudWatch Logs accepts (PutRetentionPolicy rejects any other value).
 CLOUDWATCH_RETENTION_DAYS: tuple[int, ...] = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096,
                                              1827, 2192, 2557, 2922, 3288, 3653)
+# RDS enhanced monitoring intervals, in seconds (0, off, is not offered: the cell always monitors).
+RDS_MONITORING_INTERVALS: tuple[int, ...] = (1, 5, 10, 15, 30, 60)
+# Prod keeps CloudWatch logs at least a year (CIS/NIST AU-11; checkov CKV_AWS_338).
+PROD_MIN_LOG_RETENTION_DAYS = 365
 # RDS instance classes without Performance Insights (the cell always enables it, so RDS would refuse them).
 _RDS_CLASSES_WITHOUT_PI = re.compile(r"^db\.(t2\.[a-z0-9]+|t3\.(micro|small)|t4g\.(micro|small))$")
 # RDS: the backup and maintenance windows each last at least this long.
@@ -59,6 +63,28 @@ def aws_consistency_issues(config: CellConfig) -> list[tuple[str, str]]:
                        f"accepted: at least {minimum} (10% above database.allocatedStorageGb "
                        f"{database.allocated_storage_gb}, as RDS storage autoscaling requires)"))
     issues.extend(_rds_window_issues(database))
+    issues.extend(_prod_exposure_and_retention_issues(config))
+    return issues
+
+
+def _prod_exposure_and_retention_issues(config: CellConfig) -> list[tuple[str, str]]:
+    if not config.is_prod:
+        return []
+    issues: list[tuple[str, str]] = []
+    network = config.network
+    for key, days in (("logRetentionDays", network.log_retention_days), ("flowLogRetentionDays",
+                                                                           network.flow_logs_days)):
+        if days < PROD_MIN_LOG_RETENTION_DAYS:
+            issues.append((f"{NAMESPACE}:network.{key}", f"got {days}; prod keeps logs at least "
+                                                        f"{PROD_MIN_LOG_RETENTION_DAYS} days (365, 400, 545, ...)"))
+    cluster = config.cluster
+    if cluster.public_access_cidrs and not cluster.allow_public_endpoint:
+        issues.append((f"{NAMESPACE}:cluster.publicAccessCidrs", "opens the EKS API endpoint to the internet in "
+                       "prod; run Pulumi from inside the VPC and remove it, or set cluster.allowPublicEndpoint: true "
+                       "to keep a public endpoint limited to these CIDRs"))
+    if cluster.allow_public_endpoint and not cluster.public_access_cidrs:
+        issues.append((f"{NAMESPACE}:cluster.allowPublicEndpoint", "is true but cluster.publicAccessCidrs is empty; "
+                       "list the CIDRs that may reach the public endpoint, or drop allowPublicEndpoint"))
     return issues
 
 

@@ -36,10 +36,11 @@ ENVIRONMENT_DEFAULTS: dict[str, dict[str, Any]] = {
                      "backupRetentionDays": 7},
     },
     "prod": {
-        "network": {"availabilityZones": 3, "natGatewayPerAz": True},
+        "network": {"availabilityZones": 3, "natGatewayPerAz": True, "logRetentionDays": 365},
         "cluster": {"nodePools": _POOL_DEFAULTS["prod"]},
         "database": {"instanceClass": "db.r6g.xlarge", "multiAz": True, "crossRegionBackups": True,
                      "backupRetentionDays": 14, "allocatedStorageGb": 100, "maxAllocatedStorageGb": 1000},
+        "storage": {"accessLogRetentionDays": 365},
     },
 }
 
@@ -81,6 +82,7 @@ GCP_ENVIRONMENT_DEFAULTS: dict[str, dict[str, Any]] = {
         "cluster": {"nodePools": _GCP_POOL_DEFAULTS["prod"]},
         "database": {"instanceClass": "db-custom-8-32768", "multiAz": True, "crossRegionBackups": True,
                      "backupRetentionDays": 14, "allocatedStorageGb": 100, "maxAllocatedStorageGb": 1000},
+        "storage": {"accessLogRetentionDays": 365},
         "gcp": {"releaseChannel": "REGULAR", "transactionLogRetentionDays": 7},
     },
 }

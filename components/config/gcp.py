@@ -15,6 +15,10 @@ if TYPE_CHECKING:
     from components.config.model import CellConfig
 
 ReleaseChannel = Literal["RAPID", "REGULAR", "STABLE"]
+# Binary Authorization: `audit` logs what the policy would block (dry run); `enforce` blocks it.
+BinaryAuthorizationMode = Literal["audit", "enforce"]
+# GKE's Google Groups for RBAC reads members of groups nested in exactly this group of the domain.
+GKE_SECURITY_GROUP_LOCAL_PART = "gke-security-groups"
 GCP_REGION = re.compile(r"^(africa|asia|australia|europe|me|northamerica|southamerica|us)-[a-z]+\d{1,2}$")
 # Project ids: 6-30 characters, lowercase letters, digits and hyphens, starting with a letter, not ending in '-'.
 GCP_PROJECT = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
@@ -81,6 +85,31 @@ class GcpConfig(Section):
     maintenance_window: GkeMaintenanceWindowConfig = GkeMaintenanceWindowConfig()
     # Adopt an existing Cloud DNS managed zone by its name instead of creating one.
     existing_zone_name: str | None = None
+    # Google Groups for RBAC: a Google Workspace / Cloud Identity domain (or `gke-security-groups@<domain>`).
+    security_group: str | None = None
+    binary_authorization: BinaryAuthorizationMode = "audit"
+    # Extra image name patterns the Binary Authorization policy admits (besides the cell's own, see docs/gcp.md).
+    allowed_image_patterns: list[str] = Field(default_factory=list)
+
+    @field_validator("security_group")
+    @classmethod
+    def _security_group(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        local, _, domain = value.lower().rpartition("@")
+        if local not in ("", GKE_SECURITY_GROUP_LOCAL_PART) or not _is_domain(domain):
+            raise ValueError(f"{value!r} is neither a domain such as example.com nor "
+                             f"{GKE_SECURITY_GROUP_LOCAL_PART}@<domain> (GKE reads only that group)")
+        return f"{GKE_SECURITY_GROUP_LOCAL_PART}@{domain}"
+
+    @field_validator("allowed_image_patterns")
+    @classmethod
+    def _image_patterns(cls, value: list[str]) -> list[str]:
+        for pattern in value:
+            if not re.match(r"^[a-z0-9.-]+(:\d+)?/[A-Za-z0-9._/*-]*$", pattern) or pattern.startswith("*"):
+                raise ValueError(f"{pattern!r} is not an image name pattern such as "
+                                 "europe-docker.pkg.dev/my-project/my-repo/** (a registry host first)")
+        return value
 
     @field_validator("storage_location")
     @classmethod
@@ -118,6 +147,11 @@ class GcpConfig(Section):
         if value is not None and not re.match(r"^[a-z][a-z0-9-]{0,62}$", value):
             raise ValueError(f"{value!r} is not a Cloud DNS managed zone name such as gitpod-example-com")
         return value
+
+
+def _is_domain(name: str) -> bool:
+    labels = name.split(".")
+    return len(labels) >= 2 and all(re.match(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$", label) for label in labels)
 
 
 def storage_location_kind(location: str) -> Literal["multi-region", "dual-region", "region"]:

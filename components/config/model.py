@@ -16,6 +16,7 @@ from pydantic import Field, ValidationInfo, field_validator
 from components.config.aws import (
     AWS_REGION,
     CLOUDWATCH_RETENTION_DAYS,
+    RDS_MONITORING_INTERVALS,
     instance_type_problem,
     rds_instance_class_problem,
 )
@@ -43,7 +44,10 @@ class NetworkConfig(Section):
     vpc_cidr: str = "10.40.0.0/16"
     availability_zones: int = Field(default=2, ge=2, le=3)
     nat_gateway_per_az: bool = False
-    flow_log_retention_days: int = 90
+    # Every CloudWatch log group of the cell (flow logs, EKS control plane, RDS exports, Route53 query logs).
+    log_retention_days: int = 90
+    # Flow logs only; unset: `log_retention_days`.
+    flow_log_retention_days: int | None = None
 
     @field_validator("vpc_cidr")
     @classmethod
@@ -53,13 +57,17 @@ class NetworkConfig(Section):
             raise ValueError("must be a private IPv4 network from /16 to /20, e.g. 10.40.0.0/16")
         return value
 
-    @field_validator("flow_log_retention_days")
+    @field_validator("log_retention_days", "flow_log_retention_days")
     @classmethod
-    def _cloudwatch_retention(cls, value: int) -> int:
-        if value not in CLOUDWATCH_RETENTION_DAYS:
+    def _cloudwatch_retention(cls, value: int | None) -> int | None:
+        if value is not None and value not in CLOUDWATCH_RETENTION_DAYS:
             accepted = ", ".join(map(str, CLOUDWATCH_RETENTION_DAYS))
             raise ValueError(f"got {value}; CloudWatch Logs accepts only {accepted}")
         return value
+
+    @property
+    def flow_logs_days(self) -> int:
+        return self.flow_log_retention_days if self.flow_log_retention_days is not None else self.log_retention_days
 
 
 class NodePoolConfig(Section):
@@ -97,6 +105,8 @@ class NodePoolsConfig(Section):
 class ClusterConfig(Section):
     kubernetes_version: str = "1.34"
     public_access_cidrs: list[str] = Field(default_factory=list)
+    # AWS prod: the EKS endpoint is private unless this states the intent to open it to `public_access_cidrs`.
+    allow_public_endpoint: bool = False
     admin_role_arns: list[str] = Field(default_factory=list)
     node_pools: NodePoolsConfig
 
@@ -149,6 +159,8 @@ class DatabaseConfig(Section):
     deletion_protection: bool = True
     backup_window: str = "02:00-03:00"
     maintenance_window: str = "sun:04:00-sun:05:00"
+    # RDS enhanced monitoring: seconds between OS metric samples (AWS only).
+    monitoring_interval: int = 60
 
     @field_validator("engine_version")
     @classmethod
@@ -163,6 +175,14 @@ class DatabaseConfig(Section):
         problem = cloud_sql_tier_problem(value) if cloud_of(info) == "gcp" else rds_instance_class_problem(value)
         if problem:
             raise ValueError(problem)
+        return value
+
+    @field_validator("monitoring_interval")
+    @classmethod
+    def _monitoring_interval(cls, value: int) -> int:
+        if value not in RDS_MONITORING_INTERVALS:
+            accepted = ", ".join(map(str, RDS_MONITORING_INTERVALS))
+            raise ValueError(f"got {value}; RDS enhanced monitoring accepts {accepted} (seconds)")
         return value
 
     @property
@@ -189,6 +209,8 @@ class DatabaseConfig(Section):
 
 class StorageConfig(Section):
     noncurrent_version_retention_days: int = Field(default=30, ge=1, le=3650)
+    # Server access logs (S3) and usage logs (GCS) in the cell's log buckets expire after this many days.
+    access_log_retention_days: int = Field(default=90, ge=1, le=3650)
 
 
 class DnsConfig(Section):

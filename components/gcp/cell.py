@@ -7,6 +7,7 @@ from pulumi_gcp import artifactregistry, organizations, projects
 from pulumi_gcp.provider import Provider
 
 from components.config import CellConfig
+from components.gcp.binary_authorization import BinaryAuthorizationArgs, BinaryAuthorizationPolicy, image_patterns
 from components.gcp.cluster import ClusterArgs, GkeCluster
 from components.gcp.database import MYSQL_PORT, CloudSqlDatabase, DatabaseArgs
 from components.gcp.dns import CloudDnsZone, DnsArgs
@@ -24,7 +25,7 @@ from components.gcp.kms import KeyRing, KeyRingArgs
 from components.gcp.network import Network, NetworkArgs
 from components.gcp.node_pools import NodePools, NodePoolsArgs, NodeServiceAccount
 from components.gcp.registry import ArtifactRegistry, RegistryArgs
-from components.gcp.storage import AdoptedBucket, BucketArgs, WorkspaceBucket
+from components.gcp.storage import AdoptedBucket, BucketArgs, LogBucketArgs, UsageLogBucket, WorkspaceBucket
 from components.gcp.storage_key import GCS_S3_ENDPOINT, StorageKeyAccount, StorageKeyArgs
 from components.platform import (
     Cluster,
@@ -37,7 +38,7 @@ from components.platform import (
     RestoreTarget,
 )
 from contract.identities import REGISTRY_PULL, REGISTRY_PUSH, STORAGE, account_of, gitpod_accounts
-from contract.naming import gcs_bucket_name
+from contract.naming import GCS_BUCKET_NAME_LIMIT, fit_name, gcs_bucket_name
 
 GKE_SECRETS_KEY = "gke-secrets"
 CLOUD_SQL_KEY = "cloudsql"
@@ -103,6 +104,11 @@ class GcpCell(pulumi.ComponentResource):
                           pulumi.ResourceOptions(parent=self))
         nodes = NodeServiceAccount(f"{prefix}-nodes", prefix, project, provider, pulumi.ResourceOptions(parent=self))
         location = gcp.cluster_zone or region
+        binary_authorization = BinaryAuthorizationPolicy(prefix, BinaryAuthorizationArgs(
+            project, gcp.binary_authorization,
+            image_patterns(project, region, prefix, config.gitpod.installer_image, config.domain,
+                           gcp.allowed_image_patterns),
+            provider), pulumi.ResourceOptions(parent=self))
         gke = GkeCluster(
             prefix,
             ClusterArgs(
@@ -122,6 +128,8 @@ class GcpCell(pulumi.ComponentResource):
                 protect=config.protect,
                 labels=labels,
                 provider=provider,
+                security_group=gcp.security_group,
+                binary_authorization_policy=binary_authorization.policy,
             ),
             pulumi.ResourceOptions(parent=self),
         )
@@ -162,6 +170,13 @@ class GcpCell(pulumi.ComponentResource):
             workspace_bucket = AdoptedBucket(f"{prefix}-adopted", config.restore.adopt_bucket, provider,
                                              pulumi.ResourceOptions(parent=self)).bucket_name
         else:
+            usage_logs = UsageLogBucket(
+                f"{prefix}-usage-logs",
+                LogBucketArgs(fit_name(f"{gcs_bucket_name(config.stack, project)}-logs", GCS_BUCKET_NAME_LIMIT),
+                              config.storage_location, config.storage.access_log_retention_days, config.protect,
+                              labels, provider),
+                pulumi.ResourceOptions(parent=self),
+            )
             workspace_bucket = WorkspaceBucket(
                 f"{prefix}-workspaces",
                 BucketArgs(
@@ -171,6 +186,7 @@ class GcpCell(pulumi.ComponentResource):
                     protect=config.protect,
                     labels=labels,
                     provider=provider,
+                    log_bucket=usage_logs.bucket.name,
                 ),
                 pulumi.ResourceOptions(parent=self),
             ).bucket.name

@@ -56,6 +56,10 @@ class ClusterArgs:
     protect: bool
     labels: Mapping[str, str]
     provider: pulumi.ProviderResource
+    # Google Groups for RBAC: `gke-security-groups@<domain>`, or None (then RBAC names users and service accounts).
+    security_group: str | None = None
+    # Admission follows the project's Binary Authorization policy (components/gcp/binary_authorization.py).
+    binary_authorization_policy: pulumi.Resource | None = None
 
 
 class GkeCluster(pulumi.ComponentResource):
@@ -118,6 +122,10 @@ class GkeCluster(pulumi.ComponentResource):
                 )
             ),
             enable_legacy_abac=False,
+            authenticator_groups_config=container.ClusterAuthenticatorGroupsConfigArgs(
+                security_group=args.security_group) if args.security_group else None,
+            binary_authorization=container.ClusterBinaryAuthorizationArgs(
+                evaluation_mode="PROJECT_SINGLETON_POLICY_ENFORCE"),
             workload_identity_config=container.ClusterWorkloadIdentityConfigArgs(
                 workload_pool=f"{args.project}.svc.id.goog"
             ),
@@ -142,7 +150,8 @@ class GkeCluster(pulumi.ComponentResource):
             deletion_protection=args.protect,
             resource_labels=dict(args.labels),
             opts=child(self, provider=args.provider, protect=args.protect,
-                       depends_on=list(args.secrets_key_grants),
+                       depends_on=[*args.secrets_key_grants,
+                                   *([args.binary_authorization_policy] if args.binary_authorization_policy else [])],
                        # The default pool's node config only matters while it exists (it is removed at once).
                        ignore_changes=["nodeConfig", "initialNodeCount"]),
         )

@@ -32,6 +32,8 @@ class BucketArgs:
     protect: bool
     labels: Mapping[str, str]
     provider: pulumi.ProviderResource
+    # The bucket receiving this bucket's usage (access) logs.
+    log_bucket: pulumi.Input[str] | None = None
 
 
 class WorkspaceBucket(pulumi.ComponentResource):
@@ -63,11 +65,70 @@ class WorkspaceBucket(pulumi.ComponentResource):
                     ),
                 )
             ],
+            logging=storage.BucketLoggingArgs(log_bucket=args.log_bucket, log_object_prefix=args.bucket_name)
+            if args.log_bucket is not None else None,
             force_destroy=False,
             labels=dict(args.labels),
             opts=stateful(self, args.protect, provider=args.provider),
         )
         self.register_outputs({"bucket": self.bucket.name, "url": self.bucket.url})
+
+
+# Cloud Storage writes usage logs as this Google group (GCS docs, "Usage logs & storage logs").
+USAGE_LOG_WRITER = "group:cloud-storage-analytics@google.com"
+NONCURRENT_LOG_DAYS = 7
+
+
+@dataclass(frozen=True)
+class LogBucketArgs:
+    bucket_name: str
+    location: str
+    retention_days: int
+    protect: bool
+    labels: Mapping[str, str]
+    provider: pulumi.ProviderResource
+
+
+class UsageLogBucket(pulumi.ComponentResource):
+    """The destination of the cell's bucket usage logs: versioned, uniform access, never public, in the same
+    location as the data. Its own access is not logged (a log bucket logging into itself never stops), and its
+    objects expire after the retention: logs are not workspace content (documented deviations,
+    docs/policies.md)."""
+
+    bucket: storage.Bucket
+
+    def __init__(self, name: str, args: LogBucketArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("gitpod-cell:gcp:UsageLogBucket", name, None, opts)
+        location, data_locations = bucket_location(args.location)
+        self.bucket = storage.Bucket(
+            name,
+            name=args.bucket_name,
+            location=location,
+            custom_placement_config=(
+                storage.BucketCustomPlacementConfigArgs(data_locations=data_locations) if data_locations else None
+            ),
+            storage_class="STANDARD",
+            versioning=storage.BucketVersioningArgs(enabled=True),
+            uniform_bucket_level_access=True,
+            public_access_prevention="enforced",
+            lifecycle_rules=[
+                storage.BucketLifecycleRuleArgs(
+                    action=storage.BucketLifecycleRuleActionArgs(type="Delete"),
+                    condition=storage.BucketLifecycleRuleConditionArgs(age=args.retention_days, with_state="LIVE")),
+                storage.BucketLifecycleRuleArgs(
+                    action=storage.BucketLifecycleRuleActionArgs(type="Delete"),
+                    condition=storage.BucketLifecycleRuleConditionArgs(
+                        with_state="ARCHIVED", days_since_noncurrent_time=NONCURRENT_LOG_DAYS)),
+            ],
+            force_destroy=False,
+            labels={**args.labels, "purpose": "usage-logs"},
+            opts=stateful(self, args.protect, provider=args.provider),
+        )
+        storage.BucketIAMMember(
+            f"{name}-usage-log-writer", bucket=self.bucket.name, role="roles/storage.objectCreator",
+            member=USAGE_LOG_WRITER, opts=pulumi.ResourceOptions(parent=self, provider=args.provider),
+        )
+        self.register_outputs({"bucket": self.bucket.name})
 
 
 

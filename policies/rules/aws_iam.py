@@ -136,3 +136,57 @@ def irsa_single_service_account(args: Any, report: Report) -> None:
     if len(subjects) > 1:
         report(f"the role trusts {len(subjects)} service accounts ({', '.join(sorted(subjects))}); create one role "
                "per service account.")
+
+
+# Actions IAM authorizes on no resource but `*` (the Service Authorization Reference lists no resource type for
+# them), and which the cell's workloads need: the only actions that may name `Resource: "*"`.
+UNSCOPABLE_ACTIONS: tuple[str, ...] = (
+    "autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeAutoScalingInstances",
+    "autoscaling:DescribeLaunchConfigurations", "autoscaling:DescribeScalingActivities", "autoscaling:DescribeTags",
+    "ec2:DescribeImages", "ec2:DescribeInstanceTypes", "ec2:DescribeLaunchTemplateVersions",
+    "ec2:GetInstanceTypesFromInstanceRequirements",
+    "route53:ListHostedZones", "route53:ListHostedZonesByName",
+    "ecr:GetAuthorizationToken",
+)
+UNSCOPABLE_SCHEMA = {
+    "unscopableActions": {
+        "type": "array",
+        "items": {"type": "string"},
+        "default": list(UNSCOPABLE_ACTIONS),
+        "description": "Actions that may be allowed on resource `*`: those IAM offers no resource-level "
+        "permission for (docs/policies.md, deviations).",
+    },
+}
+
+
+def _kms_through_one_service(statement: Any) -> bool:
+    """KMS use on `*` pinned to one service in one region (kms:ViaService): the key of a bucket a restore adopts
+    belongs to the old cell, so its ARN is not the cell's to name."""
+    actions = iam.values(statement, "Action")
+    return bool(actions) and all(a.startswith("kms:") for a in actions) and bool(
+        iam.condition_values(statement, "StringEquals", "kms:ViaService"))
+
+
+@resource_rule(
+    name="aws-iam-wildcard-resource-unscopable-only",
+    summary="IAM identity policies allow `Resource: \"*\"` only for actions that have no resource-level "
+    "permissions (`unscopableActions`: the autoscaler's and external-dns' Describe/List calls, "
+    "ecr:GetAuthorizationToken) or for KMS use pinned to one service (kms:ViaService); every other action names "
+    "its resources.",
+    types=[IAM_ROLE, *IAM_POLICY_HOLDERS],
+    control="CKV_AWS_355, CKV_AWS_290",
+    config=UNSCOPABLE_SCHEMA,
+)
+def iam_wildcard_resource_unscopable_only(args: Any, report: Report) -> None:
+    allowed = set(configured(args, UNSCOPABLE_SCHEMA)["unscopableActions"])
+    for label, document in _policy_documents(args):
+        for index, statement in enumerate(iam.statements(document)):
+            if not iam.is_allow(statement) or iam.all_resources(statement) is None:
+                continue
+            if _kms_through_one_service(statement):
+                continue
+            scopable = [a for a in iam.values(statement, "Action") if a not in allowed]
+            if scopable:
+                sid = statement.get("Sid") or f"#{index}"
+                report(f"{label} statement {sid} allows {', '.join(scopable)} on every resource; name the "
+                       "resources (only unscopableActions may use '*').")

@@ -1,23 +1,14 @@
-"""S3 resources checked on their own: no deprecated inline bucket settings, ACLs disabled, lifecycle rules that
-never expire current versions."""
+"""S3 resources checked on their own: no deprecated inline bucket settings, ACLs disabled. (Lifecycle rules are
+checked with the stack, aws_s3_stack.py: whether a bucket may expire current objects depends on what it is.)"""
 
 from __future__ import annotations
 
-from fnmatch import fnmatch
 from typing import Any
 
-from policies.core.props import as_list, get
-from policies.core.rule import Report, configured, resource_rule
-from policies.rules.tokens import S3_BUCKETS, S3_LIFECYCLE, S3_OWNERSHIP_CONTROLS
+from policies.core.props import get
+from policies.core.rule import Report, resource_rule
+from policies.rules.tokens import S3_BUCKETS, S3_OWNERSHIP_CONTROLS
 
-LIFECYCLE_SCHEMA = {
-    "exemptBuckets": {
-        "type": "array",
-        "items": {"type": "string"},
-        "default": [],
-        "description": "Bucket-name globs (e.g. access-log buckets) allowed to expire current object versions.",
-    },
-}
 # pulumi-aws 7 `s3.Bucket` inputs deprecated in favour of their own resources: input -> the resource to use.
 DEPRECATED_INLINE_SETTINGS = {
     "accelerationStatus": "s3.BucketAccelerateConfiguration",
@@ -63,28 +54,3 @@ def s3_acls_disabled(args: Any, report: Report) -> None:
     if ownership != "BucketOwnerEnforced":
         shown = "not set" if ownership is None else repr(ownership)
         report(f"rule.objectOwnership is {shown}; set it to 'BucketOwnerEnforced' to disable ACLs.")
-
-
-def expires_current_versions(rule: Any) -> bool:
-    if str(get(rule, "status") or "Enabled") != "Enabled":
-        return False
-    expiration = get(rule, "expiration")
-    return any(get(entry, "days") or get(entry, "date") for entry in as_list(expiration))
-
-
-@resource_rule(
-    name="aws-s3-keep-current-versions",
-    summary="No enabled S3 lifecycle rule expires current object versions (pinned workspaces must never lose "
-    "data); expire noncurrent versions instead.",
-    types=S3_LIFECYCLE,
-    config=LIFECYCLE_SCHEMA,
-)
-def s3_keep_current_versions(args: Any, report: Report) -> None:
-    bucket = str(get(args.props, "bucket") or "")
-    if any(fnmatch(bucket, pattern) for pattern in configured(args, LIFECYCLE_SCHEMA)["exemptBuckets"]):
-        return
-    for index, rule in enumerate(as_list(get(args.props, "rules"))):
-        if expires_current_versions(rule):
-            label = get(rule, "id") or f"#{index}"
-            report(f"lifecycle rule {label!r} expires current object versions; use noncurrentVersionExpiration "
-                   "so pinned workspaces keep their data.")

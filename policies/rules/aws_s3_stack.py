@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from fnmatch import fnmatch
 from typing import Any
 
 from policies.core import iam
@@ -10,9 +11,11 @@ from policies.core.context import PRODUCTION_SCHEMA, in_environments, region_of
 from policies.core.props import as_list, get, known, truthy
 from policies.core.rule import Report, configured, stack_rule
 from policies.core.stack import StackView, dependency_urns
+from policies.rules.aws_s3_logging import access_log_destinations, is_access_log_destination
 from policies.rules.tokens import (
     S3_BUCKETS,
     S3_ENCRYPTION,
+    S3_LIFECYCLE,
     S3_POLICY,
     S3_PUBLIC_ACCESS_BLOCK,
     S3_REPLICATION,
@@ -78,11 +81,14 @@ def s3_versioning(args: Any, report: Report) -> None:
 
 @stack_rule(
     name="aws-s3-kms-encryption",
-    summary="Every S3 bucket has default server-side encryption with KMS (aws:kms or aws:kms:dsse).",
+    summary="Every S3 bucket has default server-side encryption with KMS (aws:kms or aws:kms:dsse); an "
+    "access-log destination (and only one) uses SSE-S3 (AES256), the only default encryption S3 server access "
+    "log delivery supports.",
     control="CKV_AWS_145",
 )
 def s3_kms_encryption(args: Any, report: Report) -> None:
-    for bucket, configs in buckets_with(StackView(args.resources), S3_ENCRYPTION):
+    view = StackView(args.resources)
+    for bucket, configs in buckets_with(view, S3_ENCRYPTION):
         algorithms = [
             get(rule, "applyServerSideEncryptionByDefault.sseAlgorithm")
             for config in configs
@@ -90,6 +96,10 @@ def s3_kms_encryption(args: Any, report: Report) -> None:
         ]
         if not configs:
             report("no BucketServerSideEncryptionConfiguration for this bucket; encrypt it with KMS.", bucket.urn)
+        elif is_access_log_destination(view, bucket):
+            if not any(algorithm == "AES256" or algorithm in _KMS_ALGORITHMS for algorithm in algorithms):
+                report(f"default encryption uses {algorithms or 'no algorithm'}; an access-log bucket uses "
+                       "'AES256'.", bucket.urn)
         elif not any(algorithm in _KMS_ALGORITHMS for algorithm in algorithms):
             report(f"default encryption uses {algorithms or 'no algorithm'}; use 'aws:kms'.", bucket.urn)
 
@@ -180,3 +190,44 @@ def s3_replicated_prod(args: Any, report: Report) -> None:
         if not enabled:
             report("production bucket has no enabled BucketReplicationConfig to a bucket in another region.",
                    bucket.urn)
+
+
+LIFECYCLE_SCHEMA = {
+    "exemptBuckets": {
+        "type": "array",
+        "items": {"type": "string"},
+        "default": [],
+        "description": "Bucket-name globs allowed to expire current object versions (access-log destinations of "
+        "the stack always are).",
+    },
+}
+
+
+def expires_current_versions(rule: Any) -> bool:
+    if str(get(rule, "status") or "Enabled") != "Enabled":
+        return False
+    expiration = get(rule, "expiration")
+    return any(get(entry, "days") or get(entry, "date") for entry in as_list(expiration))
+
+
+@stack_rule(
+    name="aws-s3-keep-current-versions",
+    summary="No enabled S3 lifecycle rule expires current object versions (pinned workspaces must never lose "
+    "data); expire noncurrent versions instead. Only access-log destinations (buckets that receive server access "
+    "logs and hold nothing else) may expire their logs.",
+    config=LIFECYCLE_SCHEMA,
+)
+def s3_keep_current_versions(args: Any, report: Report) -> None:
+    view = StackView(args.resources)
+    exempt = configured(args, LIFECYCLE_SCHEMA)["exemptBuckets"]
+    log_buckets = {name for name in access_log_destinations(view)
+                   if any(is_access_log_destination(view, b) for b in view.find_by(S3_BUCKETS, "bucket", name))}
+    for lifecycle in view.of_type(*S3_LIFECYCLE):
+        bucket = str(get(lifecycle.props, "bucket") or "")
+        if bucket in log_buckets or any(fnmatch(bucket, pattern) for pattern in exempt):
+            continue
+        for index, rule in enumerate(as_list(get(lifecycle.props, "rules"))):
+            if expires_current_versions(rule):
+                label = get(rule, "id") or f"#{index}"
+                report(f"lifecycle rule {label!r} expires current object versions; use noncurrentVersionExpiration "
+                       "so pinned workspaces keep their data.", lifecycle.urn)

@@ -6,7 +6,8 @@ from fnmatch import fnmatch
 from typing import Any
 
 from policies.core.props import as_list, get, is_false, truthy
-from policies.core.rule import Report, configured, resource_rule
+from policies.core.rule import Report, configured, resource_rule, stack_rule
+from policies.core.stack import StackView
 from policies.rules.tokens import GCS_BUCKET
 
 MULTI_REGIONS = ("US", "EU", "ASIA")
@@ -86,18 +87,52 @@ def deletes_live_objects(rule: Any) -> bool:
     return not any(get(condition, key) is not None for key in _NONCURRENT_ONLY)
 
 
-@resource_rule(
+def log_destinations(view: StackView) -> set[str]:
+    """Buckets another bucket of the stack sends its usage logs to (logging.logBucket), that log nowhere
+    themselves: a data bucket always logs, so it cannot pass for a log bucket."""
+    targets = {str(get(_first(get(b.props, "logging")), "logBucket")) for b in view.of_type(GCS_BUCKET)
+               if get(_first(get(b.props, "logging")), "logBucket")}
+    return {str(get(b.props, "name")) for b in view.of_type(GCS_BUCKET)
+            if str(get(b.props, "name")) in targets and not get(_first(get(b.props, "logging")), "logBucket")}
+
+
+@stack_rule(
     name="gcp-storage-keep-live-objects",
     summary="No Cloud Storage lifecycle rule deletes live objects (pinned workspaces must never lose data); "
-    "delete only noncurrent versions.",
-    types=[GCS_BUCKET],
+    "delete only noncurrent versions. Only usage-log destinations (buckets that receive other buckets' logs and "
+    "log nowhere themselves) may expire their logs.",
     config=LIFECYCLE_SCHEMA,
 )
 def storage_keep_live_objects(args: Any, report: Report) -> None:
-    name = str(get(args.props, "name") or args.name)
-    if any(fnmatch(name, pattern) for pattern in configured(args, LIFECYCLE_SCHEMA)["exemptBuckets"]):
-        return
-    for index, rule in enumerate(as_list(get(args.props, "lifecycleRules"))):
-        if deletes_live_objects(rule):
-            report(f"lifecycleRules[{index}] deletes live objects; restrict it to withState 'ARCHIVED' or a "
-                   "noncurrent-version condition.")
+    view = StackView(args.resources)
+    exempt = configured(args, LIFECYCLE_SCHEMA)["exemptBuckets"]
+    logs = log_destinations(view)
+    for bucket in view.of_type(GCS_BUCKET):
+        name = str(get(bucket.props, "name") or bucket.name)
+        if name in logs or any(fnmatch(name, pattern) for pattern in exempt):
+            continue
+        for index, rule in enumerate(as_list(get(bucket.props, "lifecycleRules"))):
+            if deletes_live_objects(rule):
+                report(f"lifecycleRules[{index}] deletes live objects; restrict it to withState 'ARCHIVED' or a "
+                       "noncurrent-version condition.", bucket.urn)
+
+
+@stack_rule(
+    name="gcp-storage-access-logging",
+    summary="Every Cloud Storage bucket writes usage logs (logging.logBucket) to another bucket; "
+    "only the log destinations themselves are exempt.",
+    control="CKV_GCP_62",
+)
+def storage_access_logging(args: Any, report: Report) -> None:
+    view = StackView(args.resources)
+    logs = log_destinations(view)
+    for bucket in view.of_type(GCS_BUCKET):
+        name = str(get(bucket.props, "name") or bucket.name)
+        if name in logs:
+            continue
+        target = get(_first(get(bucket.props, "logging")), "logBucket")
+        if not target:
+            report("logging.logBucket is not set; send the bucket's usage logs to the cell's log bucket.",
+                   bucket.urn)
+        elif str(target) == name:
+            report("the bucket logs into itself; use the cell's log bucket.", bucket.urn)

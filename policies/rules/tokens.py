@@ -16,6 +16,8 @@ S3_PUBLIC_ACCESS_BLOCK = ("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBloc
 S3_OWNERSHIP_CONTROLS = ("aws:s3/bucketOwnershipControls:BucketOwnershipControls",)
 S3_POLICY = ("aws:s3/bucketPolicy:BucketPolicy",)
 S3_REPLICATION = ("aws:s3/bucketReplicationConfig:BucketReplicationConfig",)
+S3_LOGGING = ("aws:s3/bucketLogging:BucketLogging", "aws:s3/bucketLoggingV2:BucketLoggingV2")
+S3_NOTIFICATION = ("aws:s3/bucketNotification:BucketNotification",)
 S3_LIFECYCLE = (
     "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
     "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2",
@@ -56,6 +58,14 @@ ECR_REPOSITORY = "aws:ecr/repository:Repository"
 KMS_KEY = "aws:kms/key:Key"
 ROUTE53_ZONE = "aws:route53/zone:Zone"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+ROUTE53_KEY_SIGNING_KEY = "aws:route53/keySigningKey:KeySigningKey"
+ROUTE53_DNSSEC = "aws:route53/hostedZoneDnsSec:HostedZoneDnsSec"
+ROUTE53_QUERY_LOG = "aws:route53/queryLog:QueryLog"
+ROUTE_TABLE = "aws:ec2/routeTable:RouteTable"
+ROUTE_TABLE_ASSOCIATION = "aws:ec2/routeTableAssociation:RouteTableAssociation"
+RDS_SUBNET_GROUP = "aws:rds/subnetGroup:SubnetGroup"
+EKS_ADDON = "aws:eks/addon:Addon"
+OIDC_PROVIDER = "aws:iam/openIdConnectProvider:OpenIdConnectProvider"
 
 # GCP
 SQL_INSTANCE = "gcp:sql/databaseInstance:DatabaseInstance"
@@ -91,6 +101,10 @@ GCP_IAM_POLICIES = (
 ARTIFACT_REPOSITORY = "gcp:artifactregistry/repository:Repository"
 KMS_CRYPTO_KEY = "gcp:kms/cryptoKey:CryptoKey"
 DNS_MANAGED_ZONE = "gcp:dns/managedZone:ManagedZone"
+GCP_NETWORK = "gcp:compute/network:Network"
+GCP_SUBNETWORK = "gcp:compute/subnetwork:Subnetwork"
+GCP_FIREWALL = "gcp:compute/firewall:Firewall"
+BINARY_AUTHORIZATION_POLICY = "gcp:binaryauthorization/policy:Policy"
 
 # Resources whose loss loses data or identity: protected in production.
 STATEFUL_TYPES = (

@@ -296,7 +296,7 @@ def test_database_password_is_random_secret_and_user_and_schema_exist(registered
 
 def test_bucket_is_multi_region_versioned_private_and_keeps_live_objects(registered: Registered) -> None:
     plan = registered("prod-gcp")
-    bucket = inputs_of(plan, "gcp:storage/bucket:Bucket")
+    bucket = inputs_of(plan, "gcp:storage/bucket:Bucket", "gitpod-prod-gcp-workspaces")
     assert bucket["name"] == f"gitpod-prod-gcp-{PROJECT}"
     assert bucket["location"] == "EU"
     assert bucket["versioning"] == {"enabled": True}
@@ -315,9 +315,13 @@ def test_custom_dual_region_bucket(stack_variant) -> None:
 
     resources, _ = run_program(stack_variant("prod-gcp", {"gitpod-cell:gcp.storageLocation":
                                                           "europe-west1+europe-west4"}))
-    bucket = next(r for r in resources if r["type"] == "gcp:storage/bucket:Bucket")["inputs"]
+    buckets = {r["name"]: r["inputs"] for r in resources if r["type"] == "gcp:storage/bucket:Bucket"}
+    bucket = next(b for name, b in buckets.items() if name.endswith("-workspaces"))
     assert bucket["location"] == "EU"
     assert bucket["customPlacementConfig"]["dataLocations"] == ["EUROPE-WEST1", "EUROPE-WEST4"]
+    # The usage-log bucket sits in the same location as the data it logs.
+    logs = next(b for name, b in buckets.items() if name.endswith("-usage-logs"))
+    assert logs["customPlacementConfig"] == bucket["customPlacementConfig"]
 
 
 def test_registry_deletes_only_untagged_images(registered: Registered) -> None:
@@ -406,8 +410,13 @@ def test_workload_roles_are_scoped_to_one_resource(registered: Registered) -> No
         return f"serviceAccount:{service_account_id('gitpod-prod-gcp', workload)}@{PROJECT}.iam.gserviceaccount.com"
 
     bucket = f"gitpod-prod-gcp-{PROJECT}"
-    for grant in plan.by_type("gcp:storage/bucketIAMMember:BucketIAMMember"):
-        assert grant["inputs"]["bucket"] == bucket
+    bucket_grants = {(r["inputs"]["member"].split(":", 1)[0], r["inputs"]["role"], r["inputs"]["bucket"])
+                     for r in plan.by_type("gcp:storage/bucketIAMMember:BucketIAMMember")}
+    # The bucket key's account on the workspace bucket; Cloud Storage writes usage logs as its analytics group,
+    # into the log bucket only.
+    assert bucket_grants == {("serviceAccount", "roles/storage.objectAdmin", bucket),
+                             ("serviceAccount", "roles/storage.legacyBucketReader", bucket),
+                             ("group", "roles/storage.objectCreator", f"{bucket}-logs")}
     # No predefined DNS admin role anywhere: custom roles, record changes bound on the zone only.
     project_roles = [r["inputs"] for r in plan.by_type("gcp:projects/iAMMember:IAMMember")]
     assert not [r for r in project_roles if r["role"] in ("roles/dns.admin", "roles/owner", "roles/editor")]

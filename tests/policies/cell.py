@@ -18,10 +18,14 @@ OIDC = "arn:aws:iam::123456789012:oidc-provider/oidc.eks.eu-west-1.amazonaws.com
 ISSUER = "oidc.eks.eu-west-1.amazonaws.com/id/ABC"
 KEY_ARN = "arn:aws:kms:eu-west-1:123456789012:key/1234"
 FLAGS = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
+KEY_POLICY = json.dumps({"Version": "2012-10-17", "Statement": [{
+    "Sid": "AccountAdministers", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+    "Action": "kms:*", "Resource": "*"}]})
 SERVICES_LABELS = {f"gitpod.io/workload_{name}": "true" for name in ("meta", "ide", "workspace_services", "services")}
 
 
-def _bucket_family(name: str, region_provider: dict[str, Any]) -> list[dict[str, Any]]:
+def _bucket_family(name: str, region_provider: dict[str, Any], algorithm: str = "aws:kms",
+                   access_logs: str | None = None) -> list[dict[str, Any]]:
     bucket = resource("aws:s3/bucket:Bucket", name, {"bucket": name}, provider=region_provider, protect=True,
                       retain_on_delete=True)
     tls_only = json.dumps({"Version": "2012-10-17", "Statement": [{
@@ -29,13 +33,19 @@ def _bucket_family(name: str, region_provider: dict[str, Any]) -> list[dict[str,
         "Resource": [f"arn:aws:s3:::{name}", f"arn:aws:s3:::{name}/*"],
         "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]})
     sub = {"provider": region_provider, "dependencies": [bucket]}
+    logging = [resource("aws:s3/bucketLogging:BucketLogging", f"{name}-logging", {
+        "bucket": name, "targetBucket": access_logs, "targetPrefix": "s3-access/"}, **sub)] if access_logs else []
+    key = {"kmsMasterKeyId": KEY_ARN} if algorithm != "AES256" else {}
     return [
+        *logging,
+        resource("aws:s3/bucketNotification:BucketNotification", f"{name}-events",
+                 {"bucket": name, "eventbridge": True}, **sub),
         bucket,
         resource("aws:s3/bucketVersioning:BucketVersioning", f"{name}-versioning",
                  {"bucket": name, "versioningConfiguration": {"status": "Enabled"}}, **sub),
         resource("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
                  f"{name}-sse", {"bucket": name, "rules": [{"applyServerSideEncryptionByDefault": {
-                     "sseAlgorithm": "aws:kms", "kmsMasterKeyId": KEY_ARN}, "bucketKeyEnabled": True}]}, **sub),
+                     "sseAlgorithm": algorithm, **key}, "bucketKeyEnabled": True}]}, **sub),
         resource("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", f"{name}-pab",
                  {"bucket": name, **dict.fromkeys(FLAGS, True)}, **sub),
         resource("aws:s3/bucketOwnershipControls:BucketOwnershipControls", f"{name}-ownership",
@@ -67,7 +77,8 @@ def aws_prod_cell() -> list[dict[str, Any]]:
             "securityGroupId": "sg-1", "cidrIpv4": "0.0.0.0/0", "ipProtocol": "tcp", "fromPort": 443,
             "toPort": 443}, dependencies=[lb_group], **on_primary),
     ]
-    key = resource("aws:kms/key:Key", "cell", {"enableKeyRotation": True}, protect=True, **on_primary)
+    key = resource("aws:kms/key:Key", "cell", {"enableKeyRotation": True, "policy": KEY_POLICY}, protect=True,
+                   **on_primary)
     template = resource("aws:ec2/launchTemplate:LaunchTemplate", "nodes", {
         "metadataOptions": {"httpTokens": "required", "httpPutResponseHopLimit": 1},
         "blockDeviceMappings": [{"deviceName": "/dev/xvda", "ebs": {"encrypted": "true", "volumeType": "gp3",
@@ -83,26 +94,28 @@ def aws_prod_cell() -> list[dict[str, Any]]:
         "Effect": "Allow", "Principal": {"Federated": OIDC}, "Action": "sts:AssumeRoleWithWebIdentity",
         "Condition": {"StringEquals": {f"{ISSUER}:sub": "system:serviceaccount:gitpod:registry-facade",
                                        f"{ISSUER}:aud": "sts.amazonaws.com"}}}]})
-    cluster_parts = [
-        key,
-        resource("aws:eks/cluster:Cluster", "eks", {
+    eks = resource("aws:eks/cluster:Cluster", "eks", {
             "version": "1.35",
-            "vpcConfig": {"endpointPrivateAccess": True, "endpointPublicAccess": True,
-                          "publicAccessCidrs": ["203.0.113.0/24"]},
+            "vpcConfig": {"endpointPrivateAccess": True, "endpointPublicAccess": False},
+            "accessConfig": {"authenticationMode": "API"},
             "encryptionConfig": {"resources": ["secrets"], "provider": {"keyArn": KEY_ARN}},
             "enabledClusterLogTypes": ["api", "audit", "authenticator", "controllerManager", "scheduler"]},
-            **on_primary),
+            **on_primary)
+    cluster_parts = [
+        key,
+        eks,
         template,
         node_group("services", SERVICES_LABELS),
         node_group("regular-workspaces", {"gitpod.io/workload_workspace_regular": "true"}),
         node_group("headless-workspaces", {"gitpod.io/workload_workspace_headless": "true"}),
-        resource("aws:iam/openIdConnectProvider:OpenIdConnectProvider", "oidc", {"url": f"https://{ISSUER}"},
-                 **on_primary),
+        resource("aws:iam/openIdConnectProvider:OpenIdConnectProvider", "oidc", {
+            "url": f"https://{ISSUER}", "clientIdLists": ["sts.amazonaws.com"]}, dependencies=[eks], **on_primary),
         resource("aws:iam/role:Role", "registry-facade", {"assumeRolePolicy": trust}, **on_primary),
         resource("aws:iam/rolePolicy:RolePolicy", "registry-facade", {"policy": json.dumps({
             "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["ecr:GetAuthorizationToken"],
                                                     "Resource": "*"}]})}, **on_primary),
-        resource("aws:cloudwatch/logGroup:LogGroup", "eks", {"retentionInDays": 365}, **on_primary),
+        resource("aws:cloudwatch/logGroup:LogGroup", "eks", {"retentionInDays": 365, "kmsKeyId": KEY_ARN},
+                 **on_primary),
     ]
     parameters = resource("aws:rds/parameterGroup:ParameterGroup", "mysql", {
         "name": "eu1-mysql", "family": "mysql8.0", "parameters": [
@@ -113,6 +126,9 @@ def aws_prod_cell() -> list[dict[str, Any]]:
         "deletionProtection": True, "skipFinalSnapshot": False, "finalSnapshotIdentifier": "eu1-db-final",
         "copyTagsToSnapshot": True, "multiAz": True, "publiclyAccessible": False, "storageEncrypted": True,
         "kmsKeyId": KEY_ARN, "parameterGroupName": "eu1-mysql", "iamDatabaseAuthenticationEnabled": True,
+        "monitoringInterval": 60, "monitoringRoleArn": "arn:aws:iam::123456789012:role/monitoring",
+        "performanceInsightsEnabled": True, "performanceInsightsKmsKeyId": KEY_ARN,
+        "enabledCloudwatchLogsExports": ["error", "slowquery"],
         "password": "[secret]"}, dependencies=[parameters], protect=True, retain_on_delete=True, **on_primary)
     database_parts = [
         parameters,
@@ -121,9 +137,16 @@ def aws_prod_cell() -> list[dict[str, Any]]:
                  {"sourceDbInstanceArn": "arn:aws:rds:eu-west-1:123456789012:db:eu1-db", "retentionPeriod": 14},
                  provider=replica, dependencies=[database]),
     ]
+    zone = resource("aws:route53/zone:Zone", "zone", {"name": "eu1.gitpod.example.com"}, protect=True, **on_primary)
     storage = [
-        *_bucket_family("eu1-workspaces", primary),
-        *_bucket_family("eu1-workspaces-replica", replica),
+        *_bucket_family("eu1-workspaces", primary, access_logs="eu1-logs"),
+        *_bucket_family("eu1-workspaces-replica", replica, access_logs="eu1-logs-replica"),
+        *_bucket_family("eu1-logs", primary, algorithm="AES256"),
+        *_bucket_family("eu1-logs-replica", replica, algorithm="AES256"),
+        resource("aws:s3/bucketReplicationConfig:BucketReplicationConfig", "eu1-logs-replication", {
+            "bucket": "eu1-logs", "role": "arn:aws:iam::123456789012:role/log-replication",
+            "rules": [{"id": "all", "status": "Enabled", "destination": {
+                "bucket": "arn:aws:s3:::eu1-logs-replica"}}]}, **on_primary),
         resource("aws:s3/bucketReplicationConfig:BucketReplicationConfig", "eu1-workspaces-replication", {
             "bucket": "eu1-workspaces", "role": "arn:aws:iam::123456789012:role/replication",
             "rules": [{"id": "all", "status": "Enabled", "destination": {
@@ -133,9 +156,16 @@ def aws_prod_cell() -> list[dict[str, Any]]:
                                                    "noncurrentVersionExpiration": {"noncurrentDays": 30}}]},
             **on_primary),
         resource("aws:ecr/repository:Repository", "registry", {
-            "imageScanningConfiguration": {"scanOnPush": True},
+            "name": "eu1/tools", "imageTagMutability": "IMMUTABLE", "imageScanningConfiguration": {"scanOnPush": True},
             "encryptionConfigurations": [{"encryptionType": "KMS", "kmsKey": KEY_ARN}]}, protect=True, **on_primary),
-        resource("aws:route53/zone:Zone", "zone", {"name": "eu1.gitpod.example.com"}, protect=True, **on_primary),
+        zone,
+        resource("aws:route53/keySigningKey:KeySigningKey", "ksk", {
+            "hostedZoneId": "Z1", "status": "ACTIVE", "keyManagementServiceArn": KEY_ARN}, dependencies=[zone]),
+        resource("aws:route53/hostedZoneDnsSec:HostedZoneDnsSec", "dnssec", {
+            "hostedZoneId": "Z1", "signingStatus": "SIGNING"}, dependencies=[zone]),
+        resource("aws:route53/queryLog:QueryLog", "queries", {
+            "zoneId": "Z1", "cloudwatchLogGroupArn": "arn:aws:logs:us-east-1:123456789012:log-group:/aws/route53/x"},
+            dependencies=[zone]),
     ]
     on_cluster = {"provider": cluster}
     kubernetes = [
@@ -167,7 +197,8 @@ def gcp_prod_cell() -> list[dict[str, Any]]:
     on_google = {"provider": google, "protect": True}
     key_name = "projects/p/locations/europe-west1/keyRings/eu1/cryptoKeys/cell"
     pool_config = {"shieldedInstanceConfig": {"enableSecureBoot": True},
-                   "workloadMetadataConfig": {"mode": "GKE_METADATA"}}
+                   "workloadMetadataConfig": {"mode": "GKE_METADATA"},
+                   "serviceAccount": "eu1-nodes@p.iam.gserviceaccount.com"}
     return [
         google,
         resource("gcp:kms/cryptoKey:CryptoKey", "cell", {"keyRing": "eu1", "rotationPeriod": "7776000s"},
@@ -185,7 +216,9 @@ def gcp_prod_cell() -> list[dict[str, Any]]:
             "masterAuthorizedNetworksConfig": {"cidrBlocks": [{"cidrBlock": "203.0.113.0/24"}]},
             "databaseEncryption": {"state": "ENCRYPTED", "keyName": key_name},
             "releaseChannel": {"channel": "STABLE"}, "workloadIdentityConfig": {"workloadPool": "p.svc.id.goog"},
-            "datapathProvider": "ADVANCED_DATAPATH"}, provider=google),
+            "datapathProvider": "ADVANCED_DATAPATH", "location": "europe-west1", "enableIntranodeVisibility": True,
+            "binaryAuthorization": {"evaluationMode": "PROJECT_SINGLETON_POLICY_ENFORCE"},
+            "authenticatorGroupsConfig": {"securityGroup": "gke-security-groups@example.com"}}, provider=google),
         resource("gcp:container/nodePool:NodePool", "services", {"nodeConfig": {
             **pool_config, "labels": SERVICES_LABELS}}, provider=google),
         resource("gcp:container/nodePool:NodePool", "workspaces", {"nodeConfig": {**pool_config, "labels": {
@@ -193,7 +226,12 @@ def gcp_prod_cell() -> list[dict[str, Any]]:
             provider=google),
         resource("gcp:storage/bucket:Bucket", "workspaces", {
             "name": "eu1-workspaces", "location": "EU", "versioning": {"enabled": True},
-            "publicAccessPrevention": "enforced", "uniformBucketLevelAccess": True}, **on_google),
+            "publicAccessPrevention": "enforced", "uniformBucketLevelAccess": True,
+            "logging": {"logBucket": "eu1-logs"}}, **on_google),
+        resource("gcp:storage/bucket:Bucket", "logs", {
+            "name": "eu1-logs", "location": "EU", "versioning": {"enabled": True},
+            "publicAccessPrevention": "enforced", "uniformBucketLevelAccess": True,
+            "lifecycleRules": [{"action": {"type": "Delete"}, "condition": {"age": 365}}]}, **on_google),
         resource("gcp:artifactregistry/repository:Repository", "registry", {"format": "DOCKER",
                                                                             "kmsKeyName": key_name}, **on_google),
         resource("gcp:serviceaccount/iAMMember:IAMMember", "registry-facade", {

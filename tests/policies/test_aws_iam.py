@@ -213,3 +213,37 @@ class TestIrsaSingleServiceAccount:
         role = resource(ROLE, "eks", {"assumeRolePolicy": document({
             "Effect": "Allow", "Principal": {"Service": "eks.amazonaws.com"}, "Action": "sts:AssumeRole"})})
         assert check(self.rule, role) == []
+
+
+class TestWildcardResourceUnscopableOnly:
+    rule = "aws-iam-wildcard-resource-unscopable-only"
+
+    @staticmethod
+    def role_policy(*statements):
+        return resource("aws:iam/rolePolicy:RolePolicy", "p", {"policy": json.dumps(
+            {"Version": "2012-10-17", "Statement": list(statements)})})
+
+    def test_unscopable_actions_pass(self, check):
+        policy = self.role_policy({"Effect": "Allow", "Action": ["ec2:DescribeImages", "route53:ListHostedZones"],
+                                   "Resource": "*"})
+        assert check(self.rule, policy) == []
+
+    def test_scoped_resources_pass(self, check):
+        policy = self.role_policy({"Effect": "Allow", "Action": ["route53:ChangeResourceRecordSets"],
+                                   "Resource": ["arn:aws:route53:::hostedzone/Z1"]})
+        assert check(self.rule, policy) == []
+
+    def test_scopable_action_on_everything_fails(self, check):
+        policy = self.role_policy({"Sid": "Scale", "Effect": "Allow", "Action": [
+            "autoscaling:DescribeTags", "autoscaling:SetDesiredCapacity"], "Resource": "*"})
+        assert check(self.rule, policy) == [(policy["urn"], "policy statement Scale allows "
+                                                            "autoscaling:SetDesiredCapacity on every resource; name "
+                                                            "the resources (only unscopableActions may use '*').")]
+
+    def test_kms_through_one_service_passes(self, check):
+        policy = self.role_policy({"Effect": "Allow", "Action": ["kms:Decrypt"], "Resource": ["*"], "Condition": {
+            "StringEquals": {"kms:ViaService": "s3.eu-west-1.amazonaws.com"}}})
+        assert check(self.rule, policy) == []
+
+    def test_absent_policy_passes(self, check):
+        assert check(self.rule, resource("aws:iam/rolePolicy:RolePolicy", "p", {})) == []

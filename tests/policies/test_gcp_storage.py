@@ -117,3 +117,30 @@ class TestKeepLiveObjects:
     def test_exempt_buckets_are_configurable(self, check):
         b = bucket(name="cell-logs", lifecycleRules=[{"action": {"type": "Delete"}, "condition": {"age": 30}}])
         assert check(self.rule, b, config={"exemptBuckets": ["*-logs"]}) == []
+
+
+class TestAccessLogging:
+    rule = "gcp-storage-access-logging"
+
+    def test_passes_with_a_log_bucket(self, check):
+        data = resource("gcp:storage/bucket:Bucket", "data", {"name": "data", "logging": {"logBucket": "logs"}})
+        logs = resource("gcp:storage/bucket:Bucket", "logs", {"name": "logs"})
+        assert check(self.rule, data, logs) == []
+
+    def test_fails_when_absent(self, check):
+        data = resource("gcp:storage/bucket:Bucket", "data", {"name": "data"})
+        assert check(self.rule, data) == [(data["urn"], "logging.logBucket is not set; send the bucket's usage logs "
+                                                        "to the cell's log bucket.")]
+
+    def test_fails_into_itself(self, check):
+        data = resource("gcp:storage/bucket:Bucket", "data", {"name": "data", "logging": {"logBucket": "data"}})
+        assert check(self.rule, data) == [(data["urn"], "the bucket logs into itself; use the cell's log bucket.")]
+
+
+def test_log_destination_may_delete_live_logs(check):
+    data = resource("gcp:storage/bucket:Bucket", "data", {"name": "data", "logging": {"logBucket": "logs"}})
+    logs = resource("gcp:storage/bucket:Bucket", "logs", {"name": "logs", "lifecycleRules": [
+        {"action": {"type": "Delete"}, "condition": {"age": 365}}]})
+    assert check("gcp-storage-keep-live-objects", data, logs) == []
+    logs["inputs"]["logging"] = {"logBucket": "elsewhere"}
+    assert [urn for urn, _ in check("gcp-storage-keep-live-objects", data, logs)] == [logs["urn"]]
