@@ -118,7 +118,7 @@ def test_rendered_config_carries_the_platforms_real_endpoints(registered: Regist
 def test_gcp_uses_gcs_through_its_s3_api_with_the_bucket_key(registered: Registered) -> None:
     plan = registered("prod-gcp")
     document = yaml.safe_load(rendered_text(plan))
-    bucket = plan.one("gcp:storage/bucket:Bucket")
+    bucket = plan.one("gcp:storage/bucket:Bucket", "gitpod-prod-gcp-workspaces")
     assert document["objectStorage"] == {
         "inCluster": False,
         "s3": {"endpoint": "storage.googleapis.com", "bucket": bucket["inputs"]["name"],
