@@ -12,8 +12,8 @@ import (
 
 	"google.golang.org/protobuf/types/known/emptypb"
 
-	"github.com/pulumi/pulumi/sdk/v3/python/toolchain"
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
+	"github.com/pulumi/pulumi/sdk/v3/python/toolchain"
 )
 
 // exitAfterUserActionableMessage is the exec shim's exit code for "the error is already shown to the user":
@@ -169,7 +169,11 @@ func programEnv(base []string, req *pulumirpc.RunRequest) ([]string, error) {
 		base = os.Environ()
 	}
 	env := append([]string{}, base...)
-	config, err := json.Marshal(req.GetConfig())
+	configMap := req.GetConfig()
+	if configMap == nil { // a stack without config: the SDK iterates the map, so "{}" and never "null"
+		configMap = map[string]string{}
+	}
+	config, err := json.Marshal(configMap)
 	if err != nil {
 		return nil, fmt.Errorf("serializing the stack configuration: %w", err)
 	}

@@ -11,8 +11,8 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/pulumi/pulumi/sdk/v3/python/toolchain"
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
+	"github.com/pulumi/pulumi/sdk/v3/python/toolchain"
 )
 
 // parseOptions reads `runtime.options` of Pulumi.yaml / PulumiPolicy.yaml (virtualenv, toolchain, typechecker).
