@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
-# `make engine`: the Pulumi engine this project runs under, built from the Go module proxy into .tools/bin.
+# `make engine`: the Pulumi engine this project runs under, built from the Go module proxy into .tools/.
 #
-#   pulumi                      the CLI, github.com/pulumi/pulumi/pkg/v3/cmd/pulumi (version: tools/engine/go.mod)
-#   pulumi-language-python      OUR minimal Python language host (tools/engine/cmd/pulumi-language-python): the
-#                               upstream module is not served; with it the upstream exec shim and dynamic-provider
-#                               script, copied from the sdk/v3 module zip
-#   pulumi-resource-random      OUR stand-in for pulumi-random (tools/engine/cmd/pulumi-resource-random): not served
-#   pulumi-resource-kubernetes  the upstream provider, github.com/pulumi/pulumi-kubernetes/provider/v4
+#   .tools/bin/pulumi           a wrapper that runs the CLI offline by default (PULUMI_SKIP_UPDATE_CHECK and
+#                               PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION default to true: no update check, no
+#                               plugin downloads) ...
+#   .tools/libexec/pulumi/      ... the CLI, github.com/pulumi/pulumi/pkg/v3/cmd/pulumi (version: tools/engine/go.mod),
+#                               with the plugins it looks for next to itself: pulumi-language-python, OUR minimal
+#                               Python language host (tools/engine/cmd/pulumi-language-python; the upstream module is
+#                               not served), and the upstream exec shim and dynamic-provider script it runs, copied
+#                               from the sdk/v3 module zip
+#   .tools/bin/pulumi-resource-random      OUR stand-in for pulumi-random (tools/engine/cmd/pulumi-resource-random)
+#   .tools/bin/pulumi-resource-kubernetes the upstream provider, github.com/pulumi/pulumi-kubernetes/provider/v4
 #                               (tools/engine/kubernetes, its own module: it needs pulumi pkg/v3 v3.215, not v3.274)
+# The CLI finds providers on PATH ("ambient" plugins; it warns "using pulumi-resource-X from $PATH"), so put
+# .tools/bin on PATH. AWS and GCP providers are not built: a program that uses them fails offline, by design.
 #
 # Each tool is cached under ~/.cache/gitpod-cell/bin/<name>-<version>-<hash>/, the hash covering everything its
 # build reads (go.mod, go.sum, our sources, flags, Go version), so a clean clone on a warm machine only copies.
@@ -17,6 +23,7 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 ENGINE=$ROOT/tools/engine
 BIN=$ROOT/.tools/bin
+LIBEXEC=$ROOT/.tools/libexec/pulumi
 CACHE=${GITPOD_CELL_CACHE:-$HOME/.cache/gitpod-cell}/bin
 FORCE=0
 case "${1:-}" in
@@ -28,7 +35,9 @@ esac
 command -v go >/dev/null || { echo "build-engine.sh: 'go' is not on PATH; install Go >= 1.26" >&2; exit 1; }
 export GOFLAGS="-mod=readonly -buildvcs=false -trimpath" GOTOOLCHAIN=local CGO_ENABLED=0
 GO_VERSION=$(go env GOVERSION)
-mkdir -p "$BIN" "$CACHE"
+mkdir -p "$BIN" "$LIBEXEC" "$CACHE"
+# An earlier layout had the CLI's own plugins in .tools/bin; there the CLI would warn that they come from $PATH.
+rm -f "$BIN"/pulumi-language-python "$BIN"/pulumi-language-python-exec "$BIN"/pulumi-resource-pulumi-python
 
 modver() { (cd "$1" && go list -m -f '{{.Version}}' "$2"); }
 moddir() { (cd "$1" && go mod download -json "$2" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p'); }
@@ -44,21 +53,22 @@ K8S_STAMP=${K8S_PSEUDO%-*}; K8S_STAMP=${K8S_STAMP##*-}
 K8S_VERSION="4.25.0-alpha.${K8S_STAMP}+${K8S_COMMIT}"
 HOST_VERSION="${PULUMI_VERSION#v}+gitpod-cell.minimal-host"
 
-# install NAME... from a cache dir into .tools/bin (hard links when possible: same bytes, no copy).
+# install DEST DIR NAME...: copy files from a cache dir (about a second), so that nothing written into .tools
+# can reach the cache.
 install_from() {
-  local dir=$1; shift
-  for f in "$@"; do ln -f "$dir/$f" "$BIN/$f" 2>/dev/null || cp -f "$dir/$f" "$BIN/$f"; done
+  local dest=$1 dir=$2; shift 2
+  for f in "$@"; do rm -f "$dest/$f"; cp "$dir/$f" "$dest/$f"; done
 }
 
-# tool NAME VERSION HASH FILES... -- BUILD-COMMAND (run with $OUT set to an empty directory to fill)
+# tool DEST NAME VERSION HASH FILES... -- BUILD-COMMAND (run with $OUT set to an empty directory to fill)
 tool() {
-  local name=$1 version=$2 hash=$3; shift 3
+  local dest=$1 name=$2 version=$3 hash=$4; shift 4
   local files=()
   while [ "$1" != "--" ]; do files+=("$1"); shift; done
   shift
   local dir="$CACHE/$name-$version-$hash"
   if [ "$FORCE" = 0 ] && [ -f "$dir/.complete" ]; then
-    install_from "$dir" "${files[@]}"
+    install_from "$dest" "$dir" "${files[@]}"
     printf '%-28s %-44s cached   %s\n' "$name" "$version" "$(du -sh "$dir/${files[0]}" | cut -f1)"
     return
   fi
@@ -73,7 +83,7 @@ tool() {
   touch "$out/.complete"
   rm -rf "$dir"
   mv "$out" "$dir"
-  install_from "$dir" "${files[@]}"
+  install_from "$dest" "$dir" "${files[@]}"
   printf '%-28s %-44s built in %ss  %s\n' "$name" "$version" "$(($(date +%s) - start))" \
     "$(du -sh "$dir/${files[0]}" | cut -f1)"
 }
@@ -112,21 +122,32 @@ build_kubernetes() {
     -o "$OUT/pulumi-resource-kubernetes" ./cmd/pulumi-resource-kubernetes)
 }
 
-sources() { find "$@" -maxdepth 1 -name '*.go' | sort; }
+sources() { find "$@" -maxdepth 1 -name '*.go' ! -name '*_test.go' | sort; }
 SCRIPT_HASH_INPUTS=("$ENGINE/go.mod" "$ENGINE/go.sum")
 
-tool pulumi "$PULUMI_VERSION" "$(fingerprint "${SCRIPT_HASH_INPUTS[@]}" <(echo "$PULUMI_VERSION"))" \
+tool "$LIBEXEC" pulumi "$PULUMI_VERSION" "$(fingerprint "${SCRIPT_HASH_INPUTS[@]}" <(echo "$PULUMI_VERSION"))" \
   pulumi -- build_pulumi
-tool pulumi-language-python "$HOST_VERSION" \
+tool "$LIBEXEC" pulumi-language-python "$HOST_VERSION" \
   "$(fingerprint "${SCRIPT_HASH_INPUTS[@]}" $(sources "$ENGINE/cmd/pulumi-language-python") <(echo "$SDK_VERSION"))" \
   pulumi-language-python pulumi-language-python-exec pulumi-resource-pulumi-python -- build_language_host
-tool pulumi-resource-random "4.21.4+gitpod-cell.standin" \
+tool "$BIN" pulumi-resource-random "4.21.4+gitpod-cell.standin" \
   "$(fingerprint "${SCRIPT_HASH_INPUTS[@]}" $(sources "$ENGINE/cmd/pulumi-resource-random"))" \
   pulumi-resource-random -- build_random
-tool pulumi-resource-kubernetes "$K8S_VERSION" \
+tool "$BIN" pulumi-resource-kubernetes "$K8S_VERSION" \
   "$(fingerprint "$ENGINE/kubernetes/go.mod" "$ENGINE/kubernetes/go.sum" \
     "$ENGINE/kubernetes/cmd/pulumi-resource-kubernetes/main.go" <(echo "$K8S_VERSION"))" \
   pulumi-resource-kubernetes -- build_kubernetes
 
-"$BIN/pulumi" version >/dev/null
-echo "engine tools in .tools/bin; use: PATH=\"$BIN:\$PATH\" pulumi ..."
+cat > "$BIN/pulumi.tmp" <<'WRAPPER'
+#!/bin/sh
+# gitpod-cell (written by tools/build-engine.sh): the Pulumi CLI built by `make engine`, offline by default. No
+# update check, no plugin downloads: it runs the plugins next to it and the providers on PATH. Set either variable
+# to false to change that.
+: "${PULUMI_SKIP_UPDATE_CHECK:=true}"
+: "${PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION:=true}"
+export PULUMI_SKIP_UPDATE_CHECK PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION
+exec "$(dirname "$0")/../libexec/pulumi/pulumi" "$@"
+WRAPPER
+chmod 0755 "$BIN/pulumi.tmp"
+mv -f "$BIN/pulumi.tmp" "$BIN/pulumi"
+echo "$("$BIN/pulumi" version) in .tools/bin; put it first on PATH: export PATH=\"$BIN:\$PATH\""

@@ -85,14 +85,15 @@ def pulumi(tmp_path: Path) -> Cli:
     (project / "Pulumi.yaml").write_text(yaml.safe_dump({"name": "engine-test", "runtime": runtime}))
     (project / "__main__.py").write_text(PROGRAM)
     (tmp_path / "state").mkdir()
+    # No PULUMI_SKIP_UPDATE_CHECK / PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: the .tools/bin/pulumi wrapper
+    # defaults both to true, and the program's venv has the aws and gcp SDKs whose plugins are not built.
     env = {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if k not in ("PULUMI_SKIP_UPDATE_CHECK",
+                                                            "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION")},
         "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
         "PULUMI_HOME": str(tmp_path / "home"),
         "PULUMI_BACKEND_URL": (tmp_path / "state").as_uri(),
         "PULUMI_CONFIG_PASSPHRASE": "engine-test",
-        "PULUMI_SKIP_UPDATE_CHECK": "true",
-        "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
         "HOOK_LOG": str(tmp_path / "hooks.log"),
     }
     cli = Cli(project, env, tmp_path / "hooks.log")

@@ -21,10 +21,13 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"os"
+	"os/signal"
 	"path/filepath"
+	"time"
 
 	"google.golang.org/grpc"
 
@@ -69,7 +72,23 @@ func main() {
 		engineAddress = args[0]
 	}
 
+	// Stop serving on SIGINT (how the CLI shuts plugins down) and when the engine stops answering its health
+	// check (the CLI was killed): a host that outlives its engine would be an orphan process.
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer cancel()
+	if engineAddress != "" {
+		if err := rpcutil.Healthcheck(ctx, engineAddress, 5*time.Minute, cancel); err != nil {
+			cmdutil.Exit(fmt.Errorf("could not start the health check of the engine at %s: %w", engineAddress, err))
+		}
+	}
+	stop := make(chan bool)
+	go func() {
+		<-ctx.Done()
+		close(stop)
+	}()
+
 	handle, err := rpcutil.ServeWithOptions(rpcutil.ServeOptions{
+		Cancel: stop,
 		Init: func(srv *grpc.Server) error {
 			pulumirpc.RegisterLanguageRuntimeServer(srv, newHost(execScript, engineAddress, tracing))
 			return nil
