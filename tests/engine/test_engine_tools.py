@@ -147,3 +147,34 @@ def test_a_python_policy_pack_runs_through_the_language_host(pulumi, tmp_path):
     assert failed.returncode != 0
     assert "long-keys" in failed.stdout
     assert "key of 16 bytes" in failed.stdout
+
+
+K8S_PROGRAM = """
+import os
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+provider = k8s.Provider("cluster", kubeconfig=os.environ["TEST_KUBECONFIG"])
+k8s.core.v1.ConfigMap("cm", data={"a": "b"}, opts=pulumi.ResourceOptions(provider=provider))
+"""
+
+
+@pytest.mark.skipif(not (BIN / "pulumi-resource-kubernetes").is_file(), reason="needs the kubernetes provider")
+def test_the_kubernetes_provider_built_here_previews_against_an_unreachable_cluster(pulumi, tmp_path):
+    """No cluster here: the provider previews offline, as upstream does when the cluster is unreachable."""
+    (pulumi.project / "__main__.py").write_text(K8S_PROGRAM)
+    kubeconfig = {
+        "apiVersion": "v1", "kind": "Config", "current-context": "c",
+        "clusters": [{"name": "c", "cluster": {"server": "https://127.0.0.1:9"}}],
+        "users": [{"name": "u", "user": {"token": "t"}}],
+        "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}],
+    }
+    (tmp_path / "kubeconfig").write_text(json.dumps(kubeconfig))
+    pulumi.env["TEST_KUBECONFIG"] = str(tmp_path / "kubeconfig")
+
+    preview = pulumi("preview")
+
+    assert "+ 3 to create" in preview.stdout
+    # The SDK pin asks for 4.34.2; the engine ran the provider on PATH and says which version it has.
+    assert "but has 4.25.0-alpha." in preview.stdout
