@@ -4,7 +4,7 @@ VENV := .venv
 STACK ?= dev
 PY := $(VENV)/bin/python
 
-.PHONY: plan test lint venv
+.PHONY: plan test lint venv engine
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt requirements-ci-tools.txt
 	$(PYTHON) -m venv $(VENV)
@@ -23,3 +23,8 @@ lint: venv
 
 test: venv lint
 	$(PY) -m pytest -q -n 2
+
+# The real Pulumi engine (CLI, Python language host, random and kubernetes providers) in .tools/bin, built from the
+# Go module proxy and cached in ~/.cache/gitpod-cell/bin (tools/build-engine.sh says what each binary is).
+engine:
+	bash tools/build-engine.sh
