@@ -4,7 +4,7 @@ VENV := .venv
 STACK ?= dev
 PY := $(VENV)/bin/python
 
-.PHONY: plan test lint venv
+.PHONY: plan test lint venv kube-tools kube-up kube-down
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt requirements-ci-tools.txt
 	$(PYTHON) -m venv $(VENV)
@@ -23,3 +23,16 @@ lint: venv
 
 test: venv lint
 	$(PY) -m pytest -q -n 2
+
+# A real kube-apiserver + etcd + kubectl for tests, built from Go modules (tools/kube) into .tools/bin; cached in
+# ~/.cache/gitpod-cell, so a warm machine only copies them.
+kube-tools:
+	tools/build-kube.sh
+
+# Starts etcd + kube-apiserver on free loopback ports (data in .kube-local/); the last line is the kubeconfig.
+# Standard library only, so no venv needed.
+kube-up:
+	$(PYTHON) -m tools.localkube up
+
+kube-down:
+	$(PYTHON) -m tools.localkube down
