@@ -36,6 +36,7 @@ else
   done
   (cd "$module" && go build -trimpath -ldflags="-s -w$stamp" -o "$staging/" \
     ./cmd/kube-apiserver ./cmd/etcd ./cmd/kubectl)
+  chmod 755 "$staging"
   touch "$staging/.complete"
   rm -rf "$cache"
   mv "$staging" "$cache"

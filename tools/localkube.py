@@ -1,0 +1,307 @@
+"""A real Kubernetes API server (kube-apiserver + etcd, built by tools/build-kube.sh) on 127.0.0.1, for tests.
+
+`python -m tools.localkube up|down [--dir DIR]` (what `make kube-up` / `make kube-down` run) and the pytest fixture
+in tests/kube_server.py both call `start()` / `stop()`: one way to start the server.
+
+What runs: etcd (plain HTTP on loopback, no fsync: its data is thrown away) and kube-apiserver (TLS with a CA made
+for the run, client-certificate and service-account-token authentication, RBAC). Validation is the server's own:
+OpenAPI schemas, defaulting, server-side apply, CRDs with structural schemas, field validation, admission.
+What does not run: kube-controller-manager, kube-scheduler, a kubelet, nodes. So no `default` ServiceAccount
+appears in a namespace, deleted namespaces stay Terminating, Deployments never get ReplicaSets, Pods are never
+scheduled, Jobs never start, garbage collection never happens. The ServiceAccount admission plugin is off because
+it rejects every Pod whose ServiceAccount the missing controller would have created.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import ctypes
+import json
+import os
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+BIN_DIR = REPO_ROOT / ".tools" / "bin"
+DEFAULT_DIR = REPO_ROOT / ".kube-local"
+BINARIES = ("kube-apiserver", "etcd", "kubectl")
+READY_TIMEOUT_SECONDS = 120.0
+STOP_TIMEOUT_SECONDS = 10.0
+PORT_ATTEMPTS = 3
+SERVICE_ACCOUNT_ISSUER = "https://kubernetes.default.svc.cluster.local"
+# Admission plugins whose controllers never run here (see the module docstring). Everything else stays at the
+# server's defaults, including NamespaceLifecycle: writing into a namespace that does not exist fails, as it will.
+DISABLED_ADMISSION_PLUGINS = ("ServiceAccount",)
+
+
+class LocalKubeError(Exception):
+    """The local API server could not be started or stopped; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class LocalKube:
+    directory: Path
+    server_url: str
+    kubeconfig_path: Path
+    ca_path: Path
+    client_cert_path: Path
+    client_key_path: Path
+    etcd_pid: int
+    apiserver_pid: int
+
+    def ssl_context(self) -> ssl.SSLContext:
+        """TLS for talking to the server as cluster-admin (system:masters)."""
+        context = ssl.create_default_context(cafile=str(self.ca_path))
+        context.load_cert_chain(str(self.client_cert_path), str(self.client_key_path))
+        return context
+
+
+def missing_binaries(bin_dir: Path = BIN_DIR) -> list[str]:
+    return [name for name in BINARIES if not os.access(bin_dir / name, os.X_OK)]
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _openssl(*args: str, cwd: Path) -> None:
+    result = subprocess.run(["openssl", *args], cwd=cwd, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise LocalKubeError(f"openssl {args[0]} failed: {result.stderr.strip().splitlines()[-1:]}")
+
+
+def _issue(pki: Path, name: str, subject: str, extensions: str) -> None:
+    """An EC key and a certificate for it, signed by the run's CA (ca.crt/ca.key in `pki`)."""
+    _openssl("ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", f"{name}.key", cwd=pki)
+    _openssl("req", "-new", "-key", f"{name}.key", "-subj", subject, "-out", f"{name}.csr", cwd=pki)
+    (pki / f"{name}.ext").write_text(extensions)
+    _openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
+             "-days", "7", "-sha256", "-extfile", f"{name}.ext", "-out", f"{name}.crt", cwd=pki)
+
+
+def make_pki(pki: Path) -> None:
+    """CA, serving certificate (127.0.0.1, localhost), admin client (system:masters), service-account keys."""
+    pki.mkdir(parents=True, exist_ok=True)
+    _openssl("ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "ca.key", cwd=pki)
+    _openssl("req", "-x509", "-new", "-key", "ca.key", "-subj", "/CN=localkube-ca", "-days", "7", "-sha256",
+             "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+             "-out", "ca.crt", cwd=pki)
+    _issue(pki, "apiserver", "/CN=kube-apiserver",
+           "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n"
+           "subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,"
+           "DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local\n")
+    _issue(pki, "admin", "/O=system:masters/CN=localkube-admin",
+           "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n")
+    _openssl("genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", "sa.key", cwd=pki)
+    _openssl("pkey", "-in", "sa.key", "-pubout", "-out", "sa.pub", cwd=pki)
+
+
+def write_kubeconfig(path: Path, server_url: str, pki: Path) -> None:
+    def data(name: str) -> str:
+        return base64.b64encode((pki / name).read_bytes()).decode()
+
+    document = {
+        "apiVersion": "v1", "kind": "Config", "current-context": "localkube", "preferences": {},
+        "clusters": [{"name": "localkube", "cluster": {"server": server_url,
+                                                        "certificate-authority-data": data("ca.crt")}}],
+        "users": [{"name": "localkube-admin", "user": {"client-certificate-data": data("admin.crt"),
+                                                        "client-key-data": data("admin.key")}}],
+        "contexts": [{"name": "localkube", "context": {"cluster": "localkube", "user": "localkube-admin"}}],
+    }
+    # JSON is YAML: every kubeconfig reader accepts it.
+    path.write_text(json.dumps(document, indent=2) + "\n")
+    path.chmod(0o600)
+
+
+def _spawn(argv: list[str], log: Path, tie_to_parent: bool) -> subprocess.Popen[bytes]:
+    # Looked up before the fork: the child between fork and exec should do as little as possible.
+    prctl = ctypes.CDLL(None, use_errno=True).prctl if tie_to_parent else None
+
+    def child_setup() -> None:
+        if prctl is not None:
+            # PR_SET_PDEATHSIG: a test process killed hard (SIGKILL, OOM) takes its servers with it.
+            prctl(1, signal.SIGTERM)
+
+    with log.open("ab") as out:
+        return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True, preexec_fn=child_setup)
+
+
+def _etcd_argv(bin_dir: Path, data: Path, client_port: int, peer_port: int) -> list[str]:
+    client, peer = f"http://127.0.0.1:{client_port}", f"http://127.0.0.1:{peer_port}"
+    return [str(bin_dir / "etcd"), "--name=localkube", f"--data-dir={data}",
+            f"--listen-client-urls={client}", f"--advertise-client-urls={client}",
+            f"--listen-peer-urls={peer}", f"--initial-advertise-peer-urls={peer}",
+            f"--initial-cluster=localkube={peer}", "--initial-cluster-state=new",
+            # Thrown-away test data: durability buys nothing and fsync costs most of etcd's write latency.
+            "--unsafe-no-fsync", "--log-level=warn"]
+
+
+def _apiserver_argv(bin_dir: Path, pki: Path, etcd_port: int, port: int) -> list[str]:
+    return [str(bin_dir / "kube-apiserver"),
+            f"--etcd-servers=http://127.0.0.1:{etcd_port}",
+            "--bind-address=127.0.0.1", "--advertise-address=127.0.0.1", f"--secure-port={port}",
+            f"--cert-dir={pki}", f"--tls-cert-file={pki / 'apiserver.crt'}",
+            f"--tls-private-key-file={pki / 'apiserver.key'}", f"--client-ca-file={pki / 'ca.crt'}",
+            f"--service-account-issuer={SERVICE_ACCOUNT_ISSUER}",
+            f"--service-account-key-file={pki / 'sa.pub'}",
+            f"--service-account-signing-key-file={pki / 'sa.key'}",
+            "--service-cluster-ip-range=10.96.0.0/16", "--authorization-mode=RBAC",
+            f"--disable-admission-plugins={','.join(DISABLED_ADMISSION_PLUGINS)}",
+            # Measured (README of tools/kube): APF only adds start-up work and goroutines for one test client.
+            "--enable-priority-and-fairness=false", "--profiling=false", "--v=0"]
+
+
+def _ready(url: str, context: ssl.SSLContext) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/readyz", context=context, timeout=2) as response:
+            return bool(response.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def _tail(log: Path, lines: int = 5) -> str:
+    try:
+        return " | ".join(log.read_text(errors="replace").strip().splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def start(directory: Path = DEFAULT_DIR, bin_dir: Path = BIN_DIR, tie_to_parent: bool = False,
+          timeout: float = READY_TIMEOUT_SECONDS) -> LocalKube:
+    """Start etcd and kube-apiserver on free loopback ports, data in `directory`; return once /readyz is 200."""
+    missing = missing_binaries(bin_dir)
+    if missing:
+        raise LocalKubeError(f"{', '.join(missing)} missing in {bin_dir}: run `make kube-tools`")
+    if (directory / "state.json").exists():
+        raise LocalKubeError(f"{directory} holds a running (or crashed) local API server: run `make kube-down`")
+    shutil.rmtree(directory, ignore_errors=True)
+    make_pki(directory / "pki")
+    # A port found free can be taken by someone else before our server binds it: try again with new ones.
+    for _ in range(PORT_ATTEMPTS):
+        try:
+            return _start_servers(directory, bin_dir, tie_to_parent, timeout)
+        except _PortTaken:
+            continue
+    raise LocalKubeError(f"ports taken at start {PORT_ATTEMPTS} times in a row; logs in {directory / 'logs'}")
+
+
+class _PortTaken(Exception):
+    pass
+
+
+def _start_servers(directory: Path, bin_dir: Path, tie_to_parent: bool, timeout: float) -> LocalKube:
+    pki, logs = directory / "pki", directory / "logs"
+    shutil.rmtree(logs, ignore_errors=True)
+    shutil.rmtree(directory / "etcd", ignore_errors=True)
+    logs.mkdir(parents=True)
+    etcd_port, peer_port, port = free_port(), free_port(), free_port()
+    server_url = f"https://127.0.0.1:{port}"
+    kubeconfig = directory / "admin.kubeconfig"
+    write_kubeconfig(kubeconfig, server_url, pki)
+
+    etcd = _spawn(_etcd_argv(bin_dir, directory / "etcd", etcd_port, peer_port), logs / "etcd.log", tie_to_parent)
+    apiserver = _spawn(_apiserver_argv(bin_dir, pki, etcd_port, port), logs / "kube-apiserver.log", tie_to_parent)
+    kube = LocalKube(directory, server_url, kubeconfig, pki / "ca.crt", pki / "admin.crt", pki / "admin.key",
+                     etcd.pid, apiserver.pid)
+    (directory / "state.json").write_text(json.dumps({"etcd": etcd.pid, "kube-apiserver": apiserver.pid,
+                                                      "server": server_url}) + "\n")
+    context = kube.ssl_context()
+    deadline = time.monotonic() + timeout
+    while not _ready(server_url, context):
+        for name, process in (("etcd", etcd), ("kube-apiserver", apiserver)):
+            if process.poll() is not None:
+                log = logs / f"{name}.log"
+                stop(directory, remove=False)
+                if "address already in use" in log.read_text(errors="replace"):
+                    raise _PortTaken()
+                raise LocalKubeError(f"{name} exited with {process.returncode}: {_tail(log)}")
+        if time.monotonic() > deadline:
+            stop(directory, remove=False)
+            raise LocalKubeError(f"kube-apiserver not ready after {timeout:.0f} s; logs in {logs}")
+        time.sleep(0.2)
+    return kube
+
+
+def _terminate(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        try:
+            # Reap it when it is our child; otherwise poll for it to disappear.
+            if os.waitpid(pid, os.WNOHANG)[0] == pid:
+                return
+        except ChildProcessError:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return
+        time.sleep(0.05)
+    try:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    except (ProcessLookupError, ChildProcessError):
+        pass
+
+
+def _is_ours(pid: int, directory: Path) -> bool:
+    """Only signal a pid that is still one of our servers (pids are reused after a reboot or a crash)."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return Path(cmdline[0].decode(errors="replace")).name in BINARIES and str(directory).encode() in b" ".join(cmdline)
+
+
+def stop(directory: Path = DEFAULT_DIR, remove: bool = True) -> None:
+    """Stop the API server, then etcd; remove their data unless `remove` is False."""
+    state_file = directory / "state.json"
+    if state_file.exists():
+        state = json.loads(state_file.read_text())
+        for name in ("kube-apiserver", "etcd"):
+            if _is_ours(int(state[name]), directory):
+                _terminate(int(state[name]))
+        state_file.unlink()
+    if remove:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.localkube", description=__doc__.splitlines()[0])
+    parser.add_argument("action", choices=("up", "down"))
+    parser.add_argument("--dir", type=Path, default=DEFAULT_DIR, help=f"data directory (default {DEFAULT_DIR})")
+    args = parser.parse_args(argv)
+    directory = args.dir.resolve()
+    try:
+        if args.action == "down":
+            stop(directory)
+            print(f"localkube: stopped; removed {directory}")
+            return 0
+        started = time.monotonic()
+        kube = start(directory)
+    except LocalKubeError as error:
+        print(f"localkube: {error}", file=sys.stderr)
+        return 1
+    print(f"localkube: kube-apiserver {kube.server_url} ready in {time.monotonic() - started:.1f} s "
+          f"(etcd pid {kube.etcd_pid}, kube-apiserver pid {kube.apiserver_pid}); stop with `make kube-down`")
+    print(kube.kubeconfig_path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
