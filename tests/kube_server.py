@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import ssl
 import subprocess
 import urllib.parse
 import uuid
@@ -64,15 +65,19 @@ class KubeApiServer:
         return self.kube.server_url
 
     def request(self, method: str, path: str, body: Any = None, query: Mapping[str, str] | None = None,
-                content_type: str = "application/json") -> dict[str, Any]:
-        """One API call; a JSON body comes back as a dict, an error status raises KubeApiError."""
+                content_type: str = "application/json", token: str | None = None) -> dict[str, Any]:
+        """One API call as cluster-admin (or, given `token`, as that bearer token and nothing else); a JSON body
+        comes back as a dict, an error status raises KubeApiError."""
         url = urllib.parse.urlsplit(self.server_url)
         target = path + (f"?{urllib.parse.urlencode(query)}" if query else "")
         payload = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
-        connection = http.client.HTTPSConnection(url.hostname or "127.0.0.1", url.port,
-                                                 context=self.kube.ssl_context(), timeout=60)
+        context = (ssl.create_default_context(cafile=str(self.kube.ca_path)) if token
+                   else self.kube.ssl_context())
+        connection = http.client.HTTPSConnection(url.hostname or "127.0.0.1", url.port, context=context, timeout=60)
         try:
             headers = {"Accept": "application/json"}
+            if token:
+                headers["Authorization"] = f"Bearer {token}"
             if payload is not None:
                 headers["Content-Type"] = content_type
             connection.request(method, target, body=payload, headers=headers)

@@ -59,3 +59,27 @@ def test_the_project_client_and_kubectl_use_the_kubeconfig(kube_api: KubeApiServ
 
     version = kube_api.request("GET", "/version")
     assert version["gitVersion"] == "v1.34.4"
+
+
+def test_service_account_tokens_are_issued_and_accepted(kube_api: KubeApiServer):
+    """The run's signing key and issuer work: a TokenRequest token authenticates as its ServiceAccount, and RBAC
+    (not the admin certificate) decides what it may do."""
+    namespace = kube_api.create_namespace("tokens")
+    # No controller-manager: nothing creates ServiceAccounts for us.
+    kube_api.request("POST", f"/api/v1/namespaces/{namespace}/serviceaccounts",
+                     {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "robot"}})
+    issued = kube_api.request("POST", f"/api/v1/namespaces/{namespace}/serviceaccounts/robot/token",
+                              {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
+                               "spec": {"expirationSeconds": 600}})
+    token = issued["status"]["token"]
+
+    review = kube_api.request("POST", "/apis/authentication.k8s.io/v1/selfsubjectreviews",
+                              {"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"}, token=token)
+    assert review["status"]["userInfo"]["username"] == f"system:serviceaccount:{namespace}:robot"
+
+    with pytest.raises(KubeApiError) as denied:
+        kube_api.request("GET", f"/api/v1/namespaces/{namespace}/configmaps", token=token)
+    assert denied.value.status == 403
+    with pytest.raises(KubeApiError) as forged:
+        kube_api.request("GET", f"/api/v1/namespaces/{namespace}/configmaps", token=token[:-4] + "AAAA")
+    assert forged.value.status == 401
