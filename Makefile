@@ -29,10 +29,10 @@ test: venv lint
 kube-tools:
 	tools/build-kube.sh
 
-# Starts etcd + kube-apiserver on free loopback ports (data in .kube-local/); the last line is the kubeconfig.
-# Standard library only, so no venv needed.
-kube-up:
-	$(PYTHON) -m tools.localkube up
+# Starts etcd + kube-apiserver on free loopback ports (data in .kube-local/) and installs the cert-manager CRDs the
+# cell pins; the last line of output is the admin kubeconfig's path.
+kube-up: venv
+	$(PY) -m tools.localkube up
 
 kube-down:
 	$(PYTHON) -m tools.localkube down

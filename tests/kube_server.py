@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from tools import localkube
+from tools import crds, localkube
 
 
 class KubeApiError(Exception):
@@ -55,6 +55,7 @@ class ApiResource:
 class KubeApiServer:
     kube: localkube.LocalKube
     _resources: dict[tuple[str, str], ApiResource] = field(default_factory=dict)
+    _crds: list[str] = field(default_factory=list)
 
     @property
     def kubeconfig_path(self) -> Path:
@@ -132,6 +133,12 @@ class KubeApiServer:
         except KubeApiError as error:
             if error.status != 409:
                 raise
+
+    def install_cert_manager_crds(self) -> list[str]:
+        """cert-manager's CRDs at the version the cell pins (tools/crds.py), once per server."""
+        if not self._crds:
+            self._crds = crds.install_cert_manager(localkube.BIN_DIR / "kubectl", self.kubeconfig_path)
+        return self._crds
 
     def kubectl(self, *args: str, input_text: str | None = None) -> subprocess.CompletedProcess[str]:
         return subprocess.run([str(localkube.BIN_DIR / "kubectl"), f"--kubeconfig={self.kubeconfig_path}", *args],

@@ -31,6 +31,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from tools import crds
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BIN_DIR = REPO_ROOT / ".tools" / "bin"
 DEFAULT_DIR = REPO_ROOT / ".kube-local"
@@ -306,6 +308,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.localkube", description=__doc__.splitlines()[0])
     parser.add_argument("action", choices=("up", "down"))
     parser.add_argument("--dir", type=Path, default=DEFAULT_DIR, help=f"data directory (default {DEFAULT_DIR})")
+    parser.add_argument("--no-crds", action="store_true",
+                        help="up: skip installing cert-manager's CRDs (the version the cell pins)")
     args = parser.parse_args(argv)
     directory = args.dir.resolve()
     try:
@@ -315,11 +319,22 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         started = time.monotonic()
         kube = start(directory)
+        print(f"localkube: kube-apiserver {kube.server_url} ready in {time.monotonic() - started:.1f} s "
+              f"(etcd pid {kube.etcd_pid}, kube-apiserver pid {kube.apiserver_pid}); stop with `make kube-down`")
+        if not args.no_crds:
+            started = time.monotonic()
+            version = crds.pinned_cert_manager_version()
+            names = crds.install_cert_manager(BIN_DIR / "kubectl", kube.kubeconfig_path, version)
+            print(f"localkube: cert-manager {version} CRDs ({len(names)}) established in "
+                  f"{time.monotonic() - started:.1f} s")
     except LocalKubeError as error:
         print(f"localkube: {error}", file=sys.stderr)
         return 1
-    print(f"localkube: kube-apiserver {kube.server_url} ready in {time.monotonic() - started:.1f} s "
-          f"(etcd pid {kube.etcd_pid}, kube-apiserver pid {kube.apiserver_pid}); stop with `make kube-down`")
+    except (crds.CrdError, ImportError) as error:
+        # The server is up: say why the CRDs are not, and leave it running for `make kube-down`.
+        print(f"localkube: server up, but cert-manager's CRDs were not installed ({error}); "
+              "run it with the project's venv (`make kube-up`), or pass --no-crds", file=sys.stderr)
+        return 1
     print(kube.kubeconfig_path)
     return 0
 

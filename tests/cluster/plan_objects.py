@@ -1,4 +1,4 @@
-"""Kubernetes manifests out of an offline plan, and cert-manager's CRDs out of cert-manager's own Go module.
+"""Kubernetes manifests out of an offline plan.
 
 A plan records each `kubernetes:<group>/<version>:<Kind>` resource's inputs (camelCase, as the provider sends
 them). Skipped, because they are not Kubernetes objects the provider applies as such: `kubernetes:helm.sh/v3:Release`
@@ -13,20 +13,14 @@ from __future__ import annotations
 import base64
 import copy
 import json
-import subprocess
-import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
-
-import yaml
 
 from ops.plan.mocks import SECRET
 
 AUTONAME_SUFFIX = "x7k2m9qa"
 SKIPPED_TYPES = frozenset({"kubernetes:helm.sh/v3:Release"})
-CERT_MANAGER_MODULE = "github.com/cert-manager/cert-manager"
 # The keys the API server requires for each built-in Secret type (pkg/apis/core/validation).
 _SECRET_PLACEHOLDERS: dict[str, dict[str, str]] = {
     "kubernetes.io/dockerconfigjson": {".dockerconfigjson": json.dumps({"auths": {"registry.invalid": {
@@ -93,38 +87,3 @@ def with_placeholders(inputs: Mapping[str, Any]) -> dict[str, Any]:
 
 def _base64(text: str) -> str:
     return base64.b64encode(text.encode()).decode()
-
-
-def cert_manager_crds(version: str) -> list[dict[str, Any]]:
-    """The CRDs of cert-manager `version`, from `go mod download` of its module (the Go module proxy).
-
-    deploy/crds/*.yaml there are Helm templates, but every template action except three label values sits in a
-    YAML comment (`# START crd {{- if ... }}`), so YAML reads them as they are; the labels (chart name and release
-    name) are rendered as `cert-manager`, what the chart's release in this cell is called.
-    """
-    directory = Path(_go_mod_download(CERT_MANAGER_MODULE, version)) / "deploy" / "crds"
-    rendered = {
-        "'{{ template \"cert-manager.name\" . }}'": "cert-manager",
-        "'{{ .Release.Name }}'": "cert-manager",
-    }
-    crds = []
-    for path in sorted(directory.glob("crd-*.yaml")):
-        text = path.read_text()
-        for template, value in rendered.items():
-            text = text.replace(template, value)
-        for document in yaml.safe_load_all(text):
-            if document:
-                crds.append(document)
-    if not crds:
-        raise AssertionError(f"no CRDs under {directory}")
-    return crds
-
-
-def _go_mod_download(module: str, version: str) -> str:
-    # Outside any module, so the download neither reads nor changes a go.mod of ours.
-    with tempfile.TemporaryDirectory() as outside:
-        result = subprocess.run(["go", "mod", "download", "-json", f"{module}@{version}"], cwd=outside,
-                                capture_output=True, text=True, timeout=600, check=False)
-    if result.returncode != 0:
-        raise AssertionError(f"go mod download {module}@{version} failed: {result.stdout}{result.stderr}")
-    return str(json.loads(result.stdout)["Dir"])

@@ -10,39 +10,30 @@ end break one shipped object and watch the same path reject it.
 from __future__ import annotations
 
 import copy
-import time
 from collections.abc import Callable, Iterable
 
 import pytest
+import yaml
 
-from components.gitpod.charts import CERT_MANAGER
 from ops.plan.runner import PlanDocument
 from ops.stackfile import shipped_stacks
-from tests.cluster.plan_objects import PlannedObject, cert_manager_crds, kubernetes_objects
+from tests.cluster.plan_objects import PlannedObject, kubernetes_objects
 from tests.kube_server import KubeApiError, KubeApiServer
+from tools.crds import CrdError
 
 FIELD_MANAGER = "gitpod-cell-render-check"
-CRD_ESTABLISHED_TIMEOUT_SECONDS = 30.0
 
 
 @pytest.fixture(scope="module")
 def cluster_with_crds(kube_api: KubeApiServer) -> KubeApiServer:
-    """The server with cert-manager's CRDs installed for real and Established (once per pytest process)."""
-    crds = cert_manager_crds(CERT_MANAGER.version)
-    for crd in crds:
-        kube_api.apply(crd, field_manager="cert-manager-crds", force=True)
-    deadline = time.monotonic() + CRD_ESTABLISHED_TIMEOUT_SECONDS
-    for crd in crds:
-        while not _established(kube_api, crd["metadata"]["name"]):
-            assert time.monotonic() < deadline, f"CRD {crd['metadata']['name']} never became Established"
-            time.sleep(0.1)
+    """The server with cert-manager's CRDs (the version the cell pins) installed for real and Established."""
+    try:
+        names = kube_api.install_cert_manager_crds()
+    except CrdError as error:
+        pytest.fail(f"cert-manager CRDs: {error}", pytrace=False)
+    assert "certificates.cert-manager.io" in names
+    assert kube_api.resource("cert-manager.io/v1", "ClusterIssuer").namespaced is False
     return kube_api
-
-
-def _established(kube_api: KubeApiServer, name: str) -> bool:
-    crd = kube_api.get("apiextensions.k8s.io/v1", "CustomResourceDefinition", name)
-    conditions = crd.get("status", {}).get("conditions", [])
-    return any(c["type"] == "Established" and c["status"] == "True" for c in conditions)
 
 
 def rejections(kube_api: KubeApiServer, objects: Iterable[PlannedObject]) -> list[str]:
@@ -69,6 +60,27 @@ def test_every_rendered_object_is_accepted(stack: str, registered: Callable[[str
     # The shapes this check exists for: if a stack stops rendering them, the test must be looked at again.
     assert {"Namespace", "Secret", "ConfigMap", "Job", "CronJob", "Certificate", "ClusterIssuer"} <= kinds
     assert rejections(cluster_with_crds, objects) == []
+
+
+def test_kubectl_server_side_dry_run_accepts_a_stack(registered: Callable[[str], PlanDocument],
+                                                     cluster_with_crds: KubeApiServer):
+    """The same check through kubectl, as an operator would run it on the objects of one stack."""
+    objects = kubernetes_objects(registered("prod").resources)
+    for namespace in {o.manifest["metadata"].get("namespace") for o in objects} - {None}:
+        cluster_with_crds.ensure_namespace(namespace)
+    stream = yaml.safe_dump_all([o.manifest for o in objects])
+    result = cluster_with_crds.kubectl("apply", "--server-side", "--dry-run=server", "--validate=strict",
+                                       "--field-manager=gitpod-cell-render-check", "--filename=-",
+                                       input_text=stream)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("serverside-applied (server dry run)") == len(objects)
+
+    broken = copy.deepcopy(next(o.manifest for o in objects if o.manifest["kind"] == "CronJob"))
+    broken["spec"]["schedule"] = 15
+    result = cluster_with_crds.kubectl("apply", "--server-side", "--dry-run=server", "--validate=strict",
+                                       "--filename=-", input_text=yaml.safe_dump(broken))
+    assert result.returncode != 0
+    assert "schedule" in result.stderr
 
 
 def _dev_object(registered: Callable[[str], PlanDocument], kind: str) -> list[PlannedObject]:
