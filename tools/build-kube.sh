@@ -38,9 +38,10 @@ else
     ./cmd/kube-apiserver ./cmd/etcd ./cmd/kubectl)
   chmod 755 "$staging"
   touch "$staging/.complete"
-  rm -rf "$cache"
-  mv "$staging" "$cache"
-  trap - EXIT
+  [ -f "$cache/.complete" ] || rm -rf "$cache"
+  # Another build of the same key (another clone) may have finished first: then keep that one.
+  mv -T "$staging" "$cache" 2>/dev/null || [ -f "$cache/.complete" ] || {
+    echo "build-kube: could not move the build into $cache" >&2; exit 1; }
   action="built $cache"
 fi
 
