@@ -9,7 +9,8 @@ OpenAPI schemas, defaulting, server-side apply, CRDs with structural schemas, fi
 What does not run: kube-controller-manager, kube-scheduler, a kubelet, nodes. So no `default` ServiceAccount
 appears in a namespace, deleted namespaces stay Terminating, Deployments never get ReplicaSets, Pods are never
 scheduled, Jobs never start, garbage collection never happens. The ServiceAccount admission plugin is off because
-it rejects every Pod whose ServiceAccount the missing controller would have created.
+it rejects every Pod whose ServiceAccount the missing controller would have created; so a Pod is not given
+`serviceAccountName: default` nor a token volume. All other default admission plugins run (PodSecurity included).
 """
 
 from __future__ import annotations
@@ -165,6 +166,9 @@ def _apiserver_argv(bin_dir: Path, pki: Path, etcd_port: int, port: int) -> list
             # The `kubernetes` Service's endpoints would be 127.0.0.1, which Endpoints validation refuses (loopback):
             # the reconciler would log that error every 10 s. Nothing here runs Pods that would call it.
             "--endpoint-reconciler-type=none",
+            # As on EKS and GKE (kube-apiserver's own default is false): Gitpod's node daemons run privileged, and
+            # PodSecurity admission, not this switch, is what should refuse them where a namespace forbids it.
+            "--allow-privileged=true",
             f"--disable-admission-plugins={','.join(DISABLED_ADMISSION_PLUGINS)}",
             # API priority and fairness stays on, as on real clusters: turning it off saved no measurable start-up
             # time or memory here (4.7 s vs 4.8 s to /readyz, ~260 MB either way).

@@ -83,3 +83,43 @@ def test_service_account_tokens_are_issued_and_accepted(kube_api: KubeApiServer)
     with pytest.raises(KubeApiError) as forged:
         kube_api.request("GET", f"/api/v1/namespaces/{namespace}/configmaps", token=token[:-4] + "AAAA")
     assert forged.value.status == 401
+
+
+def test_what_does_not_run_here(kube_api: KubeApiServer):
+    """The limits tools/localkube.py documents: objects are stored and admitted, never acted on."""
+    namespace = kube_api.create_namespace("limits")
+    pod = kube_api.request("POST", f"/api/v1/namespaces/{namespace}/pods", {
+        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "idle"},
+        "spec": {"containers": [{"name": "app", "image": "registry.invalid/app:1"}]}})
+    # Admitted without a `default` ServiceAccount (ServiceAccount admission is off, so no account or token volume
+    # is filled in), defaulted by the API server, never scheduled.
+    assert "serviceAccountName" not in pod["spec"]
+    assert not pod["spec"].get("volumes")
+    assert pod["spec"]["containers"][0]["imagePullPolicy"] == "IfNotPresent"
+    assert "nodeName" not in pod["spec"]
+    with pytest.raises(KubeApiError) as no_account:
+        kube_api.get("v1", "ServiceAccount", "default", namespace)
+    assert no_account.value.status == 404
+
+    # PodSecurity admission is real: a namespace enforcing `restricted` refuses a root, privileged Pod.
+    strict = kube_api.create_namespace("restricted")
+    kube_api.request("PATCH", f"/api/v1/namespaces/{strict}",
+                     {"metadata": {"labels": {"pod-security.kubernetes.io/enforce": "restricted"}}},
+                     content_type="application/merge-patch+json")
+    with pytest.raises(KubeApiError) as refused:
+        kube_api.request("POST", f"/api/v1/namespaces/{strict}/pods", {
+            "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "root"},
+            "spec": {"containers": [{"name": "app", "image": "registry.invalid/app:1",
+                                     "securityContext": {"privileged": True}}]}})
+    assert refused.value.status == 403
+    assert "violates PodSecurity" in refused.value.message
+    # ... while privileged Pods as such are allowed, as on EKS and GKE.
+    privileged = kube_api.request("POST", f"/api/v1/namespaces/{namespace}/pods", {
+        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "daemon"},
+        "spec": {"containers": [{"name": "app", "image": "registry.invalid/app:1",
+                                 "securityContext": {"privileged": True}}]}})
+    assert privileged["spec"]["containers"][0]["securityContext"]["privileged"] is True
+
+    # No namespace controller: a deleted namespace stays Terminating.
+    kube_api.request("DELETE", f"/api/v1/namespaces/{namespace}")
+    assert kube_api.get("v1", "Namespace", namespace)["status"]["phase"] == "Terminating"
