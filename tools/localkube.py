@@ -279,12 +279,12 @@ def _kill(pid: int) -> None:
             if os.waitpid(pid, os.WNOHANG)[0] == pid:
                 return
         except ChildProcessError:
-            if not _alive(pid):
+            if not is_running(pid):
                 return
         time.sleep(0.02)
 
 
-def _alive(pid: int) -> bool:
+def is_running(pid: int) -> bool:
     """Running, not a zombie waiting for whoever inherited it to reap it."""
     try:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
