@@ -4,7 +4,7 @@ VENV := .venv
 STACK ?= dev
 PY := $(VENV)/bin/python
 
-.PHONY: plan test lint venv engine
+.PHONY: plan test lint venv engine kube-tools kube-up kube-down
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt requirements-ci-tools.txt
 	$(PYTHON) -m venv $(VENV)
@@ -28,3 +28,16 @@ test: venv lint
 # Go module proxy and cached in ~/.cache/gitpod-cell/bin (tools/build-engine.sh says what each binary is).
 engine:
 	bash tools/build-engine.sh
+
+# A real kube-apiserver + etcd + kubectl for tests, built from Go modules (tools/kube) into .tools/bin; cached in
+# ~/.cache/gitpod-cell, so a warm machine only copies them.
+kube-tools:
+	tools/build-kube.sh
+
+# Starts etcd + kube-apiserver on free loopback ports (data in .kube-local/) and installs the cert-manager CRDs the
+# cell pins; the last line of output is the admin kubeconfig's path.
+kube-up: venv
+	$(PY) -m tools.localkube up
+
+kube-down:
+	$(PYTHON) -m tools.localkube down

@@ -12,6 +12,7 @@ import yaml
 
 from ops.plan.runner import PlanDocument, run_program
 from ops.stackfile import STACKS_DIR, StackFile, load_stack, load_stack_file
+from tests.kube_server import kube_api as kube_api  # the real local API server fixture
 
 
 @functools.cache
