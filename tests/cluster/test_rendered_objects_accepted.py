@@ -101,11 +101,12 @@ def test_a_wrong_field_type_is_rejected(registered: Callable[[str], PlanDocument
 def test_an_unknown_field_is_rejected_under_strict_validation(registered: Callable[[str], PlanDocument],
                                                               cluster_with_crds: KubeApiServer):
     objects = _dev_object(registered, "Job")
-    objects[0].manifest["spec"]["template"]["spec"]["containers"][0]["imagePullPolicyy"] = "Always"
+    container = objects[0].manifest["spec"]["template"]["spec"]["containers"][0]
+    container["imagePullPolicyy"] = "Always"
     refused = rejections(cluster_with_crds, objects)
     assert len(refused) == 1
-    assert '.spec.template.spec.containers[name="installer"].imagePullPolicyy: field not declared in schema' in (
-        refused[0])
+    assert (f'.spec.template.spec.containers[name="{container["name"]}"].imagePullPolicyy: field not declared in '
+            "schema") in refused[0]
 
 
 def test_cert_manager_schema_is_enforced(registered: Callable[[str], PlanDocument],
