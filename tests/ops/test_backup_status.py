@@ -8,14 +8,16 @@ from typing import Any
 
 import pytest
 
-from ops import backup_cli
-from ops.backup_status import StatusClients, collect_backup_status
-from ops.cell_target import CellTarget, resolve_cell_target
-from ops.config_backup import read_latest_config_backup, write_config_backup
-from ops.installation_record import read_installation_record
-from tests.ops.cli_runner import run_command, use_stack_files
-from tests.ops.conftest import AWS_REGION, START, create_rds_instance, write_kubeconfig
-from tests.ops.k8s_double import KubeDouble
+from ops.backup import cli as backup_cli
+from ops.backup.status import BackupStatus, collect_backup_status
+from ops.clouds.aws.backup_status import AwsStatusSource
+from ops.clouds.aws.s3 import S3ObjectStore
+from ops.cluster.installation_record import read_installation_record
+from ops.common.cell_target import CellTarget, resolve_cell_target
+from tests.ops.support.cli import run_command, use_stack_files
+from tests.ops.support.kube_double import KubeDouble
+from tests.ops.support.stores import s3_config_store
+from tests.ops.support.values import AWS_REGION, START, create_rds_instance, write_kubeconfig
 
 ACCOUNT = "123456789012"
 BUCKET = f"gitpod-dev-{ACCOUNT}-{AWS_REGION}"
@@ -35,6 +37,11 @@ def target(**overrides: Any) -> CellTarget:
     return resolve_cell_target("dev", config, account_id=lambda: ACCOUNT, **overrides)
 
 
+def status_of(source: AwsStatusSource) -> BackupStatus:
+    cell = target()
+    return collect_backup_status(source, S3ObjectStore(source.s3, cell.bucket), cell, START)
+
+
 def make_bucket(s3: Any, name: str, region: str, *, versioned: bool = True) -> None:
     s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": region})
     if versioned:
@@ -47,7 +54,7 @@ def replica_s3(moto_url: str, boto_session: Any) -> Any:
 
 
 @pytest.fixture
-def protected_cell(aws, replica_s3) -> StatusClients:
+def protected_cell(aws, replica_s3) -> AwsStatusSource:
     s3, rds, ecr = aws("s3"), aws("rds"), aws("ecr")
     create_rds_instance(rds, "gitpod-dev-db", backup_retention_days=7)
     rds.create_db_snapshot(DBInstanceIdentifier="gitpod-dev-db", DBSnapshotIdentifier="manual-1")
@@ -58,14 +65,14 @@ def protected_cell(aws, replica_s3) -> StatusClients:
         "Rules": [{"ID": "everything", "Status": "Enabled", "Priority": 1, "Filter": {},
                    "DeleteMarkerReplication": {"Status": "Enabled"},
                    "Destination": {"Bucket": f"arn:aws:s3:::{REPLICA}"}}]})
-    write_config_backup(s3, BUCKET, "dev", "2024.11.0", "abc123", "domain: x\n", START)
+    s3_config_store(s3, BUCKET).write("dev", "2024.11.0", "abc123", "domain: x\n", START)
     for name in ("gitpod-dev/base-images", "gitpod-dev/workspace-images"):
         ecr.create_repository(repositoryName=name, imageScanningConfiguration={"scanOnPush": True})
-    return StatusClients(rds=rds, s3=s3, ecr=ecr, replica_s3=replica_s3)
+    return AwsStatusSource(rds=rds, s3=s3, ecr=ecr, replica_s3=replica_s3)
 
 
 def test_status_of_a_protected_cell(protected_cell):
-    status = collect_backup_status(protected_cell, target(), START)
+    status = status_of(protected_cell)
 
     database = status.sections["database"]
     assert database["pointInTimeRecovery"]["enabled"] is True
@@ -96,7 +103,7 @@ def test_status_says_plainly_what_is_not_protected(aws):
     create_rds_instance(rds, "gitpod-dev-db", backup_retention_days=0)
     make_bucket(s3, BUCKET, AWS_REGION, versioned=False)
 
-    status = collect_backup_status(StatusClients(rds=rds, s3=s3, ecr=aws("ecr")), target(), START)
+    status = status_of(AwsStatusSource(rds=rds, s3=s3, ecr=aws("ecr")))
 
     gaps = "\n".join(status.not_protected)
     assert "database: point-in-time recovery is off" in gaps
@@ -107,7 +114,7 @@ def test_status_says_plainly_what_is_not_protected(aws):
 
 
 def test_a_missing_database_is_reported_not_raised(aws):
-    status = collect_backup_status(StatusClients(rds=aws("rds"), s3=aws("s3"), ecr=aws("ecr")), target(), START)
+    status = status_of(AwsStatusSource(rds=aws("rds"), s3=aws("s3"), ecr=aws("ecr")))
     assert "cannot describe RDS instance 'gitpod-dev-db'" in status.sections["database"]["error"]
     assert any(gap.startswith("objectStorage: could not be checked") for gap in status.not_protected)
 
@@ -140,14 +147,15 @@ def test_config_command_backs_up_what_the_cluster_runs(aws, stacks, kube_double:
 
     assert run(["backup", "config", "--stack", "dev", "--kubeconfig", str(kubeconfig)]) == 0
 
-    restored = read_latest_config_backup(s3, BUCKET, "dev")
+    restored = s3_config_store(s3, BUCKET).read_latest("dev")
     assert restored is not None
     assert restored.config_yaml == "domain: gitpod.example.com\n"
     assert restored.backup.gitpod_version == "2024.11.0"
     assert restored.backup.config_hash == "abc123"
     assert restored.backup.key == "gitpod-cell/dev/installer-config/2024.11.0/abc123.yaml"
     assert "backed up Gitpod 2024.11.0" in capsys.readouterr().out
-    from ops.kube import ClusterConnection, KubeClient
+    from ops.cluster.kube import KubeClient
+    from ops.cluster.kubeconfig import ClusterConnection
 
     record = read_installation_record(KubeClient(ClusterConnection(kube_double.url)), "gitpod")
     assert record is not None
@@ -179,7 +187,7 @@ def test_config_command_refuses_another_cell_or_an_unapplied_config(aws, stacks,
     assert run(["backup", "config", "--stack", "dev", "--kubeconfig", str(kubeconfig)]) == 1
 
     assert refusal in capsys.readouterr().out
-    assert read_latest_config_backup(s3, BUCKET, "dev") is None
+    assert s3_config_store(s3, BUCKET).read_latest("dev") is None
 
 
 def test_config_command_accepts_its_own_cell_after_a_finished_rollout(aws, stacks, kube_double: KubeDouble,

@@ -1,4 +1,4 @@
-"""The deploy gate's cluster half (ops.cell_health) against the Kubernetes double: it judges the cell, not the
+"""The deploy gate's cluster half (ops.cluster.cell_health) against the Kubernetes double: it judges the cell, not the
 hooks' verdict."""
 
 from __future__ import annotations
@@ -8,11 +8,11 @@ import json
 
 import pytest
 
-from ops.cell_health import check_cell_health
-from ops.config_backup import ConfigBackup
-from ops.kube import KubeClient
-from tests.ops.conftest import START, FakeClock
-from tests.ops.k8s_double import KubeDouble
+from ops.backup.config_backup import ConfigBackup
+from ops.cluster.cell_health import check_cell_health
+from ops.cluster.kube import KubeClient
+from tests.ops.support.kube_double import KubeDouble
+from tests.ops.support.values import START, FakeClock
 
 
 def healthy_cell(double: KubeDouble, *, started: str = "2025-03-14T09:00:00Z", finished: str = "2025-03-14T09:20:00Z",

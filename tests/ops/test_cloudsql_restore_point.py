@@ -7,11 +7,11 @@ import datetime as dt
 import pytest
 import requests
 
-from ops.cloudsql_restore_point import CloudSqlRestorePoints, capture_cloudsql_restore_point
-from ops.gcp_api import GoogleApi
-from ops.restore_point import RestorePoint, RestorePointError
-from tests.ops.cloudsql_double import GoogleApiDouble
-from tests.ops.conftest import GCP_PROJECT, START, FakeClock
+from ops.backup.restore_point import RestorePoint, RestorePointError
+from ops.clouds.gcp.api import GoogleApi
+from ops.clouds.gcp.restore_points import CloudSqlRestorePoints, capture_cloudsql_restore_point
+from tests.ops.support.google_double import GoogleApiDouble
+from tests.ops.support.values import GCP_PROJECT, START, FakeClock
 
 INSTANCE = "gitpod-prod-gcp-db"
 

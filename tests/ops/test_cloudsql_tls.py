@@ -14,7 +14,7 @@ from typing import Any
 import pymysql
 import pytest
 
-from ops.mysql_checks import (
+from ops.checks.mysql import (
     DatabaseEndpoint,
     PinnedCa,
     ServerIdentity,
@@ -22,8 +22,8 @@ from ops.mysql_checks import (
     run_database_checks,
     tls_connector,
 )
-from tests.ops.cloudsql_double import CloudSqlLikeServer, cloudsql_like_server
-from tests.ops.mariadb import ROOT_PASSWORD
+from tests.ops.support.google_double import CloudSqlLikeServer, cloudsql_like_server
+from tests.ops.support.mariadb import ROOT_PASSWORD
 
 COMMON_NAME = "proj:inst"
 
@@ -86,7 +86,7 @@ def test_a_pinned_ca_carries_the_identity_to_callers_that_know_nothing_of_cloud_
 
 
 def test_the_drill_connectors_check_each_instance_name(cloudsql_server, monkeypatch):
-    from ops.drill_cli import DatabaseCa, database_connectors
+    from ops.checks.cli import DatabaseCa, database_connectors
 
     monkeypatch.setenv("GITPOD_DB_PASSWORD", ROOT_PASSWORD)
     args = argparse.Namespace(db_password_env="GITPOD_DB_PASSWORD", db_user="root", database="gitpod", ca_file=None,
@@ -101,7 +101,7 @@ def test_the_drill_connectors_check_each_instance_name(cloudsql_server, monkeypa
 
 
 def test_the_drill_connectors_check_the_name_with_a_ca_file_too(cloudsql_server, monkeypatch, tmp_path):
-    from ops.drill_cli import DatabaseCa, database_connectors
+    from ops.checks.cli import DatabaseCa, database_connectors
 
     ca_file = tmp_path / "server-ca.pem"
     ca_file.write_text(cloudsql_server.ca_pem)

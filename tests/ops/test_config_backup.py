@@ -11,16 +11,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ops.config_backup import (
-    ConfigBackup,
-    ConfigBackupError,
-    S3ConfigBackupStore,
-    backup_key,
-    latest_pointer_key,
-    read_latest_config_backup,
-    write_config_backup,
-)
-from tests.ops.conftest import AWS_REGION, START
+from ops.backup.config_backup import ConfigBackup, ConfigBackupError, backup_key, latest_pointer_key
+from tests.ops.support.stores import s3_config_store
+from tests.ops.support.values import AWS_REGION, START
 
 CONFIG_V1 = "apiVersion: v1\ndomain: gitpod.example.com\nblockNewUsers:\n  enabled: false\n"
 CONFIG_V2 = "apiVersion: v1\ndomain: gitpod.example.com\nblockNewUsers:\n  enabled: true\n"
@@ -30,7 +23,7 @@ def test_two_backups_make_two_object_versions_and_latest_points_at_the_second(
     aws: Callable[[str], Any], versioned_bucket: str
 ):
     s3 = aws("s3")
-    store = S3ConfigBackupStore(s3, versioned_bucket)
+    store = s3_config_store(s3, versioned_bucket)
 
     first = store.write("prod", "2024.11.0", "abc123", CONFIG_V1, START)
     second = store.write("prod", "2024.11.0", "abc123", CONFIG_V2, START + dt.timedelta(hours=1))
@@ -47,7 +40,7 @@ def test_two_backups_make_two_object_versions_and_latest_points_at_the_second(
     assert pointer["version"] == "2024.11.0"
     assert pointer["backedUpAt"] == "2025-03-14T10:26:53Z"
 
-    latest = read_latest_config_backup(s3, versioned_bucket, "prod")
+    latest = s3_config_store(s3, versioned_bucket).read_latest("prod")
     assert latest is not None
     assert latest.backup == second
     assert latest.config_yaml == CONFIG_V2
@@ -58,29 +51,29 @@ def test_two_backups_make_two_object_versions_and_latest_points_at_the_second(
 
 def test_backup_object_carries_the_version_label(aws: Callable[[str], Any], versioned_bucket: str):
     s3 = aws("s3")
-    backup = write_config_backup(s3, versioned_bucket, "dev", "2025.01.2", "f00d", CONFIG_V1, START)
+    backup = s3_config_store(s3, versioned_bucket).write("dev", "2025.01.2", "f00d", CONFIG_V1, START)
     head = s3.head_object(Bucket=versioned_bucket, Key=backup.key, VersionId=backup.version_id)
     assert head["Metadata"] == {"gitpod-version": "2025.01.2", "config-hash": "f00d", "stack": "dev"}
     assert head["ContentType"] == "application/yaml"
 
 
 def test_no_backup_yet_reads_as_none(aws: Callable[[str], Any], versioned_bucket: str):
-    assert read_latest_config_backup(aws("s3"), versioned_bucket, "prod") is None
+    assert s3_config_store(aws("s3"), versioned_bucket).read_latest("prod") is None
 
 
 def test_an_unversioned_bucket_gives_no_version_id_and_says_so(aws: Callable[[str], Any]):
     s3 = aws("s3")
     s3.create_bucket(Bucket="plain-bucket", CreateBucketConfiguration={"LocationConstraint": AWS_REGION})
-    backup = write_config_backup(s3, "plain-bucket", "dev", "2025.01.2", "f00d", CONFIG_V1, START)
+    backup = s3_config_store(s3, "plain-bucket").write("dev", "2025.01.2", "f00d", CONFIG_V1, START)
     assert backup.version_id is None
-    latest = read_latest_config_backup(s3, "plain-bucket", "dev")
+    latest = s3_config_store(s3, "plain-bucket").read_latest("dev")
     assert latest is not None
     assert latest.config_yaml == CONFIG_V1
 
 
 def test_a_missing_bucket_is_an_error_naming_it(aws: Callable[[str], Any]):
     with pytest.raises(ConfigBackupError, match=r"cannot write s3://no-such-bucket/gitpod-cell/dev/.*NoSuchBucket"):
-        write_config_backup(aws("s3"), "no-such-bucket", "dev", "2025.01.2", "f00d", CONFIG_V1, START)
+        s3_config_store(aws("s3"), "no-such-bucket").write("dev", "2025.01.2", "f00d", CONFIG_V1, START)
 
 
 @pytest.mark.parametrize(("version", "config_hash"), [("../etc", "h"), ("a/b", "h"), ("v", ""), ("v", "x y")])
@@ -91,7 +84,7 @@ def test_values_that_would_escape_their_key_segment_are_refused(version: str, co
 
 def test_empty_config_is_refused(aws: Callable[[str], Any], versioned_bucket: str):
     with pytest.raises(ConfigBackupError, match="empty"):
-        write_config_backup(aws("s3"), versioned_bucket, "dev", "v1", "h", "  \n", START)
+        s3_config_store(aws("s3"), versioned_bucket).write("dev", "v1", "h", "  \n", START)
 
 
 @given(version=st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._-]{0,20}", fullmatch=True).filter(lambda v: ".." not in v),

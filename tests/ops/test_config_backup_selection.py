@@ -1,5 +1,5 @@
 """Which installer config backup a restore to a point in time installs: the one selection rule
-(ops.config_backup.select_config_backup) on its own, then through both stores' histories — moto's S3 with
+(ops.backup.config_backup.select_config_backup) on its own, then through both stores' histories — moto's S3 with
 versioning and fake-gcs-server with versioning — and the --config-backup override."""
 
 from __future__ import annotations
@@ -12,20 +12,19 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ops.config_backup import (
+from ops.backup.config_backup import (
     ConfigBackup,
     ConfigBackupError,
-    ConfigBackupHistory,
     NoConfigBackupAtTime,
-    S3ConfigBackupStore,
     choose_config_backup,
     describe_offset,
     latest_pointer_key,
     parse_backup_override,
     select_config_backup,
 )
-from ops.gcs_config_store import GcsConfigBackupStore
-from tests.ops.conftest import START
+from ops.backup.config_store import ConfigBackupStore
+from tests.ops.support.stores import gcs_config_store, s3_config_store
+from tests.ops.support.values import START
 
 T1 = START - timedelta(days=3)
 T2 = START - timedelta(days=2)
@@ -136,27 +135,27 @@ def test_an_override_is_a_key_and_an_optional_version():
 
 
 @pytest.fixture(params=["s3", "gcs"])
-def store(request: pytest.FixtureRequest) -> S3ConfigBackupStore | GcsConfigBackupStore:
+def store(request: pytest.FixtureRequest) -> ConfigBackupStore:
     if request.param == "s3":
         aws: Callable[[str], Any] = request.getfixturevalue("aws")
-        return S3ConfigBackupStore(aws("s3"), request.getfixturevalue("versioned_bucket"))
-    return GcsConfigBackupStore(request.getfixturevalue("gcs"), request.getfixturevalue("versioned_gcs_bucket"))
+        return s3_config_store(aws("s3"), request.getfixturevalue("versioned_bucket"))
+    return gcs_config_store(request.getfixturevalue("gcs"), request.getfixturevalue("versioned_gcs_bucket"))
 
 
 @pytest.fixture
-def written(store: S3ConfigBackupStore | GcsConfigBackupStore) -> list[ConfigBackup]:
+def written(store: ConfigBackupStore) -> list[ConfigBackup]:
     return [store.write("prod", version, config_hash, f"domain: gitpod.example.com\n# {version}\n", at)
             for at, version, config_hash in BACKUPS]
 
 
-def test_the_history_is_every_version_of_the_pointer_oldest_first(store: ConfigBackupHistory,
+def test_the_history_is_every_version_of_the_pointer_oldest_first(store: ConfigBackupStore,
                                                                    written: list[ConfigBackup]):
     assert store.history("prod") == written
     assert store.history("other-stack") == []
     assert len({backup.version_id for backup in written}) == 3
 
 
-def test_a_time_between_two_backups_picks_the_earlier(store: ConfigBackupHistory, written: list[ConfigBackup]):
+def test_a_time_between_two_backups_picks_the_earlier(store: ConfigBackupStore, written: list[ConfigBackup]):
     choice = choose_config_backup(store, "prod", T2 + timedelta(hours=12))
 
     assert choice is not None
@@ -165,19 +164,19 @@ def test_a_time_between_two_backups_picks_the_earlier(store: ConfigBackupHistory
     assert "12h before" in choice.reason
 
 
-def test_latest_picks_the_last_backup(store: ConfigBackupHistory, written: list[ConfigBackup]):
+def test_latest_picks_the_last_backup(store: ConfigBackupStore, written: list[ConfigBackup]):
     choice = choose_config_backup(store, "prod", None)
     assert choice is not None
     assert choice.backup == written[2]
 
 
-def test_a_time_before_the_first_backup_is_refused(store: ConfigBackupHistory, written: list[ConfigBackup]):
+def test_a_time_before_the_first_backup_is_refused(store: ConfigBackupStore, written: list[ConfigBackup]):
     with pytest.raises(NoConfigBackupAtTime) as raised:
         choose_config_backup(store, "prod", T1 - timedelta(seconds=1))
     assert raised.value.oldest == written[0]
 
 
-def test_an_override_is_used_exactly_once_found(store: ConfigBackupHistory, written: list[ConfigBackup]):
+def test_an_override_is_used_exactly_once_found(store: ConfigBackupStore, written: list[ConfigBackup]):
     newest = written[2]
 
     choice = choose_config_backup(store, "prod", T1 - timedelta(days=1), f"{newest.key}@{newest.version_id}")
@@ -192,7 +191,7 @@ def test_an_override_is_used_exactly_once_found(store: ConfigBackupHistory, writ
     assert current.backup.gitpod_version == "2024.10.0"
 
 
-def test_an_override_that_is_not_stored_is_refused(store: ConfigBackupHistory, written: list[ConfigBackup]):
+def test_an_override_that_is_not_stored_is_refused(store: ConfigBackupStore, written: list[ConfigBackup]):
     missing_version = "1" if store.scheme == "gs" else "3HL4kqtJlcpXroDTDmJ.nosuchversion"
     with pytest.raises(ConfigBackupError, match="does not exist"):
         choose_config_backup(store, "prod", None, f"{written[1].key}@{missing_version}")
@@ -200,14 +199,10 @@ def test_an_override_that_is_not_stored_is_refused(store: ConfigBackupHistory, w
         choose_config_backup(store, "prod", None, "gitpod-cell/prod/installer-config/2030.1.0/nope.yaml")
 
 
-def test_an_override_no_pointer_recorded_is_dated_by_the_object(store: ConfigBackupHistory,
+def test_an_override_no_pointer_recorded_is_dated_by_the_object(store: ConfigBackupStore,
                                                                 written: list[ConfigBackup]):
     key = "gitpod-cell/prod/installer-config/2024.9.0/hand0ff.yaml"
-    if isinstance(store, S3ConfigBackupStore):
-        store.s3.put_object(Bucket=store.bucket, Key=key, Body=b"domain: x\n")
-    else:
-        assert isinstance(store, GcsConfigBackupStore)
-        store.client.bucket(store.bucket).blob(key).upload_from_string(b"domain: x\n")
+    store.objects.put(key, b"domain: x\n", "application/yaml")  # by hand: no metadata, no pointer
 
     choice = choose_config_backup(store, "prod", None, key)
 
@@ -216,18 +211,14 @@ def test_an_override_no_pointer_recorded_is_dated_by_the_object(store: ConfigBac
     assert "no latest.json version records it; the object was written at" in choice.reason
 
 
-def test_a_chosen_backup_whose_object_version_is_not_stored_is_an_error(store: ConfigBackupHistory,
+def test_a_chosen_backup_whose_object_version_is_not_stored_is_an_error(store: ConfigBackupStore,
                                                                         written: list[ConfigBackup]):
     # A pointer version naming a config version that is not (or no longer) stored: a hand-made pointer, or a
     # lifecycle rule that expired the noncurrent config version. The restore must not write it into a stack.
     missing = ConfigBackup(store.bucket, written[1].key, "1" if store.scheme == "gs" else "nosuchversion",
                            "2024.11.0", "bbb222", "prod", T2 + timedelta(hours=1))
     pointer = missing.to_json().encode()
-    if isinstance(store, S3ConfigBackupStore):
-        store.s3.put_object(Bucket=store.bucket, Key=latest_pointer_key("prod"), Body=pointer)
-    else:
-        assert isinstance(store, GcsConfigBackupStore)
-        store.client.bucket(store.bucket).blob(latest_pointer_key("prod")).upload_from_string(pointer)
+    store.objects.put(latest_pointer_key("prod"), pointer, "application/json")
 
     with pytest.raises(ConfigBackupError, match="does not exist"):
         choose_config_backup(store, "prod", T2 + timedelta(hours=2))
@@ -237,13 +228,9 @@ def test_a_chosen_backup_whose_object_version_is_not_stored_is_an_error(store: C
     assert earlier.backup == written[1]
 
 
-def test_an_unreadable_pointer_version_is_an_error_not_skipped(store: ConfigBackupHistory,
+def test_an_unreadable_pointer_version_is_an_error_not_skipped(store: ConfigBackupStore,
                                                                written: list[ConfigBackup]):
-    if isinstance(store, S3ConfigBackupStore):
-        store.s3.put_object(Bucket=store.bucket, Key=latest_pointer_key("prod"), Body=b"not json")
-    else:
-        assert isinstance(store, GcsConfigBackupStore)
-        store.client.bucket(store.bucket).blob(latest_pointer_key("prod")).upload_from_string(b"not json")
+    store.objects.put(latest_pointer_key("prod"), b"not json", "application/json")
 
     with pytest.raises(ConfigBackupError, match="is not a config backup pointer"):
         choose_config_backup(store, "prod", T2)
@@ -252,11 +239,11 @@ def test_an_unreadable_pointer_version_is_an_error_not_skipped(store: ConfigBack
 
 
 def test_an_unversioned_s3_bucket_has_a_history_of_one(aws: Callable[[str], Any]):
-    from tests.ops.conftest import AWS_REGION
+    from tests.ops.support.values import AWS_REGION
 
     s3 = aws("s3")
     s3.create_bucket(Bucket="plain-bucket", CreateBucketConfiguration={"LocationConstraint": AWS_REGION})
-    store = S3ConfigBackupStore(s3, "plain-bucket")
+    store = s3_config_store(s3, "plain-bucket")
     store.write("prod", "2024.11.0", "abc123", "domain: x\n", T1)
     last = store.write("prod", "2024.12.1", "def456", "domain: x\n", T2)
 

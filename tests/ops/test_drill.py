@@ -1,7 +1,7 @@
 """The recovery drill: RDS calls against moto's server, verification against a real point-in-time copy.
 
 moto's scratch instance has no database behind it, so the drill's "connect to the restored instance" points at the
-second MariaDB, rebuilt from a dump plus the binlog replayed up to the restore time (tests/ops/mariadb.py). The
+second MariaDB, rebuilt from a dump plus the binlog replayed up to the restore time (tests/ops/support/mariadb.py). The
 source kept writing after that time, so the copy lacks rows: the verifier must notice beyond the tolerance and
 accept them within it.
 """
@@ -11,15 +11,27 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
-from ops.drill import DELETE_SCRATCH, PITR_WINDOW, VERIFY, DrillClients, DrillFailed, DrillSettings, run_drill
-from ops.mysql_checks import RowCountTolerance, row_counts, tls_connector
-from tests.ops.cli_runner import run_command
-from tests.ops.conftest import START, create_rds_instance
-from tests.ops.mariadb import PitrScenario, endpoint_for, scenario  # noqa: F401  (scenario is a fixture)
+from ops.checks.drill import (
+    DELETE_SCRATCH,
+    PITR_WINDOW,
+    VERIFY,
+    DrillClients,
+    DrillFailed,
+    DrillSettings,
+    run_drill,
+)
+from ops.checks.drill_report import DrillReport
+from ops.checks.mysql import RowCountTolerance, row_counts, tls_connector
+from ops.clouds.aws.drill import RdsDrillBackend
+from ops.clouds.aws.s3 import S3ObjectStore
+from tests.ops.support.cli import run_command
+from tests.ops.support.mariadb import PitrScenario, endpoint_for, scenario  # noqa: F401  (scenario is a fixture)
+from tests.ops.support.values import START, create_rds_instance
 
 SOURCE = "gitpod-dev-db"
 TOLERANT = RowCountTolerance(fraction=0.0, rows=15)
@@ -34,18 +46,30 @@ def cell(aws: Callable[[str], Any], versioned_bucket: str) -> dict[str, Any]:
 
 
 def drill_clients(cell: dict[str, Any], scenario: PitrScenario, lines: list[str],  # noqa: F811
-                  connected_to: list[tuple[str, int]] | None = None) -> DrillClients:
+                  drill_settings: DrillSettings, connected_to: list[tuple[str, int]] | None = None, *,
+                  rds: Any = None) -> DrillClients:
+    """The RDS backend on moto (or on `rds`), the report in moto's S3, the source and the restored copy in MariaDB."""
+
     def connect_restored(host: str, port: int) -> Any:
         (connected_to if connected_to is not None else []).append((host, port))
         return tls_connector(endpoint_for(scenario.restored))()
 
-    return DrillClients(rds=cell["rds"], s3=cell["s3"], connect_source=tls_connector(endpoint_for(scenario.source)),
+    return DrillClients(backend=RdsDrillBackend(rds or cell["rds"], drill_settings),
+                        reports=S3ObjectStore(cell["s3"], cell["bucket"]),
+                        connect_source=tls_connector(endpoint_for(scenario.source)),
                         connect_restored=connect_restored, progress=lines.append)
 
 
 def settings(cell: dict[str, Any], **overrides: Any) -> DrillSettings:
     return DrillSettings(stack="dev", db_instance_id=SOURCE, bucket=cell["bucket"], wait_delay_seconds=1,
                          wait_max_attempts=5, **overrides)
+
+
+def drill(cell: dict[str, Any], scenario: PitrScenario, lines: list[str] | None = None,  # noqa: F811
+          connected_to: list[tuple[str, int]] | None = None, **overrides: Any) -> DrillReport:
+    drill_settings = settings(cell, **overrides)
+    return run_drill(drill_clients(cell, scenario, [] if lines is None else lines, drill_settings, connected_to),
+                     drill_settings)
 
 
 def instance_ids(rds: Any) -> list[str]:
@@ -63,7 +87,7 @@ def test_drill_within_tolerance_passes_measures_and_reports(cell, scenario):  # 
     lines: list[str] = []
     connected_to: list[tuple[str, int]] = []
 
-    report = run_drill(drill_clients(cell, scenario, lines, connected_to), settings(cell, tolerance=TOLERANT))
+    report = drill(cell, scenario, lines, connected_to, tolerance=TOLERANT)
 
     assert report.passed
     assert report.scratch_instance.startswith(f"{SOURCE}-drill-")
@@ -102,7 +126,7 @@ def test_missing_rows_beyond_tolerance_fail_verify_and_the_scratch_instance_is_s
     lines: list[str] = []
 
     with pytest.raises(DrillFailed) as raised:
-        run_drill(drill_clients(cell, scenario, lines), settings(cell, tolerance=STRICT))
+        drill(cell, scenario, lines, tolerance=STRICT)
 
     failure = raised.value
     assert failure.step == VERIFY
@@ -121,20 +145,20 @@ def test_missing_rows_beyond_tolerance_fail_verify_and_the_scratch_instance_is_s
 
 
 def test_an_unreachable_restored_instance_fails_verify_and_is_deleted(cell, scenario):  # noqa: F811
-    clients = drill_clients(cell, scenario, [])
+    drill_settings = settings(cell, tolerance=TOLERANT)
+    clients = drill_clients(cell, scenario, [], drill_settings)
 
     def refuse(host: str, port: int) -> Any:
         raise ConnectionRefusedError(f"{host}:{port} refused the connection")
 
     with pytest.raises(DrillFailed, match="drill step 'verify' failed: ConnectionRefusedError") as raised:
-        run_drill(DrillClients(clients.rds, clients.s3, clients.connect_source, refuse, progress=lambda _: None),
-                  settings(cell, tolerance=TOLERANT))
+        run_drill(replace(clients, connect_restored=refuse), drill_settings)
     assert raised.value.report.scratch_instance not in instance_ids(cell["rds"])
 
 
 def test_a_restore_time_older_than_the_pitr_window_is_a_clear_error_and_nothing_is_created(cell, scenario):  # noqa: F811
     with pytest.raises(DrillFailed) as raised:
-        run_drill(drill_clients(cell, scenario, []), settings(cell, restore_time=START))
+        drill(cell, scenario, restore_time=START)
 
     assert raised.value.step == PITR_WINDOW
     assert "restore time 2025-03-14T09:26:53Z is older than the point-in-time recovery window" in str(raised.value)
@@ -153,10 +177,10 @@ def test_a_failed_delete_is_reported_as_the_failing_step(cell, scenario):  # noq
         def delete_db_instance(self, **_: Any) -> None:
             raise RuntimeError("AccessDenied: rds:DeleteDBInstance")
 
-    clients = drill_clients(cell, scenario, [])
+    drill_settings = settings(cell, tolerance=TOLERANT)
     with pytest.raises(DrillFailed) as raised:
-        run_drill(DrillClients(RdsRefusingDeletes(cell["rds"]), clients.s3, clients.connect_source,
-                               clients.connect_restored, progress=lambda _: None), settings(cell, tolerance=TOLERANT))
+        run_drill(drill_clients(cell, scenario, [], drill_settings, rds=RdsRefusingDeletes(cell["rds"])),
+                  drill_settings)
     assert raised.value.step == DELETE_SCRATCH
     assert raised.value.report.scratch_state == "NOT deleted: delete it by hand"
 
@@ -166,7 +190,7 @@ def test_restore_time_inside_the_window_is_used_for_rpo(cell, scenario):  # noqa
     # moto's window is a moment wide (the instance was just created); any time inside it will do.
     wanted = latest.astimezone(dt.UTC)
 
-    report = run_drill(drill_clients(cell, scenario, []), settings(cell, tolerance=TOLERANT, restore_time=wanted))
+    report = drill(cell, scenario, tolerance=TOLERANT, restore_time=wanted)
 
     assert report.restore_time == wanted
 
@@ -184,14 +208,15 @@ config:
 def run_drill_cli(argv: list[str], scenario: PitrScenario) -> int:  # noqa: F811
     import argparse
 
-    from ops import cli, drill_cli
+    from ops import cli
+    from ops.checks import cli as checks_cli
 
     def local_connectors(args: Any, host: str, port: int) -> tuple[Any, Any]:
         return (tls_connector(endpoint_for(scenario.source)),
                 lambda _host, _port: tls_connector(endpoint_for(scenario.restored))())
 
     parser = argparse.ArgumentParser(prog="python -m ops")
-    drill_cli.register(parser.add_subparsers(dest="command", required=True))
+    checks_cli.register(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)
     args.make_connectors = local_connectors
     args.wait_delay_seconds = 1
@@ -204,7 +229,7 @@ def run_drill_cli(argv: list[str], scenario: PitrScenario) -> int:  # noqa: F811
 
 @pytest.fixture
 def dev_stack(tmp_path, monkeypatch) -> None:
-    from ops import stackfile
+    from ops.common import stackfile
 
     (tmp_path / "Pulumi.dev.yaml").write_text(STACK)
     monkeypatch.setattr(stackfile, "STACKS_DIR", tmp_path)
@@ -234,7 +259,7 @@ def test_sigterm_during_a_drill_still_deletes_the_scratch_and_restores_the_handl
     import os
     import signal
 
-    from ops import drill_cli
+    from ops.checks import cli as checks_cli
 
     def previous(signum: int, frame: Any) -> None:
         pass
@@ -248,14 +273,14 @@ def test_sigterm_during_a_drill_still_deletes_the_scratch_and_restores_the_handl
 
     old_handler = signal.signal(signal.SIGTERM, previous)
     try:
-        code = run_command(drill_cli, ["drill", "--stack", "dev", "--bucket", cell["bucket"]],
+        code = run_command(checks_cli, ["drill", "--stack", "dev", "--bucket", cell["bucket"]],
                            make_connectors=connectors, wait_delay_seconds=1)
         assert signal.getsignal(signal.SIGTERM) is previous
     finally:
         signal.signal(signal.SIGTERM, old_handler)
 
     out = capsys.readouterr().out
-    assert code == drill_cli.EXIT_INTERRUPTED
+    assert code == checks_cli.EXIT_INTERRUPTED
     assert "error: drill interrupted at step 'verify'" in out
     assert ": deleted)" in out
     assert "[drill] delete-scratch ok" in out
@@ -263,7 +288,7 @@ def test_sigterm_during_a_drill_still_deletes_the_scratch_and_restores_the_handl
 
 
 def test_cleanup_deletes_the_stacks_old_scratch_instances_on_rds(cell, dev_stack, capsys):
-    from ops import drill_cli
+    from ops.checks import cli as checks_cli
 
     rds = cell["rds"]
     for name, tags in (("gitpod-dev-drill-20250301080000", [{"Key": "Purpose", "Value": "recovery-drill"}]),
@@ -274,10 +299,10 @@ def test_cleanup_deletes_the_stacks_old_scratch_instances_on_rds(cell, dev_stack
         rds.add_tags_to_resource(ResourceName=arn, Tags=tags)
 
     # moto's instances were created just now: with the default age, none is old enough.
-    assert run_command(drill_cli, ["drill", "--cleanup", "--stack", "dev", "--bucket", cell["bucket"]],
+    assert run_command(checks_cli, ["drill", "--cleanup", "--stack", "dev", "--bucket", cell["bucket"]],
                        wait_delay_seconds=1) == 0
     assert "0 deleted, 1 younger than 6h kept, 0 NOT deleted" in capsys.readouterr().out
-    assert run_command(drill_cli, ["drill", "--cleanup", "--stack", "dev", "--bucket", cell["bucket"],
+    assert run_command(checks_cli, ["drill", "--cleanup", "--stack", "dev", "--bucket", cell["bucket"],
                                    "--older-than-hours", "0"], wait_delay_seconds=1) == 0
 
     assert "[cleanup] gitpod-dev-drill-20250301080000: deleted" in capsys.readouterr().out

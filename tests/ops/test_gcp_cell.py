@@ -14,30 +14,26 @@ import pytest
 import requests
 
 from contract.rollout import ALL_STEPS, HookContext
-from ops import stackfile
-from ops.backup_status import StatusClients, collect_backup_status
-from ops.cell_target import CellTarget, resolve_cell_target
-from ops.cli import OpsError
-from ops.gcp_api import GoogleApi
-from ops.gcs_config_store import read_latest_gcs_config_backup, write_gcs_config_backup
-from ops.installation_record import read_installation_record
-from ops.kube import KubeClient
-from ops.maintenance import MAINTENANCE_CONFIG_MAP
-from ops.mysql_checks import ServerVersionRequirement
-from ops.preflight import GITPOD_WORKLOAD_LABELS, ArtifactRegistry, check_artifact_registry, probe_gcs_object_storage
-from ops.rollout_hooks import (
-    ClientSettings,
-    RolloutClients,
-    RolloutLedger,
-    RolloutSettings,
-    RolloutStepError,
-    build_rollout_clients,
-    hook_callback,
-)
-from tests.ops.cloudsql_double import GoogleApiDouble, cloudsql_like_server
-from tests.ops.conftest import GCP_PROJECT, START
-from tests.ops.k8s_double import KubeDouble
-from tests.ops.mariadb import ROOT_PASSWORD, PitrScenario, scenario  # noqa: F401
+from ops.backup.status import BackupStatus, collect_backup_status
+from ops.checks.mysql import ServerVersionRequirement
+from ops.checks.preflight import GITPOD_WORKLOAD_LABELS, probe_object_storage
+from ops.clouds.gcp.api import GoogleApi
+from ops.clouds.gcp.artifact_registry import ArtifactRegistry
+from ops.clouds.gcp.backup_status import GcpStatusSource
+from ops.clouds.gcp.gcs import GcsObjectStore
+from ops.cluster.installation_record import read_installation_record
+from ops.cluster.kube import KubeClient
+from ops.cluster.maintenance import MAINTENANCE_CONFIG_MAP
+from ops.common import stackfile
+from ops.common.cell_target import CellTarget, resolve_cell_target
+from ops.errors import OpsError
+from ops.rollout.hooks import ClientSettings, build_rollout_clients, hook_callback
+from ops.rollout.steps import RolloutClients, RolloutLedger, RolloutSettings, RolloutStepError
+from tests.ops.support.google_double import GoogleApiDouble, cloudsql_like_server
+from tests.ops.support.kube_double import KubeDouble
+from tests.ops.support.mariadb import ROOT_PASSWORD, PitrScenario, scenario  # noqa: F401
+from tests.ops.support.stores import gcs_config_store
+from tests.ops.support.values import GCP_PROJECT, START
 
 REGION = "europe-west1"
 GCP_CONFIG = {"gcp:project": GCP_PROJECT, "gcp:region": REGION, "gitpod-cell:cloud": "gcp",
@@ -85,7 +81,7 @@ def test_aws_only_commands_still_refuse_a_gcp_stack():
 
 
 def test_gcs_probe_leaves_nothing_behind(gcs: Any, versioned_gcs_bucket: str):
-    result = probe_gcs_object_storage(gcs, versioned_gcs_bucket, "prod-gcp", START)
+    result = probe_object_storage(GcsObjectStore(gcs, versioned_gcs_bucket), "prod-gcp", START)
 
     assert result.passed, result.reason
     assert result.reason == f"wrote, read back and deleted a probe object in gs://{versioned_gcs_bucket}"
@@ -93,7 +89,7 @@ def test_gcs_probe_leaves_nothing_behind(gcs: Any, versioned_gcs_bucket: str):
 
 
 def test_gcs_probe_names_the_bucket_it_cannot_write(gcs: Any):
-    result = probe_gcs_object_storage(gcs, "no-such-bucket", "prod-gcp", START)
+    result = probe_object_storage(GcsObjectStore(gcs, "no-such-bucket"), "prod-gcp", START)
     assert not result.passed
     assert "cannot write gs://no-such-bucket/gitpod-cell/prod-gcp/preflight/probe-20250314T092653Z-" in result.reason
 
@@ -106,7 +102,7 @@ def artifact_registry(double: GoogleApiDouble, token: str = "ya29.test-token") -
 def test_artifact_registry_credentials_and_repository(google_api: GoogleApiDouble):
     google_api.put_repository(GCP_PROJECT, REGION, "gitpod-prod-gcp")
 
-    credentials, repositories = check_artifact_registry(artifact_registry(google_api), ["gitpod-prod-gcp"])
+    credentials, repositories = artifact_registry(google_api).check(["gitpod-prod-gcp"])
 
     assert credentials.passed
     assert repositories.passed
@@ -118,7 +114,7 @@ def test_a_missing_repository_and_missing_credentials_are_named(google_api: Goog
         raise RuntimeError("Your default credentials were not found")
 
     registry = replace(artifact_registry(google_api), access_token=no_credentials)
-    credentials, repositories = check_artifact_registry(registry, ["gitpod-prod-gcp"])
+    credentials, repositories = registry.check(["gitpod-prod-gcp"])
 
     assert not credentials.passed
     assert "Your default credentials were not found" in credentials.reason
@@ -134,9 +130,10 @@ def unique_bucket() -> str:
     return f"gitpod-status-{uuid.uuid4().hex[:12]}"
 
 
-def status_clients(gcs: Any, double: GoogleApiDouble) -> StatusClients:
+def status_of(gcs: Any, double: GoogleApiDouble, target: CellTarget) -> BackupStatus:
     apis = GoogleApi(requests.Session(), double.url, timeout_seconds=5)
-    return StatusClients(rds=None, s3=None, ecr=None, gcs=gcs, sqladmin=apis, artifact_registry=apis)
+    source = GcpStatusSource(sqladmin=apis, gcs=gcs, artifact_registry=apis)
+    return collect_backup_status(source, GcsObjectStore(gcs, target.bucket), target, START)
 
 
 def test_backup_status_of_a_protected_gcp_cell(gcs: Any, google_api: GoogleApiDouble):
@@ -146,9 +143,9 @@ def test_backup_status_of_a_protected_gcp_cell(gcs: Any, google_api: GoogleApiDo
     google_api.put_instance(GCP_PROJECT, "gitpod-prod-gcp-db", backup_location="europe-west4")
     google_api.put_backup_run(GCP_PROJECT, "gitpod-prod-gcp-db", "1741921200000", started="2025-03-14T02:00:00Z")
     google_api.put_repository(GCP_PROJECT, REGION, "gitpod-prod-gcp")
-    write_gcs_config_backup(gcs, bucket.name, "prod-gcp", "2024.11.0", "abc123", "domain: x\n", START)
+    gcs_config_store(gcs, bucket.name).write("prod-gcp", "2024.11.0", "abc123", "domain: x\n", START)
 
-    status = collect_backup_status(status_clients(gcs, google_api), gcp_target(bucket=bucket.name), START).to_dict()
+    status = status_of(gcs, google_api, gcp_target(bucket=bucket.name)).to_dict()
 
     # The window's ends, which Cloud SQL does not report: from the oldest successful backup run to now.
     assert status["database"]["pointInTimeRecovery"] == {"enabled": True, "transactionLogRetentionDays": 7,
@@ -167,7 +164,7 @@ def test_backup_status_names_what_a_gcp_cell_does_not_protect(gcs: Any, google_a
     name = gcs.create_bucket(unique_bucket()).name
     google_api.put_instance(GCP_PROJECT, "gitpod-prod-gcp-db", binary_log=False, backup_location=REGION)
 
-    status = collect_backup_status(status_clients(gcs, google_api), gcp_target(bucket=name), START)
+    status = status_of(gcs, google_api, gcp_target(bucket=name))
 
     gaps = "\n".join(status.not_protected)
     assert "point-in-time recovery (binary log) is off" in gaps
@@ -183,12 +180,11 @@ def test_a_single_region_bucket_is_a_gap():
     from types import SimpleNamespace
 
     regional = SimpleNamespace(location="europe-west1", location_type="region", versioning_enabled=True)
-    clients = StatusClients(rds=None, s3=None, ecr=None,
-                            gcs=SimpleNamespace(get_bucket=lambda name, timeout: regional))
-    from ops.backup_status import _gcs_object_storage
+    source = GcpStatusSource(sqladmin=None, gcs=SimpleNamespace(get_bucket=lambda name, timeout: regional),
+                             artifact_registry=None)
 
     gaps: list[str] = []
-    section = _gcs_object_storage(clients, gcp_target(), gaps)
+    section = source.object_storage(gcp_target(), gaps)
 
     assert section["locationType"] == "region"
     assert gaps == ["object storage: gs://gitpod-prod-gcp-acme-gitpod-test lives in one region (EUROPE-WEST1); "
@@ -256,7 +252,7 @@ def test_a_whole_rollout_of_a_gcp_cell(gcp_apis: GoogleApiDouble, fake_gcs_url: 
     assert record.restore_point.kind == "pitr"
     assert record.restore_point.db_instance_id == "gitpod-prod-gcp-db"
     assert gcp_apis.backup_runs() == []
-    restored = read_latest_gcs_config_backup(gcs, versioned_gcs_bucket, "prod-gcp")
+    restored = gcs_config_store(gcs, versioned_gcs_bucket).read_latest("prod-gcp")
     assert restored is not None
     assert restored.backup == record.last_config_backup
     assert restored.config_yaml == "domain: gitpod.example.com\n"
@@ -265,7 +261,7 @@ def test_a_whole_rollout_of_a_gcp_cell(gcp_apis: GoogleApiDouble, fake_gcs_url: 
 
 def test_a_gcp_context_without_a_project_is_refused():
     async def resolve() -> None:
-        from ops.rollout_hooks import hook_settings_from_args
+        from ops.rollout.hooks import hook_settings_from_args
 
         await hook_settings_from_args(HookContext(stack="prod-gcp", region=REGION, db_instance_id="db",
                                                   bucket="b", cloud="gcp"), None)

@@ -15,20 +15,25 @@ import pytest
 import requests
 import yaml
 
-from ops import backup_cli, cli, drill_cli, preflight_cli, restore_cli, stackfile
-from ops.cloudsql_drill import CloudSqlDrillBackend
-from ops.drill import RESTORE, WAIT_AVAILABLE, DrillClients, DrillFailed, DrillSettings, run_drill
-from ops.gcp_api import GoogleApi
-from ops.gcs_config_store import read_latest_gcs_config_backup, write_gcs_config_backup
-from ops.mysql_checks import ServerVersionRequirement, tls_connector
-from ops.pitr_window import PitrWindowError, cloudsql_pitr_window, read_cloudsql_pitr_window
-from ops.preflight import GITPOD_WORKLOAD_LABELS
-from ops.timestamps import format_rfc3339
-from tests.ops.cli_runner import run_command
-from tests.ops.cloudsql_double import CloudSqlLikeServer, GoogleApiDouble, cloudsql_like_server
-from tests.ops.conftest import GCP_PROJECT, START, FakeClock, write_kubeconfig
-from tests.ops.k8s_double import KubeDouble
-from tests.ops.mariadb import ROOT_PASSWORD, PitrScenario, endpoint_for, scenario  # noqa: F401
+from ops import cli
+from ops.backup import cli as backup_cli
+from ops.backup.pitr_window import PitrWindowError
+from ops.checks import cli as checks_cli
+from ops.checks.drill import RESTORE, WAIT_AVAILABLE, DrillClients, DrillFailed, DrillSettings, run_drill
+from ops.checks.mysql import ServerVersionRequirement, tls_connector
+from ops.checks.preflight import GITPOD_WORKLOAD_LABELS
+from ops.clouds.gcp.api import GoogleApi
+from ops.clouds.gcp.cloudsql import cloudsql_pitr_window, read_cloudsql_pitr_window
+from ops.clouds.gcp.drill import CloudSqlDrillBackend
+from ops.clouds.gcp.gcs import GcsObjectStore
+from ops.common import stackfile
+from ops.common.timestamps import format_rfc3339
+from tests.ops.support.cli import run_command
+from tests.ops.support.google_double import CloudSqlLikeServer, GoogleApiDouble, cloudsql_like_server
+from tests.ops.support.kube_double import KubeDouble
+from tests.ops.support.mariadb import ROOT_PASSWORD, PitrScenario, endpoint_for, scenario  # noqa: F401
+from tests.ops.support.stores import gcs_config_store
+from tests.ops.support.values import GCP_PROJECT, START, FakeClock, write_kubeconfig
 
 REGION = "europe-west1"
 STACK = "prod-gcp"
@@ -120,7 +125,7 @@ def test_a_missing_instance_has_no_window(google_api: GoogleApiDouble):
 
 
 def test_backup_status_of_a_gcp_stack(cell: GoogleApiDouble, gcs: Any, bucket: str, capsys):
-    write_gcs_config_backup(gcs, bucket, STACK, "2024.11.0", "abc123", "domain: x\n", datetime.now(UTC))
+    gcs_config_store(gcs, bucket).write(STACK, "2024.11.0", "abc123", "domain: x\n", datetime.now(UTC))
 
     assert run(backup_cli, ["backup", "status", "--stack", STACK, "--bucket", bucket, "--json"]) == 0
 
@@ -145,7 +150,7 @@ def test_backup_config_of_a_gcp_stack(cell: GoogleApiDouble, gcs: Any, bucket: s
     assert run(backup_cli, ["backup", "config", "--stack", STACK, "--bucket", bucket,
                             "--kubeconfig", str(kubeconfig)]) == 0
 
-    restored = read_latest_gcs_config_backup(gcs, bucket, STACK)
+    restored = gcs_config_store(gcs, bucket).read_latest(STACK)
     assert restored is not None
     assert restored.config_yaml == "domain: gitpod.example.com\n"
     assert restored.backup.key == "gitpod-cell/prod-gcp/installer-config/2024.11.0/abc123.yaml"
@@ -178,7 +183,7 @@ def preflight_argv(cell: GoogleApiDouble, bucket: str, cloudsql_db: CloudSqlLike
 
 
 def test_preflight_of_a_gcp_stack_reads_the_address_and_ca_from_the_admin_api(preflight_argv, capsys):
-    code = run(preflight_cli, preflight_argv, version_requirement=ServerVersionRequirement(accept_mariadb=True))
+    code = run(checks_cli, preflight_argv, version_requirement=ServerVersionRequirement(accept_mariadb=True))
 
     out = capsys.readouterr().out
     assert code == 0, out
@@ -191,7 +196,7 @@ def test_preflight_of_a_gcp_stack_reads_the_address_and_ca_from_the_admin_api(pr
 
 
 def test_preflight_of_a_gcp_stack_exits_non_zero_on_a_failed_check(preflight_argv, capsys):
-    assert run(preflight_cli, [*preflight_argv, "--json"], version_requirement=ServerVersionRequirement()) == 1
+    assert run(checks_cli, [*preflight_argv, "--json"], version_requirement=ServerVersionRequirement()) == 1
     document = json.loads(capsys.readouterr().out)
     assert [check["name"] for check in document["checks"] if not check["passed"]] == ["database version"]
 
@@ -202,7 +207,7 @@ def test_preflight_of_a_gcp_stack_refuses_a_certificate_naming_another_instance(
                                                             name="gitpod-other-db")
     argv = [*preflight_argv, "--db-instance", "gitpod-other-db", "--json"]
 
-    assert run(preflight_cli, argv, version_requirement=ServerVersionRequirement(accept_mariadb=True)) == 1
+    assert run(checks_cli, argv, version_requirement=ServerVersionRequirement(accept_mariadb=True)) == 1
 
     (failure,) = [check for check in json.loads(capsys.readouterr().out)["checks"] if not check["passed"]]
     assert failure["name"] == "database reachable"
@@ -211,7 +216,7 @@ def test_preflight_of_a_gcp_stack_refuses_a_certificate_naming_another_instance(
 
 def test_preflight_without_the_instance_says_what_to_pass(preflight_argv, cell: GoogleApiDouble, capsys):
     cell.instances.clear()
-    assert run(preflight_cli, preflight_argv) == 1
+    assert run(checks_cli, preflight_argv) == 1
     assert (f"error: Cloud SQL instance '{INSTANCE}' in project '{GCP_PROJECT}' is not found; pass --db-host (and on "
             "GCP --ca-file)") in capsys.readouterr().out
 
@@ -231,7 +236,7 @@ def local_connectors(scenario: PitrScenario) -> Any:  # noqa: F811
 
 
 def drill(argv: list[str], scenario: PitrScenario) -> int:  # noqa: F811
-    return run(drill_cli, ["drill", "--stack", STACK, *argv], make_connectors=local_connectors(scenario),
+    return run(checks_cli, ["drill", "--stack", STACK, *argv], make_connectors=local_connectors(scenario),
                wait_delay_seconds=0.001)
 
 
@@ -327,10 +332,11 @@ def test_a_failed_clone_fails_wait_available_and_leaves_nothing(google_api: Goog
     settings = DrillSettings(stack=STACK, db_instance_id=INSTANCE, bucket=bucket, wait_delay_seconds=5,
                              wait_max_attempts=10)
     api = GoogleApi(requests.Session(), google_api.url, timeout_seconds=5)
-    backend = CloudSqlDrillBackend(api, gcs, GCP_PROJECT, settings, clock=clock.now, sleep=clock.sleep)
-    clients = DrillClients(rds=None, s3=None, connect_source=tls_connector(endpoint_for(scenario.source)),
+    backend = CloudSqlDrillBackend(api, GCP_PROJECT, settings, clock=clock.now, sleep=clock.sleep)
+    clients = DrillClients(backend=backend, reports=GcsObjectStore(gcs, bucket),
+                           connect_source=tls_connector(endpoint_for(scenario.source)),
                            connect_restored=lambda host, port: pytest.fail("nothing to verify"),
-                           clock=clock.now, progress=lambda _line: None, backend=backend)
+                           clock=clock.now, progress=lambda _line: None)
 
     with pytest.raises(DrillFailed) as raised:
         run_drill(clients, settings, scratch_prefix="gitpod-prod-gcp")
@@ -348,7 +354,7 @@ def gcp_backend(google_api: GoogleApiDouble, gcs: Any, bucket: str, clock: FakeC
     settings = DrillSettings(stack=STACK, db_instance_id=INSTANCE, bucket=bucket, **{
         "wait_delay_seconds": 5, "wait_max_attempts": 10, "delete_timeout_seconds": 600, **overrides})
     api = GoogleApi(requests.Session(), google_api.url, timeout_seconds=5)
-    return CloudSqlDrillBackend(api, gcs, GCP_PROJECT, settings, clock=clock.now, sleep=clock.sleep), settings
+    return CloudSqlDrillBackend(api, GCP_PROJECT, settings, clock=clock.now, sleep=clock.sleep), settings
 
 
 def test_the_double_refuses_to_delete_a_clone_still_being_created(google_api: GoogleApiDouble):
@@ -368,9 +374,10 @@ def test_a_drill_stopped_while_the_clone_runs_waits_for_it_then_deletes(google_a
     google_api.put_backup_run(GCP_PROJECT, INSTANCE, "1", started="2025-03-13T02:00:00Z")
     google_api.clone_polls_before_done = 6  # the clone outlasts wait-available's 3 polls
     backend, settings = gcp_backend(google_api, gcs, bucket, clock, wait_max_attempts=3)
-    clients = DrillClients(rds=None, s3=None, connect_source=tls_connector(endpoint_for(scenario.source)),
+    clients = DrillClients(backend=backend, reports=GcsObjectStore(gcs, bucket),
+                           connect_source=tls_connector(endpoint_for(scenario.source)),
                            connect_restored=lambda host, port: pytest.fail("nothing to verify"),
-                           clock=clock.now, progress=lambda _line: None, backend=backend)
+                           clock=clock.now, progress=lambda _line: None)
 
     with pytest.raises(DrillFailed) as raised:
         run_drill(clients, settings, scratch_prefix="gitpod-prod-gcp")
@@ -420,9 +427,10 @@ def test_a_latest_clone_without_write_stamps_reports_rpo_as_not_measured(google_
     google_api.put_backup_run(GCP_PROJECT, INSTANCE, "1", started="2025-03-13T02:00:00Z")
     # `migrations` has no _lastModified: nothing tells when the copy's newest write was.
     backend, settings = gcp_backend(google_api, gcs, bucket, clock, key_tables=("migrations",))
-    clients = DrillClients(rds=None, s3=None, connect_source=tls_connector(endpoint_for(scenario.source)),
+    clients = DrillClients(backend=backend, reports=GcsObjectStore(gcs, bucket),
+                           connect_source=tls_connector(endpoint_for(scenario.source)),
                            connect_restored=lambda host, port: tls_connector(endpoint_for(scenario.restored))(),
-                           clock=clock.now, progress=lambda _line: None, backend=backend)
+                           clock=clock.now, progress=lambda _line: None)
 
     report = run_drill(clients, settings, scratch_prefix="gitpod-prod-gcp")
 
@@ -447,7 +455,7 @@ def test_cleanup_deletes_old_scratch_instances_of_the_stack_only(cell: GoogleApi
                       create_time=utc_text(now - timedelta(hours=30)))
     cell.page_size = 2  # the sweeper follows the list's pages
 
-    code = run(drill_cli, ["drill", "--cleanup", "--stack", STACK, "--bucket", bucket, "--older-than-hours", "24"],
+    code = run(checks_cli, ["drill", "--cleanup", "--stack", STACK, "--bucket", bucket, "--older-than-hours", "24"],
                wait_delay_seconds=0.001, delete_timeout_seconds=0.01)
 
     out = capsys.readouterr().out
@@ -468,7 +476,7 @@ def test_cleanup_deletes_old_scratch_instances_of_the_stack_only(cell: GoogleApi
 @pytest.fixture
 def old_cell(cell: GoogleApiDouble, gcs: Any, bucket: str) -> Any:
     # Taken a day ago: a restore picks the newest backup at or before its time, and the tests restore to hours ago.
-    return write_gcs_config_backup(gcs, bucket, STACK, "2024.12.1", "abc123", "domain: x\n",
+    return gcs_config_store(gcs, bucket).write(STACK, "2024.12.1", "abc123", "domain: x\n",
                                    datetime.now(UTC) - timedelta(days=1))
 
 
@@ -478,7 +486,7 @@ def new_config(stacks: Path) -> dict[str, Any]:
 
 def test_restore_plan_of_a_gcp_stack_clones_the_database_and_adopts_the_bucket(old_cell, stacks: Path, bucket: str,
                                                                                capsys):
-    assert run(restore_cli, ["restore", "plan", "--from-stack", STACK, "--to-stack", "prod-gcp-restored",
+    assert run(backup_cli, ["restore", "plan", "--from-stack", STACK, "--to-stack", "prod-gcp-restored",
                              "--bucket", bucket]) == 0
 
     config = new_config(stacks)
@@ -498,14 +506,14 @@ def test_restore_plan_of_a_gcp_stack_clones_the_database_and_adopts_the_bucket(o
 
 
 def test_the_generated_gcp_stack_plans_a_restored_cell_offline(old_cell, stacks: Path, bucket: str):
-    from ops.plan.command import build_plan
+    from ops.plan.cli import build_plan
 
     wanted = utc_text(datetime.now(UTC) - timedelta(hours=2))
     # The shipped prod stack: every setting a real GCP cell has, so the policy pack sees a whole cell.
     shipped = yaml.safe_load(stackfile.stack_path("prod-gcp", stackfile.REPO_ROOT / "stacks").read_text())
     shipped["config"]["gcp:project"] = GCP_PROJECT
     (stacks / f"Pulumi.{STACK}.yaml").write_text(yaml.safe_dump(shipped))
-    assert run(restore_cli, ["restore", "plan", "--from-stack", STACK, "--to-stack", "prod-gcp-restored",
+    assert run(backup_cli, ["restore", "plan", "--from-stack", STACK, "--to-stack", "prod-gcp-restored",
                              "--bucket", bucket, "--time", wanted]) == 0
 
     plan = build_plan(stackfile.load_stack_file(stacks / "Pulumi.prod-gcp-restored.yaml"))
@@ -521,7 +529,7 @@ def test_the_generated_gcp_stack_plans_a_restored_cell_offline(old_cell, stacks:
 
 def test_a_gcp_restore_into_another_region_is_refused_naming_what_to_do(old_cell, stacks: Path, bucket: str,
                                                                        capsys):
-    assert run(restore_cli, ["restore", "plan", "--from-stack", STACK, "--to-stack", "prod-gcp-restored",
+    assert run(backup_cli, ["restore", "plan", "--from-stack", STACK, "--to-stack", "prod-gcp-restored",
                              "--bucket", bucket, "--region", "europe-west4"]) == cli.EXIT_CONFIG_ERROR
     out = capsys.readouterr().out
     assert ("--region europe-west4: Cloud SQL creates a clone (its point-in-time recovery) only in the source "
@@ -533,7 +541,7 @@ def test_a_gcp_restore_into_another_region_is_refused_naming_what_to_do(old_cell
 
 def test_a_gcp_restore_time_older_than_the_window_is_a_clear_error(old_cell, stacks: Path, bucket: str, capsys):
     old = utc_text(datetime.now(UTC) - timedelta(days=3))
-    assert run(restore_cli, ["restore", "plan", "--from-stack", STACK, "--to-stack", "prod-gcp-restored",
+    assert run(backup_cli, ["restore", "plan", "--from-stack", STACK, "--to-stack", "prod-gcp-restored",
                              "--bucket", bucket, "--time", old]) == cli.EXIT_CONFIG_ERROR
     assert (f"cannot plan the restore: restore time {old} is older than the point-in-time recovery window of "
             f"{INSTANCE}") in capsys.readouterr().out
@@ -548,12 +556,12 @@ UPGRADES = ((timedelta(hours=20), "2024.10.0", "aaa111"), (timedelta(hours=10), 
 @pytest.fixture
 def upgraded_cell(cell: GoogleApiDouble, gcs: Any, bucket: str) -> list[Any]:
     now = datetime.now(UTC).replace(microsecond=0)
-    return [write_gcs_config_backup(gcs, bucket, STACK, version, config_hash, f"domain: x\n# {version}\n", now - ago)
+    return [gcs_config_store(gcs, bucket).write(STACK, version, config_hash, f"domain: x\n# {version}\n", now - ago)
             for ago, version, config_hash in UPGRADES]
 
 
 def restore_gcp(bucket: str, *extra: str) -> int:
-    return run(restore_cli, ["restore", "plan", "--from-stack", STACK, "--to-stack", "prod-gcp-restored",
+    return run(backup_cli, ["restore", "plan", "--from-stack", STACK, "--to-stack", "prod-gcp-restored",
                              "--bucket", bucket, *extra])
 
 
@@ -606,7 +614,7 @@ def test_a_gcp_restore_to_latest_installs_the_last_backup(upgraded_cell: list[An
 
 
 def test_the_drill_connectors_verify_each_instance_against_the_ca_the_api_gave(scenario, monkeypatch):  # noqa: F811
-    from ops.drill_cli import DatabaseCa, database_connectors
+    from ops.checks.cli import DatabaseCa, database_connectors
 
     monkeypatch.setenv("GITPOD_DB_PASSWORD", ROOT_PASSWORD)
     args = argparse.Namespace(db_password_env="GITPOD_DB_PASSWORD", db_user="root", database="gitpod", ca_file=None,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from ops.health import HealthGateTimeout, check_health, wait_until_healthy
-from ops.kube import KubeClient, KubeError
-from tests.ops.conftest import FakeClock
-from tests.ops.k8s_double import KubeDouble
+from ops.cluster.health import HealthGateTimeout, check_health, wait_until_healthy
+from ops.cluster.kube import KubeClient, KubeError
+from tests.ops.support.kube_double import KubeDouble
+from tests.ops.support.values import FakeClock
 
 
 def _gitpod_workloads(double: KubeDouble, *, server_ready: int = 2) -> None:

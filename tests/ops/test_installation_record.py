@@ -7,12 +7,12 @@ import datetime as dt
 import pytest
 
 from contract.cluster import INSTALLATION_CONFIG_MAP
-from ops.config_backup import ConfigBackup
-from ops.installation_record import read_installation_record, update_installation_record
-from ops.kube import KubeClient
-from ops.restore_point import RestorePoint
-from tests.ops.conftest import START
-from tests.ops.k8s_double import KubeDouble
+from ops.backup.config_backup import ConfigBackup
+from ops.backup.restore_point import RestorePoint
+from ops.cluster.installation_record import read_installation_record, update_installation_record
+from ops.cluster.kube import KubeClient
+from tests.ops.support.kube_double import KubeDouble
+from tests.ops.support.values import START
 
 POINT = RestorePoint("pitr", "gitpod-db", START - dt.timedelta(minutes=5), START)
 BACKUP = ConfigBackup("bucket", "gitpod-cell/prod/installer-config/v1/h.yaml", "ver-1", "v1", "h", "prod", START)

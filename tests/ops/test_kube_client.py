@@ -1,4 +1,4 @@
-"""ops/kube.py against the local Kubernetes double: endpoints, errors, credentials."""
+"""ops/cluster/kube.py against the local Kubernetes double: endpoints, errors, credentials."""
 
 from __future__ import annotations
 
@@ -10,20 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from ops.kube import (
+from ops.cluster.kube import KubeClient, KubeConflict, KubeError, KubeNotFound, KubeUnavailable
+from ops.cluster.kubeconfig import (
     ClusterConnection,
     ExecCredentialPlugin,
-    KubeClient,
     KubeConfigError,
-    KubeConflict,
-    KubeError,
-    KubeNotFound,
-    KubeUnavailable,
     in_cluster_connection,
     load_kubeconfig,
 )
-from tests.ops.conftest import TlsMaterial, write_kubeconfig
-from tests.ops.k8s_double import KubeDouble
+from tests.ops.support.kube_double import KubeDouble
+from tests.ops.support.values import TlsMaterial, write_kubeconfig
 
 
 def test_config_map_create_get_and_merge_patch_keep_other_keys(kube: KubeClient, kube_double: KubeDouble):

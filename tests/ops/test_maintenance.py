@@ -7,16 +7,16 @@ import json
 
 import pytest
 
-from ops.kube import KubeClient
-from ops.maintenance import (
+from ops.cluster.kube import KubeClient
+from ops.cluster.maintenance import (
     MAINTENANCE_CONFIG_KEY,
     MAINTENANCE_CONFIG_MAP,
     MAINTENANCE_NAMESPACE,
     MaintenanceError,
     MaintenanceLease,
 )
-from tests.ops.conftest import FakeClock
-from tests.ops.k8s_double import KubeDouble
+from tests.ops.support.kube_double import KubeDouble
+from tests.ops.support.values import FakeClock
 
 
 def _enabled_until(double: KubeDouble) -> str:

@@ -8,11 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from ops import cli, maintenance_cli, stackfile
-from ops.maintenance import MAINTENANCE_CONFIG_KEY, MAINTENANCE_CONFIG_MAP
-from tests.ops.cli_runner import run_command
-from tests.ops.conftest import write_kubeconfig
-from tests.ops.k8s_double import KubeDouble
+from ops import cli
+from ops.cluster import cli as maintenance_cli
+from ops.cluster.maintenance import MAINTENANCE_CONFIG_KEY, MAINTENANCE_CONFIG_MAP
+from ops.common import stackfile
+from tests.ops.support.cli import run_command
+from tests.ops.support.kube_double import KubeDouble
+from tests.ops.support.values import write_kubeconfig
 
 STACK_WITH_LEASE = """\
 config:
@@ -122,7 +124,7 @@ def test_forbidden_hints_at_rbac(maintenance: Callable[..., int], kube_double: K
 
 
 def test_the_command_family_is_registered_with_the_ops_cli():
-    assert "ops.maintenance_cli" in cli.COMMAND_MODULES
+    assert "ops.cluster.cli" in cli.COMMAND_MODULES
 
 
 def test_the_lease_goes_to_default_whatever_the_gitpod_namespace(maintenance: Callable[..., int],

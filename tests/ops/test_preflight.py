@@ -10,24 +10,27 @@ from typing import Any
 
 import pytest
 
-from ops import cli, preflight_cli, stackfile
-from ops.cluster_nodes import KubeNodes, NodeInfo
-from ops.kube import KubeClient
-from ops.mysql_checks import ServerVersionRequirement, run_database_checks, tls_connector
-from ops.preflight import (
+from ops import cli
+from ops.checks import cli as checks_cli
+from ops.checks.mysql import ServerVersionRequirement, run_database_checks, tls_connector
+from ops.checks.preflight import (
     GITPOD_WORKLOAD_LABELS,
     PreflightClients,
     PreflightFailed,
     PreflightSettings,
     check_cluster,
-    check_registry,
     preflight,
     probe_object_storage,
 )
-from tests.ops.cli_runner import run_command
-from tests.ops.conftest import START, write_kubeconfig
-from tests.ops.k8s_double import KubeDouble
-from tests.ops.mariadb import ROOT_PASSWORD, PitrScenario, endpoint_for, run_sql, scenario  # noqa: F401
+from ops.clouds.aws.ecr import EcrRegistry
+from ops.clouds.aws.s3 import S3ObjectStore
+from ops.cluster.kube import KubeClient
+from ops.cluster.nodes import KubeNodes, NodeInfo
+from ops.common import stackfile
+from tests.ops.support.cli import run_command
+from tests.ops.support.kube_double import KubeDouble
+from tests.ops.support.mariadb import ROOT_PASSWORD, PitrScenario, endpoint_for, run_sql, scenario  # noqa: F401
+from tests.ops.support.values import START, write_kubeconfig
 
 ACCEPT_MARIADB = ServerVersionRequirement(accept_mariadb=True)
 REPOSITORIES = ("gitpod-dev/base-images", "gitpod-dev/workspace-images")
@@ -129,7 +132,7 @@ def test_a_certificate_from_another_ca_is_refused(scenario):  # noqa: F811
 
 def test_object_storage_probe_leaves_nothing_behind(aws, versioned_bucket):
     s3 = aws("s3")
-    result = probe_object_storage(s3, versioned_bucket, "dev", START)
+    result = probe_object_storage(S3ObjectStore(s3, versioned_bucket), "dev", START)
     assert result.passed, result.reason
     listing = s3.list_object_versions(Bucket=versioned_bucket)
     assert not listing.get("Versions")
@@ -137,7 +140,7 @@ def test_object_storage_probe_leaves_nothing_behind(aws, versioned_bucket):
 
 
 def test_object_storage_probe_names_the_bucket_it_cannot_write(aws):
-    result = probe_object_storage(aws("s3"), "no-such-bucket", "dev", START)
+    result = probe_object_storage(S3ObjectStore(aws("s3"), "no-such-bucket"), "dev", START)
     assert not result.passed
     assert "cannot write s3://no-such-bucket/gitpod-cell/dev/preflight/probe-20250314T092653Z-" in result.reason
     assert "NoSuchBucket" in result.reason
@@ -147,13 +150,13 @@ def test_registry_credentials_and_repositories(aws):
     ecr = aws("ecr")
     for name in REPOSITORIES:
         ecr.create_repository(repositoryName=name)
-    assert all(result.passed for result in check_registry(ecr, REPOSITORIES))
+    assert all(result.passed for result in EcrRegistry(ecr).check(REPOSITORIES))
 
 
 def test_a_missing_repository_is_named(aws):
     ecr = aws("ecr")
     ecr.create_repository(repositoryName=REPOSITORIES[0])
-    credentials, repositories = check_registry(ecr, REPOSITORIES)
+    credentials, repositories = EcrRegistry(ecr).check(REPOSITORIES)
     assert credentials.passed
     assert not repositories.passed
     assert repositories.reason == f"missing: {REPOSITORIES[1]}"
@@ -222,7 +225,8 @@ def healthy_cell(aws, versioned_bucket, kube_double: KubeDouble) -> dict[str, An
 def test_the_preflight_step_raises_naming_every_failed_check(healthy_cell, scenario, kube):  # noqa: F811
     lines: list[str] = []
     clients = PreflightClients(connect_database=tls_connector(endpoint_for(scenario.restored)),
-                               s3=healthy_cell["s3"], ecr=healthy_cell["ecr"], nodes=KubeNodes(kube),
+                               object_store=S3ObjectStore(healthy_cell["s3"], healthy_cell["bucket"]),
+                               registry=EcrRegistry(healthy_cell["ecr"]), nodes=KubeNodes(kube),
                                progress=lines.append)
     settings = PreflightSettings(stack="dev", bucket=healthy_cell["bucket"], repositories=REPOSITORIES,
                                  version_requirement=ACCEPT_MARIADB)
@@ -244,7 +248,7 @@ config:
 
 
 def run_preflight_cli(argv: list[str], requirement: ServerVersionRequirement) -> int:
-    return run_command(preflight_cli, argv, version_requirement=requirement)
+    return run_command(checks_cli, argv, version_requirement=requirement)
 
 
 @pytest.fixture

@@ -16,11 +16,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from ops.health import check_health
-from ops.kube import KubeClient
-from ops.maintenance import MaintenanceLease
-from ops.timestamps import utc_now
-from tests.ops.conftest import ORIGINAL_ENVIRONMENT
+from ops.cluster.health import check_health
+from ops.cluster.kube import KubeClient
+from ops.cluster.maintenance import MaintenanceLease
+from ops.common.timestamps import utc_now
+from tests.ops.support.values import ORIGINAL_ENVIRONMENT
 
 pytestmark = pytest.mark.kubernetes
 

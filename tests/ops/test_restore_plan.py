@@ -11,10 +11,13 @@ import pytest
 import yaml
 from botocore.stub import Stubber
 
-from ops import cli, restore_cli, stackfile
-from ops.config_backup import ConfigBackup, write_config_backup
-from tests.ops.cli_runner import run_command
-from tests.ops.conftest import AWS_REGION, START, create_rds_instance
+from ops import cli
+from ops.backup import cli as backup_cli
+from ops.backup.config_backup import ConfigBackup
+from ops.common import stackfile
+from tests.ops.support.cli import run_command
+from tests.ops.support.stores import s3_config_store
+from tests.ops.support.values import AWS_REGION, START, create_rds_instance
 
 OLD_STACK = """\
 config:
@@ -52,7 +55,7 @@ def make_old_cell(aws, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, moto_url
         s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region})
         s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
         # S3 replication would copy the objects; moto does not replicate, so the test writes both copies.
-        history[bucket] = [write_config_backup(s3, bucket, "prod", version, config_hash, f"domain: x\n# {version}\n",
+        history[bucket] = [s3_config_store(s3, bucket).write("prod", version, config_hash, f"domain: x\n# {version}\n",
                                                at) for version, config_hash, at in backups]
     return {"stacks": stacks, "history": history, "backups": {bucket: taken[-1] for bucket, taken in history.items()}}
 
@@ -63,7 +66,7 @@ def old_cell(aws, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, moto_url: str
 
 
 def run(argv: list[str]) -> int:
-    return run_command(restore_cli, argv)
+    return run_command(backup_cli, argv)
 
 
 def new_config(stacks: Path, name: str = "prod-restored") -> dict[str, Any]:
@@ -179,7 +182,7 @@ def test_replica_region_without_replicated_backups_is_a_clear_error(old_cell, ca
 
 @pytest.mark.parametrize("region", [None, "eu-central-1"])
 def test_the_generated_stack_plans_a_restored_cell_offline(old_cell, replicated_backups, region):
-    from ops.plan.command import build_plan
+    from ops.plan.cli import build_plan
 
     extra = ["--region", region] if region else []
     assert run(["restore", "plan", "--from-stack", "prod", "--to-stack", "prod-restored", *extra]) == 0

@@ -11,14 +11,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ops.restore_point import (
-    RdsRestorePoints,
-    RestorePoint,
-    RestorePointError,
-    capture_rds_restore_point,
-    snapshot_identifier,
-)
-from tests.ops.conftest import START, create_rds_instance
+from ops.backup.restore_point import RestorePoint, RestorePointError
+from ops.clouds.aws.restore_points import RdsRestorePoints, capture_rds_restore_point, snapshot_identifier
+from tests.ops.support.values import START, create_rds_instance
 
 
 def test_pitr_instance_records_latest_restorable_time_without_a_snapshot(aws: Callable[[str], Any]):

@@ -11,6 +11,7 @@ import pulumi
 import pulumi.resource_hooks
 import pytest
 
+from components.gitpod.hooks import rollout_binding, rollout_hooks
 from contract.rollout import (
     AFTER_ROLLOUT_STEPS,
     ALL_STEPS,
@@ -20,22 +21,15 @@ from contract.rollout import (
     RECORD_RESTORE_POINT,
     HookContext,
 )
-from ops.config_backup import S3ConfigBackupStore, read_latest_config_backup
-from ops.installation_record import read_installation_record
-from ops.kube import KubeClient
-from ops.maintenance import MAINTENANCE_CONFIG_KEY, MAINTENANCE_CONFIG_MAP
-from ops.restore_point import RdsRestorePoints
-from ops.rollout_hooks import (
-    ClientSettings,
-    RolloutClients,
-    RolloutLedger,
-    RolloutSettings,
-    build_resource_hooks,
-    hook_callback,
-    rollout_hook_binding,
-)
-from tests.ops.conftest import AWS_REGION, FakeClock, create_rds_instance
-from tests.ops.k8s_double import KubeDouble
+from ops.clouds.aws.restore_points import RdsRestorePoints
+from ops.cluster.installation_record import read_installation_record
+from ops.cluster.kube import KubeClient
+from ops.cluster.maintenance import MAINTENANCE_CONFIG_KEY, MAINTENANCE_CONFIG_MAP
+from ops.rollout.hooks import ClientSettings, hook_callback
+from ops.rollout.steps import RolloutClients, RolloutLedger, RolloutSettings
+from tests.ops.support.kube_double import KubeDouble
+from tests.ops.support.stores import s3_config_store
+from tests.ops.support.values import AWS_REGION, FakeClock, create_rds_instance
 from tests.ops.test_rollout_hooks import preflight_passes
 
 JOB_URN = "urn:pulumi:prod::gitpod-cell::gitpod-cell:gitpod:GitpodInstallation$kubernetes:batch/v1:Job::installer"
@@ -95,7 +89,7 @@ def cell_clients(kube: KubeClient, aws: Callable[[str], Any], versioned_bucket: 
         return RolloutClients(
             kube=kube,
             restore_points=RdsRestorePoints(rds, client_settings.db_instance_id, wait_delay_seconds=1),
-            config_store=S3ConfigBackupStore(aws("s3"), client_settings.bucket),
+            config_store=s3_config_store(aws("s3"), client_settings.bucket),
             preflight=preflight_passes,
             clock=clock.now, monotonic=clock.monotonic, sleep=clock.sleep,
         )
@@ -121,7 +115,7 @@ def test_callbacks_resolve_outputs_and_callables_and_run_the_steps(cell_clients,
     assert record is not None
     assert record.restore_point is not None
     assert record.last_config_backup is not None
-    assert read_latest_config_backup(aws("s3"), "gitpod-cell-test-bucket", "prod") is not None
+    assert s3_config_store(aws("s3"), "gitpod-cell-test-bucket").read_latest("prod") is not None
 
 
 def test_after_a_failed_health_gate_no_later_hook_acts_even_if_the_engine_calls_it(
@@ -182,13 +176,12 @@ def test_real_clients_from_a_kubeconfig_text_and_the_aws_environment(aws: Callab
     assert snapshot["Status"] == "available"
 
 
-def test_build_resource_hooks_names_each_hook_after_its_step(monkeypatch: pytest.MonkeyPatch):
+def test_the_program_names_each_hook_after_its_step(monkeypatch: pytest.MonkeyPatch):
     registered: list[str] = []
     monkeypatch.setattr(pulumi.resource_hooks, "register_resource_hook", lambda hook: registered.append(hook.name))
 
-    hooks = build_resource_hooks(HookContext(stack="prod", region=AWS_REGION, db_instance_id="db",
-                                             bucket="bucket"))
-    binding = rollout_hook_binding(hooks)
+    hooks = rollout_hooks(HookContext(stack="prod", region=AWS_REGION, db_instance_id="db", bucket="bucket"))
+    binding = rollout_binding(hooks)
 
     assert list(hooks) == list(ALL_STEPS)
     assert registered == list(ALL_STEPS)

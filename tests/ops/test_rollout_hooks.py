@@ -20,25 +20,25 @@ from contract.rollout import (
     MIN_ROLLOUT_LEASE_MINUTES,
     RECORD_RESTORE_POINT,
 )
-from ops.check_result import passed
-from ops.config_backup import S3ConfigBackupStore, read_latest_config_backup
-from ops.installation_record import read_installation_record
-from ops.kube import ClusterConnection, KubeClient, KubeUnavailable
-from ops.maintenance import MAINTENANCE_CONFIG_KEY, MAINTENANCE_CONFIG_MAP, MaintenanceLease
-from ops.preflight import PreflightReport
-from ops.restore_point import RdsRestorePoints
-from ops.rollout_hooks import (
+from ops.checks.preflight import PreflightReport
+from ops.clouds.aws.restore_points import RdsRestorePoints
+from ops.cluster.installation_record import read_installation_record
+from ops.cluster.kube import KubeClient, KubeUnavailable
+from ops.cluster.kubeconfig import ClusterConnection
+from ops.cluster.maintenance import MAINTENANCE_CONFIG_KEY, MAINTENANCE_CONFIG_MAP, MaintenanceLease
+from ops.common.check_result import passed
+from ops.rollout.steps import (
     PrerequisiteNotMet,
     RolloutClients,
     RolloutLedger,
     RolloutSettings,
     RolloutStepError,
-    after_rollout,
-    before_rollout,
     run_step,
 )
-from tests.ops.conftest import START, FakeClock, create_rds_instance
-from tests.ops.k8s_double import KubeDouble
+from tests.ops.support.kube_double import KubeDouble
+from tests.ops.support.rollout import after_rollout, before_rollout
+from tests.ops.support.stores import s3_config_store
+from tests.ops.support.values import START, FakeClock, create_rds_instance
 
 INSTALLER_CONFIG = "apiVersion: v1\ndomain: gitpod.example.com\n"
 LEASE_END = "2025-03-14T10:26:53Z"  # START + 60 minutes
@@ -81,7 +81,7 @@ def cell(kube: KubeClient, kube_double: KubeDouble, aws: Callable[[str], Any], v
     clients = RolloutClients(
         kube=kube,
         restore_points=RdsRestorePoints(rds, "gitpod-prod-db", wait_delay_seconds=1),
-        config_store=S3ConfigBackupStore(s3, versioned_bucket),
+        config_store=s3_config_store(s3, versioned_bucket),
         preflight=preflight_passes,
         clock=clock.now,
         monotonic=clock.monotonic,
@@ -110,7 +110,7 @@ def test_a_whole_rollout(cell: Cell):
     assert after.health.healthy
     assert not after.maintenance.enabled
     assert cell.enabled_until() == "2025-03-14T09:30:53Z"  # ended at the moment the rollout finished
-    latest = read_latest_config_backup(cell.s3, cell.bucket, "prod")
+    latest = s3_config_store(cell.s3, cell.bucket).read_latest("prod")
     assert latest is not None
     assert latest.config_yaml == INSTALLER_CONFIG
     assert latest.backup == after.config_backup
@@ -186,7 +186,7 @@ def test_health_gate_timeout_keeps_maintenance_until_the_lease_and_keeps_the_res
 def test_backup_failure_leaves_maintenance_to_its_lease(cell: Cell, aws: Callable[[str], Any]):
     before_rollout(cell.clients, cell.settings)
     cell.installer_ran()
-    broken = replace(cell.clients, config_store=S3ConfigBackupStore(aws("s3"), "bucket-that-is-gone"))
+    broken = replace(cell.clients, config_store=s3_config_store(aws("s3"), "bucket-that-is-gone"))
 
     with pytest.raises(RolloutStepError) as failure:
         after_rollout(broken, cell.settings)

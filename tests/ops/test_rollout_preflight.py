@@ -18,31 +18,30 @@ import pytest
 
 from contract.cluster import INSTALLATION_CONFIG_MAP
 from contract.rollout import BEFORE_ROLLOUT_STEPS, ENTER_MAINTENANCE, PREFLIGHT, HookContext
-from ops.cluster_nodes import KubeNodes
-from ops.config_backup import S3ConfigBackupStore
-from ops.kube import KubeClient
-from ops.maintenance import MAINTENANCE_CONFIG_MAP
-from ops.mysql_checks import ServerVersionRequirement, tls_connector
-from ops.preflight import GITPOD_WORKLOAD_LABELS, PreflightClients, PreflightFailed, PreflightSettings
-from ops.restore_point import RdsRestorePoints
-from ops.rollout_hooks import (
-    ClientSettings,
+from ops.checks.mysql import ServerVersionRequirement, tls_connector
+from ops.checks.preflight import GITPOD_WORKLOAD_LABELS, PreflightClients, PreflightFailed, PreflightSettings
+from ops.clouds.aws.ecr import EcrRegistry
+from ops.clouds.aws.restore_points import RdsRestorePoints
+from ops.clouds.aws.s3 import S3ObjectStore
+from ops.cluster.kube import KubeClient
+from ops.cluster.maintenance import MAINTENANCE_CONFIG_MAP
+from ops.cluster.nodes import KubeNodes
+from ops.rollout.hooks import ClientSettings, build_rollout_clients, fetch_ca_bundle, hook_callback
+from ops.rollout.steps import (
     PreflightNotConfigured,
     PrerequisiteNotMet,
     RolloutClients,
     RolloutLedger,
     RolloutSettings,
     RolloutStepError,
-    before_rollout,
-    build_rollout_clients,
-    fetch_ca_bundle,
-    hook_callback,
     preflight_runner,
     run_step,
 )
-from tests.ops.conftest import AWS_REGION, FakeClock, create_rds_instance
-from tests.ops.k8s_double import KubeDouble
-from tests.ops.mariadb import ROOT_PASSWORD, PitrScenario, endpoint_for, run_sql, scenario  # noqa: F401
+from tests.ops.support.kube_double import KubeDouble
+from tests.ops.support.mariadb import ROOT_PASSWORD, PitrScenario, endpoint_for, run_sql, scenario  # noqa: F401
+from tests.ops.support.rollout import before_rollout
+from tests.ops.support.stores import s3_config_store
+from tests.ops.support.values import AWS_REGION, FakeClock, create_rds_instance
 
 ACCEPT_MARIADB = ServerVersionRequirement(accept_mariadb=True)
 REPOSITORIES = ("gitpod-prod/base-images", "gitpod-prod/workspace-images")  # the convention for stack "prod"
@@ -62,14 +61,15 @@ def live_cell(aws: Callable[[str], Any], versioned_bucket: str, kube_double: Kub
 
 def rollout_clients(live_cell: dict[str, Any], kube: KubeClient, clock: FakeClock, server: Any,
                     lines: list[str]) -> RolloutClients:
-    preflight_clients = PreflightClients(connect_database=tls_connector(endpoint_for(server)), s3=live_cell["s3"],
-                                         ecr=live_cell["ecr"], nodes=KubeNodes(kube))
+    preflight_clients = PreflightClients(connect_database=tls_connector(endpoint_for(server)),
+                                         object_store=S3ObjectStore(live_cell["s3"], live_cell["bucket"]),
+                                         registry=EcrRegistry(live_cell["ecr"]), nodes=KubeNodes(kube))
     settings = PreflightSettings(stack="prod", bucket=live_cell["bucket"], repositories=REPOSITORIES,
                                  version_requirement=ACCEPT_MARIADB)
     return RolloutClients(
         kube=kube,
         restore_points=RdsRestorePoints(live_cell["rds"], "gitpod-prod-db"),
-        config_store=S3ConfigBackupStore(live_cell["s3"], live_cell["bucket"]),
+        config_store=s3_config_store(live_cell["s3"], live_cell["bucket"]),
         preflight=preflight_runner(preflight_clients, settings),
         clock=clock.now, monotonic=clock.monotonic, sleep=clock.sleep, progress=lines.append,
     )
@@ -256,7 +256,7 @@ def _job_args() -> pulumi.ResourceHookArgs:
 
 def test_a_context_naming_a_database_without_a_ca_is_refused():
     async def resolve() -> None:
-        from ops.rollout_hooks import hook_settings_from_args
+        from ops.rollout.hooks import hook_settings_from_args
 
         await hook_settings_from_args(HookContext(stack="prod", region=AWS_REGION, db_instance_id="db",
                                                   bucket="b", database_host="db.internal"), _job_args())
@@ -272,15 +272,20 @@ def test_the_ca_bundle_is_fetched_over_https_only(ca_bundle_url):
 
 
 def test_preflight_checks_cloud_sql_by_instance_name_and_rds_by_host() -> None:
-    from ops.mysql_checks import ServerIdentity
-    from ops.rollout_hooks import ClientSettings, DatabaseTarget, preflight_database_endpoint
+    from ops.checks.mysql import ServerIdentity
+    from ops.clouds import cell_clients
+    from ops.rollout.hooks import ClientSettings, DatabaseTarget, preflight_database_endpoint
+    from ops.rollout.steps import RolloutSettings
 
     database = DatabaseTarget(host="10.20.0.5", password="secret")
-    gcp = ClientSettings(aws_region="europe-west1", db_instance_id="gitpod-prod-gcp-db", bucket="b", cloud="gcp",
+    gcp = ClientSettings(region="europe-west1", db_instance_id="gitpod-prod-gcp-db", bucket="b", cloud="gcp",
                          restore_target_kind="cloudsql", object_storage_kind="gcs", gcp_project="acme-gitpod",
                          database=database)
-    endpoint = preflight_database_endpoint(gcp, "-----BEGIN CERTIFICATE-----\n")
+    # No API call: the identity follows from the project and the instance name.
+    gcp_cell = cell_clients(gcp.cell_target(RolloutSettings(stack="prod-gcp")))
+    endpoint = preflight_database_endpoint(gcp_cell, gcp, "-----BEGIN CERTIFICATE-----\n")
     assert endpoint.server_identity == ServerIdentity("acme-gitpod:gitpod-prod-gcp-db")
 
-    aws = ClientSettings(aws_region="eu-west-1", db_instance_id="gitpod-prod-db", bucket="b", database=database)
-    assert preflight_database_endpoint(aws, "-----BEGIN CERTIFICATE-----\n").server_identity is None
+    aws = ClientSettings(region="eu-west-1", db_instance_id="gitpod-prod-db", bucket="b", database=database)
+    aws_cell = cell_clients(aws.cell_target(RolloutSettings(stack="prod")))
+    assert preflight_database_endpoint(aws_cell, aws, "-----BEGIN CERTIFICATE-----\n").server_identity is None

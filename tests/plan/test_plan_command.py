@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from ops.cli import main
-from ops.stackfile import REPO_ROOT, STACKS_DIR, shipped_stacks
+from ops.common.stackfile import REPO_ROOT, STACKS_DIR, shipped_stacks
 
 
 def run_ops(*args: str) -> subprocess.CompletedProcess[str]:

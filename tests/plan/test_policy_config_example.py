@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ops.stackfile import REPO_ROOT, shipped_stacks
+from ops.common.stackfile import REPO_ROOT, shipped_stacks
 
 EXAMPLE = REPO_ROOT / "policies" / "config.example.json"
 

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 import yaml
 
-from ops import rollout_cli
-from ops.rollout import LastUpdate, StepResult
+from ops.rollout import cli as rollout_cli
+from ops.rollout.staged import LastUpdate, StepResult
 
 
 class FakeDriver:

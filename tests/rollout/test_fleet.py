@@ -7,7 +7,7 @@ import copy
 import pytest
 
 from ops import cli
-from ops.fleet import FleetFileError, load_fleet
+from ops.rollout.fleet import FleetFileError, load_fleet
 
 STAGING = {"name": "staging", "stage": "staging", "stacks": ["staging"]}
 PROD = {"name": "prod", "stage": "production", "stacks": ["prod"]}

@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from ops.cli import OpsError
-from ops.fleet_status import collect_update_ages, format_update_ages
-from ops.rollout import LastUpdate
+from ops.errors import OpsError
+from ops.rollout.fleet_status import collect_update_ages, format_update_ages
+from ops.rollout.staged import LastUpdate
 
 FOURTEEN_DAYS = timedelta(days=14)
 

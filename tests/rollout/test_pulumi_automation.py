@@ -16,15 +16,15 @@ import pytest
 import yaml
 from pulumi.automation import CommandResult, ConfigValue, OutputValue, UpdateSummary, errors
 
-from ops.fleet import parse_fleet
-from ops.pulumi_automation import (
+from ops.rollout.fleet import parse_fleet
+from ops.rollout.pulumi_automation import (
     AutomationDriver,
     describe_changes,
     gitpod_version_from_config,
     probe_url,
     summarize_cli_failure,
 )
-from ops.rollout import LastUpdate, StepResult, plan_rollout, run_rollout
+from ops.rollout.staged import LastUpdate, StepResult, plan_rollout, run_rollout
 
 
 class StandInStack:

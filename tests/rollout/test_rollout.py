@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ops.cli import OpsError
-from ops.fleet import load_fleet
-from ops.rollout import StackStatus, format_report, plan_rollout, run_rollout
+from ops.errors import OpsError
+from ops.rollout.fleet import load_fleet
+from ops.rollout.staged import StackStatus, format_report, plan_rollout, run_rollout
 
 POLICY_PACK = Path("/policies")
 STEPS = ["set version", "preview", "up", "health"]
@@ -302,14 +302,16 @@ def test_a_failed_stack_has_its_stack_file_change_reverted(fleet, fake_driver_fa
 
 def test_a_rollout_halts_when_the_cluster_health_fails_although_up_succeeded(fleet, fake_driver_factory):
     """`pulumi up` succeeded for both staging cells (Pulumi only warns about a failed after-hook), but staging-2's
-    cluster still holds maintenance: the health step checks the cluster (ops.cell_health) and halts the rollout."""
+    cluster still holds maintenance: the health step checks the cluster (ops.cluster.cell_health) and halts the
+    rollout."""
     import json
 
-    from ops.cell_health import check_cell_health
-    from ops.config_backup import ConfigBackup
-    from ops.kube import ClusterConnection, KubeClient
-    from ops.rollout import StepResult
-    from tests.ops.k8s_double import KubeDouble
+    from ops.backup.config_backup import ConfigBackup
+    from ops.cluster.cell_health import check_cell_health
+    from ops.cluster.kube import KubeClient
+    from ops.cluster.kubeconfig import ClusterConnection
+    from ops.rollout.staged import StepResult
+    from tests.ops.support.kube_double import KubeDouble
 
     now = datetime(2025, 3, 14, 9, 30, tzinfo=UTC)
     clusters = {}

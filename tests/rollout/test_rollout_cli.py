@@ -6,13 +6,14 @@ import json
 
 import pytest
 
-from ops import cli, rollout_cli
-from ops.fleet import DEFAULT_FLEET_PATH, load_fleet
-from ops.stackfile import STACKS_DIR, shipped_stacks
+from ops import cli
+from ops.common.stackfile import STACKS_DIR, shipped_stacks
+from ops.rollout import cli as rollout_cli
+from ops.rollout.fleet import DEFAULT_FLEET_PATH, load_fleet
 
 
 def test_rollout_commands_are_registered_with_the_ops_cli():
-    assert "ops.rollout_cli" in cli.COMMAND_MODULES
+    assert "ops.rollout.cli" in cli.COMMAND_MODULES
     help_text = cli.build_parser().format_help()
     assert "rollout" in help_text
     assert "fleet" in help_text

@@ -24,8 +24,8 @@ from typing import Any
 import pytest
 import yaml
 
-from ops.fleet import DEFAULT_FLEET_PATH, Fleet, load_fleet, parse_fleet
-from ops.stackfile import REPO_ROOT, STACKS_DIR, shipped_stacks
+from ops.common.stackfile import REPO_ROOT, STACKS_DIR, shipped_stacks
+from ops.rollout.fleet import DEFAULT_FLEET_PATH, Fleet, load_fleet, parse_fleet
 
 WORKFLOWS_DIR = REPO_ROOT / ".github" / "workflows"
 WORKFLOWS = sorted(WORKFLOWS_DIR.glob("*.yml")) + sorted(WORKFLOWS_DIR.glob("*.yaml"))
