@@ -1,11 +1,16 @@
-"""Fixtures for ops/ tests: the Kubernetes double, moto's real server, fake-gcs-server, the Google API double, a
-fake clock, TLS material.
+"""Fixtures for the ops/ tests, shared by every family: the Kubernetes double, moto's real server, fake-gcs-server,
+the Google API double, a fake clock, TLS material. Helpers that are not fixtures live in tests/ops/support/.
+
+The tests mirror ops/: tests/ops/<family>/ tests ops/<family>/, running the commands and steps against the default
+cloud (AWS on moto); tests/ops/clouds/<cloud>/ holds what is specific to one cloud's adapter, run through the same
+commands and steps.
 
 Everything listens on and talks to 127.0.0.1 only. AWS credentials are dummies, shared config files are pointed
 at nothing, and AWS_ENDPOINT_URL sends any boto3 client that was built without an endpoint to moto as well, so no
 test can reach real AWS even by mistake. Likewise for Google: no Application Default Credentials can be found
 (no key file, an empty gcloud config, the metadata server pointed at a closed loopback port), and
-STORAGE_EMULATOR_HOST sends google-cloud-storage clients to fake-gcs-server.
+STORAGE_EMULATOR_HOST sends google-cloud-storage clients to fake-gcs-server. The servers start once per test
+process ("package" scope here covers every family below).
 """
 
 from __future__ import annotations

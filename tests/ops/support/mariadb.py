@@ -19,7 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ops.checks.mysql import ServerVersionRequirement
+
 ROOT_PASSWORD = "root-password-for-tests"
+# MariaDB stands in for MySQL 8.0: the version check must accept it (and only here).
+ACCEPT_MARIADB = ServerVersionRequirement(accept_mariadb=True)
 STARTUP_TIMEOUT_SECONDS = 30.0
 SERVER_BINARIES = ("mariadbd", "mysqld")
 

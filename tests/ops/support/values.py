@@ -15,10 +15,18 @@ from typing import Any
 
 AWS_REGION = "eu-west-1"
 GCP_PROJECT = "acme-gitpod-test"
+# The registry repositories of stack "prod", by the convention (contract.naming.registry_repositories).
+PROD_REPOSITORIES = ("gitpod-prod/base-images", "gitpod-prod/workspace-images")
 # The environment before the fixtures change it: the opt-in real-cluster test hands it back to kubeconfig
 # credential plugins such as `aws eks get-token`, which need the operator's real credentials.
 ORIGINAL_ENVIRONMENT = dict(os.environ)
 START = dt.datetime(2025, 3, 14, 9, 26, 53, tzinfo=dt.UTC)
+# Three rollouts before START, each a Gitpod upgrade with its config backup: a restore before the last one must not
+# install its version.
+T1 = START - dt.timedelta(days=3)
+T2 = START - dt.timedelta(days=2)
+T3 = START - dt.timedelta(days=1)
+BACKUPS = ((T1, "2024.10.0", "aaa111"), (T2, "2024.11.0", "bbb222"), (T3, "2024.12.1", "ccc333"))
 
 
 def create_rds_instance(rds: Any, identifier: str, backup_retention_days: int) -> None:

@@ -29,10 +29,9 @@ from ops.cluster.nodes import KubeNodes, NodeInfo
 from ops.common import stackfile
 from tests.ops.support.cli import run_command
 from tests.ops.support.kube_double import KubeDouble
-from tests.ops.support.mariadb import ROOT_PASSWORD, PitrScenario, endpoint_for, run_sql, scenario  # noqa: F401
+from tests.ops.support.mariadb import ACCEPT_MARIADB, ROOT_PASSWORD, PitrScenario, endpoint_for, run_sql, scenario  # noqa: F401
 from tests.ops.support.values import START, write_kubeconfig
 
-ACCEPT_MARIADB = ServerVersionRequirement(accept_mariadb=True)
 REPOSITORIES = ("gitpod-dev/base-images", "gitpod-dev/workspace-images")
 ALL_LABELS = dict.fromkeys(GITPOD_WORKLOAD_LABELS, "true")
 

@@ -1,4 +1,5 @@
-"""Fixtures for the rollout tests: a fake PulumiDriver that records and measures, and throwaway stack folders."""
+"""Fixtures for the rollout tests: a live cell for the steps (moto, the Kubernetes double), a fake PulumiDriver that
+records and measures, and throwaway stack folders."""
 
 from __future__ import annotations
 
@@ -13,8 +14,11 @@ from typing import Any
 import pytest
 import yaml
 
+from ops.checks.preflight import GITPOD_WORKLOAD_LABELS
 from ops.rollout import cli as rollout_cli
 from ops.rollout.staged import LastUpdate, StepResult
+from tests.ops.support.kube_double import KubeDouble
+from tests.ops.support.values import PROD_REPOSITORIES, create_rds_instance
 
 
 class FakeDriver:
@@ -189,3 +193,14 @@ def run_command(
         return int(args.handler(args))
 
     return run
+
+
+@pytest.fixture
+def live_cell(aws: Callable[[str], Any], versioned_bucket: str, kube_double: KubeDouble) -> dict[str, Any]:
+    """Everything preflight looks at, healthy: repositories, a versioned bucket, a node with every label."""
+    ecr = aws("ecr")
+    for name in PROD_REPOSITORIES:
+        ecr.create_repository(repositoryName=name)
+    create_rds_instance(aws("rds"), "gitpod-prod-db", backup_retention_days=7)
+    kube_double.put_node("services-1", labels=dict.fromkeys(GITPOD_WORKLOAD_LABELS, "true"))
+    return {"s3": aws("s3"), "ecr": ecr, "rds": aws("rds"), "bucket": versioned_bucket}
