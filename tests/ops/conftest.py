@@ -26,7 +26,8 @@ import pytest
 
 from ops.cluster.kube import KubeClient
 from ops.cluster.kubeconfig import ClusterConnection
-from tests.ops.support.google_double import GoogleApiDouble
+from tests.ops.support.gcp import GCP_INSTANCE
+from tests.ops.support.google_double import CloudSqlLikeServer, GoogleApiDouble, cloudsql_like_server
 from tests.ops.support.kube_double import KubeDouble
 from tests.ops.support.values import AWS_REGION, GCP_PROJECT, FakeClock, TlsMaterial
 
@@ -267,3 +268,8 @@ def tls(tmp_path_factory: pytest.TempPathFactory) -> TlsMaterial:
     )
 
 
+@pytest.fixture(scope="package")
+def cloudsql_db(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> CloudSqlLikeServer:
+    """The GCP cell's database as Cloud SQL serves it: a certificate naming CN `<project>:<instance>`, no IP SAN."""
+    return cloudsql_like_server(tmp_path_factory.mktemp("cloudsql-db"), f"{GCP_PROJECT}:{GCP_INSTANCE}",
+                                request.config.add_cleanup)

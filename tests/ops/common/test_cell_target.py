@@ -12,7 +12,6 @@ from tests.ops.support.gcp import (
     GCP_CONFIG,
     gcp_target,
 )
-from tests.ops.support.mariadb import ROOT_PASSWORD, PitrScenario, scenario  # noqa: F401
 
 
 def test_the_shipped_prod_gcp_stack_resolves_to_the_names_components_gcp_gives():

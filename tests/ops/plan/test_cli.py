@@ -1,4 +1,7 @@
-"""`python -m ops plan`: the DESIGN.md document, the exit codes, and every shipped stack passing the policy pack."""
+"""`python -m ops plan`: the DESIGN.md document, the exit codes, and every shipped stack passing the policy pack.
+
+The command runs in-process (tests/ops/plan/conftest.py runs the program once per stack); the entry point itself,
+`python -m ops` in a new interpreter, is run where a plan fails before the program runs (bad input)."""
 
 from __future__ import annotations
 
@@ -10,11 +13,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ops.cli import main
 from ops.common.stackfile import REPO_ROOT, STACKS_DIR, shipped_stacks
+from tests.ops.support.cli import run_ops
 
 
-def run_ops(*args: str) -> subprocess.CompletedProcess[str]:
+def python_m_ops(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "ops", *args], cwd=REPO_ROOT, capture_output=True, text=True,
                           timeout=120, check=False)
 
@@ -59,13 +62,12 @@ def test_text_output_says_it_is_offline_and_shows_the_tree() -> None:
 
 
 @pytest.mark.parametrize("stack", shipped_stacks())
-def test_every_shipped_stack_plans_and_passes_every_mandatory_policy(stack: str, capsys: pytest.CaptureFixture
-                                                                    ) -> None:
-    code = main(["plan", "--stack", stack, "--json"])
-    plan = json.loads(capsys.readouterr().out)
+def test_every_shipped_stack_plans_and_passes_every_mandatory_policy(stack: str) -> None:
+    result = run_ops("plan", "--stack", stack, "--json")
+    plan = json.loads(result.stdout)
     mandatory = [v for v in plan["policies"]["violations"] if v["enforcement"] == "mandatory"]
     assert mandatory == []
-    assert code == 0
+    assert result.returncode == 0
 
 
 def write_variant(tmp_path: Path, base: str, path: str, value: object) -> Path:
@@ -82,7 +84,7 @@ def write_variant(tmp_path: Path, base: str, path: str, value: object) -> Path:
 
 def test_invalid_config_exits_2_naming_the_key_without_a_traceback(tmp_path: Path) -> None:
     variant = write_variant(tmp_path, "prod", "gitpod-cell:database.backupRetentionDays", 1)
-    result = run_ops("plan", "--stack-file", str(variant))
+    result = python_m_ops("plan", "--stack-file", str(variant))
     assert result.returncode == 2
     assert "gitpod-cell:database.backupRetentionDays" in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
@@ -105,7 +107,7 @@ def test_weakening_prod_recovery_or_exposure_fails_the_plan(tmp_path: Path, path
 
 
 def test_unknown_stack_is_a_clear_error() -> None:
-    result = run_ops("plan", "--stack", "does-not-exist")
+    result = python_m_ops("plan", "--stack", "does-not-exist")
     assert result.returncode == 2
     assert "no stack named 'does-not-exist'" in result.stderr
 

@@ -5,26 +5,18 @@ the settings it tightens are really read (a stricter copy makes a stack fail).""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from ops.common.stackfile import REPO_ROOT, shipped_stacks
+from tests.ops.support.cli import Completed, run_ops
 
 EXAMPLE = REPO_ROOT / "policies" / "config.example.json"
 
 
-def plan(stack: str, config: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "ops", "plan", "--stack", stack, "--policy-pack-config", str(config)],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+def plan(stack: str, config: Path) -> Completed:
+    return run_ops("plan", "--stack", stack, "--policy-pack-config", str(config))
 
 
 def test_the_readme_command_passes():

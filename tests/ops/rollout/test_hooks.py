@@ -46,7 +46,7 @@ from ops.rollout.steps import (
     RolloutStepError,
 )
 from tests.ops.support.gcp import GCP_REGION
-from tests.ops.support.google_double import GoogleApiDouble, cloudsql_like_server
+from tests.ops.support.google_double import CloudSqlLikeServer, GoogleApiDouble
 from tests.ops.support.kube_double import KubeDouble
 from tests.ops.support.mariadb import ACCEPT_MARIADB, ROOT_PASSWORD, PitrScenario, endpoint_for, run_sql, scenario  # noqa: F401  # noqa: F401
 from tests.ops.support.rollout import preflight_passes
@@ -236,10 +236,9 @@ def test_the_context_carries_the_maintenance_namespace_and_a_too_short_lease_fai
 
 def test_a_whole_rollout_of_a_gcp_cell(gcp_apis: GoogleApiDouble, fake_gcs_url: str, gcs: Any,
                                        versioned_gcs_bucket: str, kube_double: KubeDouble,
-                                       tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest):
+                                       cloudsql_db: CloudSqlLikeServer):
     # The database as Cloud SQL serves it: its certificate names the instance, not the IP preflight connects to.
-    database = cloudsql_like_server(tmp_path_factory.mktemp("cloudsql-prod-gcp"),
-                                    f"{GCP_PROJECT}:gitpod-prod-gcp-db", request.config.add_cleanup)
+    database = cloudsql_db
     # PITR on, as the cell configures it (the backup-run path, which polls: clouds/gcp/test_restore_points.py).
     gcp_apis.put_instance(GCP_PROJECT, "gitpod-prod-gcp-db", binary_log=True)
     gcp_apis.put_repository(GCP_PROJECT, GCP_REGION, "gitpod-prod-gcp")

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,3 +38,19 @@ def use_stack_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, files: dict
         (directory / f"Pulumi.{name}.yaml").write_text(text)
     monkeypatch.setattr(stackfile, "STACKS_DIR", directory)
     return directory
+
+
+@dataclass(frozen=True)
+class Completed:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run_ops(*argv: str) -> Completed:
+    """`python -m ops ARGV` in this process, through the real entry point (ops.cli.main): its exit code and what it
+    printed. An exception other than an operator error propagates, failing the test, as a traceback would."""
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        code = cli.main(list(argv))
+    return Completed(code, stdout.getvalue(), stderr.getvalue())

@@ -1,6 +1,6 @@
 """A GCP cell on the local doubles, as the commands reach it: its stack file, a versioned EU bucket on
 fake-gcs-server, its Cloud SQL instance and Artifact Registry repository on the Google API double, and its database
-served as Cloud SQL serves it (a certificate naming the instance, not the IP)."""
+served as Cloud SQL serves it (tests/ops/conftest.py `cloudsql_db`)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pytest
 from ops.common import stackfile
 from ops.common.timestamps import format_rfc3339
 from tests.ops.support.gcp import GCP_INSTANCE, GCP_REGION, GCP_REPOSITORY, GCP_STACK, GCP_STACK_FILE
-from tests.ops.support.google_double import CloudSqlLikeServer, GoogleApiDouble, cloudsql_like_server
+from tests.ops.support.google_double import GoogleApiDouble
 from tests.ops.support.values import GCP_PROJECT
 
 
@@ -44,10 +44,3 @@ def cell(gcp_apis: GoogleApiDouble, stacks: Path, bucket: str) -> GoogleApiDoubl
                             started=format_rfc3339(datetime.now(UTC) - timedelta(days=1)))
     gcp_apis.put_repository(GCP_PROJECT, GCP_REGION, GCP_REPOSITORY)
     return gcp_apis
-
-
-@pytest.fixture(scope="package")
-def cloudsql_db(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> CloudSqlLikeServer:
-    """The cell's database as Cloud SQL serves it: a certificate naming CN `<project>:<instance>`, no IP SAN."""
-    return cloudsql_like_server(tmp_path_factory.mktemp("cloudsql-db"), f"{GCP_PROJECT}:{GCP_INSTANCE}",
-                                request.config.add_cleanup)

@@ -27,12 +27,6 @@ from tests.ops.support.gcp import (
 )
 from tests.ops.support.google_double import GoogleApiDouble
 from tests.ops.support.kube_double import KubeDouble
-from tests.ops.support.mariadb import (  # noqa: F401
-    ROOT_PASSWORD,
-    PitrScenario,
-    endpoint_for,
-    scenario,
-)
 from tests.ops.support.stores import gcs_config_store
 from tests.ops.support.values import GCP_PROJECT, START, write_kubeconfig
 

@@ -15,7 +15,6 @@ from tests.ops.support.gcp import (
     GCP_INSTANCE,
 )
 from tests.ops.support.google_double import GoogleApiDouble
-from tests.ops.support.mariadb import ROOT_PASSWORD, PitrScenario, endpoint_for, scenario  # noqa: F401
 from tests.ops.support.values import GCP_PROJECT, START
 
 

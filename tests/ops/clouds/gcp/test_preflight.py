@@ -26,12 +26,7 @@ from tests.ops.support.gcp import (
 )
 from tests.ops.support.google_double import CloudSqlLikeServer, GoogleApiDouble
 from tests.ops.support.kube_double import KubeDouble
-from tests.ops.support.mariadb import (  # noqa: F401
-    ROOT_PASSWORD,
-    PitrScenario,
-    endpoint_for,
-    scenario,
-)
+from tests.ops.support.mariadb import ROOT_PASSWORD
 from tests.ops.support.values import GCP_PROJECT, START, write_kubeconfig
 
 # -- the GCS probe and the Artifact Registry check ---------------------------------------------------------------------

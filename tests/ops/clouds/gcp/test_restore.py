@@ -21,7 +21,6 @@ from tests.ops.support.gcp import (
     GCP_STACK,
 )
 from tests.ops.support.google_double import GoogleApiDouble
-from tests.ops.support.mariadb import ROOT_PASSWORD, PitrScenario, endpoint_for, scenario  # noqa: F401
 from tests.ops.support.stores import gcs_config_store
 from tests.ops.support.values import GCP_PROJECT
 
