@@ -171,7 +171,8 @@ class CloudAdapter:
     title: str  # for messages: "AWS", "GCP"
     restore_target_kind: str  # what the program's Platform calls its database (RestoreTarget.kind)
     object_storage_kind: str  # and its bucket (ObjectStorage.kind)
-    # HookContext fields a cell of this cloud cannot run its rollout hooks without (beyond every cell's own).
+    # HookContext fields a cell of this cloud cannot run its rollout hooks without (beyond every cell's own); their
+    # values reach the adapter as CellTarget.settings.
     hook_context_fields: tuple[str, ...]
     resolve_target: TargetResolver
     cell_clients: ClientsBuilder

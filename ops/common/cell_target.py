@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from contract.cluster import DEFAULT_GITPOD_NAMESPACE as DEFAULT_NAMESPACE
@@ -34,6 +34,9 @@ class CellTarget:
     installer_image: str | None
     cross_region_backups: bool
     project: str | None = None  # GCP only
+    # What else the cloud's adapter needs to reach the cell (e.g. an endpoint), as it resolved it from the stack
+    # config or the rollout hooks' context (CloudAdapter.hook_context_fields); empty for AWS and GCP.
+    settings: Mapping[str, str] = field(default_factory=dict, hash=False)
 
     @property
     def name_prefix(self) -> str:

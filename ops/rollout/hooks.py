@@ -73,6 +73,8 @@ class ClientSettings:
     restore_target_kind: str = "rds"
     object_storage_kind: str = "s3"
     gcp_project: str | None = None
+    # The hook context's values of the fields the cell's cloud adapter asks for (CloudAdapter.hook_context_fields).
+    cloud_settings: Mapping[str, str] = field(default_factory=dict)
     database: DatabaseTarget | None = None
     registry_repositories: tuple[str, ...] = ()
     database_version_requirement: ServerVersionRequirement = field(default_factory=ServerVersionRequirement)
@@ -83,7 +85,7 @@ class ClientSettings:
             stack=settings.stack, cloud=self.cloud, region=self.region, replica_region=None,
             db_instance_id=self.db_instance_id, bucket=self.bucket, replica_bucket=None,
             gitpod_namespace=settings.namespace, gitpod_version=settings.gitpod_version, installer_image=None,
-            cross_region_backups=False, project=self.gcp_project,
+            cross_region_backups=False, project=self.gcp_project, settings=dict(self.cloud_settings),
         )
 
 
@@ -144,6 +146,7 @@ async def hook_settings_from_args(context: HookContext, args: Any) -> tuple[Roll
         restore_target_kind=restore_kind,
         object_storage_kind=storage_kind,
         gcp_project=_optional_str(values["gcp_project"]),
+        cloud_settings={name: str(values[name]) for name in adapter.hook_context_fields},
         database=_database_target(values),
         registry_repositories=tuple(str(name) for name in repositories),
     )

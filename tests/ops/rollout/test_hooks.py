@@ -283,6 +283,9 @@ def test_a_whole_rollout_of_a_gcp_cell(gcp_apis: GoogleApiDouble, fake_gcs_url: 
 
     assert outcomes == [None] * len(ALL_STEPS), [str(outcome) for outcome in outcomes if outcome]
     assert seen[0].cloud == "gcp"
+    # What the GCP adapter asks of the context reaches it with the cell's target.
+    assert seen[0].cloud_settings == {"gcp_project": GCP_PROJECT}
+    assert seen[0].cell_target(RolloutSettings(stack="prod-gcp")).settings == {"gcp_project": GCP_PROJECT}
     assert seen[0].registry_repositories == ("gitpod-prod-gcp",)
     record = read_installation_record(KubeClient.from_kubeconfig_text(json.dumps(kube_double.kubeconfig())),
                                       "gitpod")
