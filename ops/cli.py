@@ -1,4 +1,4 @@
-"""`python -m ops <command>`: one entry point, one module per command family.
+"""`python -m ops <command>`: one entry point; each command family registers its own sub-commands.
 
 Each module named in COMMAND_MODULES exposes `register(subparsers)`, which adds its sub-command(s) and sets
 `handler=<callable(args) -> int>` on each parser. Modules stay cheap to import: heavy imports happen in handlers.
@@ -11,28 +11,23 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from ops.errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, OpsError
+
+__all__ = ["COMMAND_MODULES", "EXIT_CONFIG_ERROR", "OpsError", "build_parser", "main"]
+
 COMMAND_MODULES: tuple[str, ...] = (
-    "ops.plan.command",
-    "ops.rollout_cli",
-    "ops.maintenance_cli",
-    "ops.backup_cli",
-    "ops.restore_cli",
-    "ops.drill_cli",
-    "ops.preflight_cli",
+    "ops.plan.cli",  # plan
+    "ops.rollout.cli",  # rollout, fleet
+    "ops.cluster.cli",  # maintenance
+    "ops.backup.cli",  # backup, restore
+    "ops.checks.cli",  # preflight, drill
 )
 
-EXIT_CONFIG_ERROR = 2
+# What a missing credential exits with today (the table in ops.errors reserves 3 for it).
+EXIT_CONFIG_ERROR = EXIT_BAD_INPUT
 # boto3's and google-auth's "nothing to authenticate with" errors, matched by name so that the CLI imports neither.
 CREDENTIAL_ERRORS = frozenset({"NoCredentialsError", "PartialCredentialsError", "DefaultCredentialsError",
                                "NoRegionError", "ProfileNotFound", "TokenRetrievalError", "SSOTokenLoadError"})
-
-
-class OpsError(Exception):
-    """An operator-facing failure: printed as one clear message, no traceback."""
-
-    def __init__(self, message: str, exit_code: int = 1) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -64,4 +59,4 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_CONFIG_ERROR
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED

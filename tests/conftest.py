@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import functools
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -10,14 +12,30 @@ from typing import Any
 import pytest
 import yaml
 
+from ops.common.stackfile import STACKS_DIR, StackFile, load_stack, load_stack_file
 from ops.plan.runner import PlanDocument, run_program
-from ops.stackfile import STACKS_DIR, StackFile, load_stack, load_stack_file
 from tests.kube_server import kube_api as kube_api  # the real local API server fixture
+
+ProgramRun = tuple[list[dict[str, Any]], dict[str, Any], list[str]]
+
+
+_RUNS: dict[tuple[str, str, frozenset[str]], ProgramRun] = {}
+
+
+def recorded_run(stack: StackFile) -> ProgramRun:
+    """What the program registers for `stack` (resources, outputs, the warnings it logs), run under the mock engine
+    once per test process for each distinct stack (name, config, secret keys); a copy, so a test may change it."""
+    key = (stack.name, json.dumps(stack.config, sort_keys=True, default=str), stack.secret_keys)
+    if key not in _RUNS:
+        warnings: list[str] = []
+        resources, outputs = run_program(stack, warnings=warnings)
+        _RUNS[key] = (resources, outputs, warnings)
+    return copy.deepcopy(_RUNS[key])
 
 
 @functools.cache
 def _registered(stack_name: str) -> PlanDocument:
-    resources, outputs = run_program(load_stack(stack_name))
+    resources, outputs, _warnings = recorded_run(load_stack(stack_name))
     return PlanDocument({"stack": stack_name, "resources": resources, "outputs": outputs,
                          "policies": {"ran": 0, "violations": []}})
 

@@ -34,7 +34,7 @@ from contract.rollout import AFTER_ROLLOUT_STEPS, ALL_STEPS, BEFORE_ROLLOUT_STEP
 
 def _step_callback(step: str, context: HookContext, ledgers: dict[str, Any]) -> Any:
     async def callback(args: pulumi.ResourceHookArgs) -> None:
-        from ops.rollout_hooks import hook_callback
+        from ops.rollout.hooks import hook_callback
 
         await hook_callback(step, context, ledgers=ledgers)(args)
 

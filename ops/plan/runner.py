@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ops.stackfile import REPO_ROOT, StackFile
+from ops.common.stackfile import REPO_ROOT, StackFile
 
 PROGRAM = REPO_ROOT / "__main__.py"
 PROJECT = "gitpod-cell"

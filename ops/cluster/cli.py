@@ -1,0 +1,149 @@
+"""`python -m ops maintenance status|enter|exit --stack NAME`: the maintenance lease, by hand.
+
+The stack file supplies defaults (`gitpod-cell:gitpod.maintenanceLeaseMinutes`, `gitpod-cell:gitpod.namespace`);
+the cluster is whatever `--kubeconfig`/`--context` point at, as with kubectl — so every action first reads the
+`gitpod-installation` record in the Gitpod namespace and refuses when it names another cell than `--stack`.
+The lease itself lives where ws-manager-mk2 reads it: `default/ws-manager-mk2-maintenance-mode`
+(`--maintenance-namespace` to override). These are the operator's explicit semantics: `enter` replaces any lease,
+`exit` ends any lease. A lease is capped at 240 minutes unless `--force-long-lease`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from contract.rollout import MAX_LEASE_MINUTES
+from ops.errors import EXIT_BAD_INPUT, OpsError
+
+GITPOD_CONFIG_KEY = "gitpod-cell:gitpod"
+LEASE_FIELD = "maintenanceLeaseMinutes"
+NAMESPACE_FIELD = "namespace"
+# The longest lease an operator gets without saying --force-long-lease (the stack config's own maximum).
+MAX_CLI_LEASE_MINUTES = MAX_LEASE_MINUTES
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "maintenance",
+        help="show, enter or exit Gitpod maintenance mode (a lease that ends by itself)",
+        description=__doc__.splitlines()[0],
+    )
+    actions = parser.add_subparsers(dest="maintenance_action", required=True, metavar="ACTION")
+    for action, handler, help_text in (
+        ("status", _status, "show whether maintenance is on and until when"),
+        ("enter", _enter, "enter maintenance for --lease-minutes (replaces any current lease)"),
+        ("exit", _exit, "end maintenance now"),
+    ):
+        action_parser = actions.add_parser(action, help=help_text, description=help_text)
+        _add_common_arguments(action_parser)
+        if action == "enter":
+            action_parser.add_argument(
+                "--lease-minutes", type=int, default=None,
+                help="lease length; default: the stack's gitpod.maintenanceLeaseMinutes, else 60; at most "
+                     f"{MAX_CLI_LEASE_MINUTES} unless --force-long-lease",
+            )
+            action_parser.add_argument(
+                "--force-long-lease", action="store_true",
+                help=f"allow a lease longer than {MAX_CLI_LEASE_MINUTES} minutes (up to 24 hours)",
+            )
+        action_parser.set_defaults(handler=handler)
+
+
+def _add_common_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--stack", required=True, help="stack name (stacks/Pulumi.<stack>.yaml)")
+    parser.add_argument("--kubeconfig", default=None, help="kubeconfig path; default $KUBECONFIG or ~/.kube/config")
+    parser.add_argument("--context", default=None, help="kubeconfig context; default its current-context")
+    parser.add_argument(
+        "--namespace", default=None,
+        help="Gitpod namespace (where the gitpod-installation record is); default: the stack's gitpod.namespace, "
+             "else gitpod",
+    )
+    parser.add_argument(
+        "--maintenance-namespace", default=None,
+        help="namespace of the ws-manager-mk2-maintenance-mode ConfigMap; default: default (where ws-manager-mk2 "
+             "reads it)",
+    )
+    parser.add_argument("--json", action="store_true", help="print the resulting status as JSON")
+
+
+def _status(args: argparse.Namespace) -> int:
+    lease, now = _lease_for(args)
+    return _report(args, _call(lambda: lease.status(now)))
+
+
+def _enter(args: argparse.Namespace) -> int:
+    from contract.rollout import DEFAULT_LEASE_MINUTES
+    from ops.cluster.maintenance import MaintenanceError
+
+    lease, now = _lease_for(args)
+    minutes = args.lease_minutes
+    if minutes is None:
+        minutes = _stack_gitpod_setting(args.stack, LEASE_FIELD)
+        minutes = minutes if isinstance(minutes, int) and not isinstance(minutes, bool) else DEFAULT_LEASE_MINUTES
+    if isinstance(minutes, int) and minutes > MAX_CLI_LEASE_MINUTES and not args.force_long_lease:
+        raise OpsError(
+            f"--lease-minutes {minutes}: longer than {MAX_CLI_LEASE_MINUTES} minutes; workspaces cannot start for "
+            "that long. Pass --force-long-lease if that is really meant", EXIT_BAD_INPUT,
+        )
+    try:
+        return _report(args, _call(lambda: lease.enter(minutes, now)))
+    except MaintenanceError as error:
+        raise OpsError(f"--lease-minutes: {error}", EXIT_BAD_INPUT) from error
+
+
+def _exit(args: argparse.Namespace) -> int:
+    lease, now = _lease_for(args)
+    return _report(args, _call(lambda: lease.exit(now)))
+
+
+def _lease_for(args: argparse.Namespace) -> tuple[Any, Any]:
+    from ops.cluster.installation_record import CellMismatch, check_cell, read_installation_record
+    from ops.cluster.kube import KubeClient, KubeConfigError
+    from ops.cluster.maintenance import DEFAULT_NAMESPACE, MAINTENANCE_NAMESPACE, MaintenanceLease
+    from ops.common.timestamps import utc_now
+
+    namespace = args.namespace or _stack_gitpod_setting(args.stack, NAMESPACE_FIELD) or DEFAULT_NAMESPACE
+    try:
+        kube = KubeClient.from_environment(args.kubeconfig, args.context)
+    except KubeConfigError as error:
+        raise OpsError(f"cannot reach the cluster of stack {args.stack!r}: {error}", EXIT_BAD_INPUT) from error
+    record = _call(lambda: read_installation_record(kube, str(namespace)))
+    try:
+        check_cell(record, args.stack)
+    except CellMismatch as error:
+        raise OpsError(f"refusing: {error}", EXIT_BAD_INPUT) from error
+    return MaintenanceLease(kube, str(args.maintenance_namespace or MAINTENANCE_NAMESPACE)), utc_now()
+
+
+def _call(action: Any) -> Any:
+    from ops.cluster.kube import KubeConfigError, KubeError
+
+    try:
+        return action()
+    except KubeConfigError as error:
+        raise OpsError(f"kubeconfig: {error}", EXIT_BAD_INPUT) from error
+    except KubeError as error:
+        hint = (" (check RBAC: configmaps get/create/patch in the Gitpod namespace and in `default`)"
+                if error.status in (401, 403) else "")
+        raise OpsError(f"Kubernetes API: {error}{hint}") from error
+
+
+def _report(args: argparse.Namespace, status: Any) -> int:
+    print(json.dumps(status.to_dict(), sort_keys=True) if args.json else status.describe())
+    return 0
+
+
+def _stack_gitpod_setting(stack: str, field: str) -> Any:
+    """A field of `gitpod-cell:gitpod` from the stack file; the stack must exist, the field need not."""
+    from ops.common import stackfile
+
+    config = stackfile.load_stack(stack, stackfile.STACKS_DIR).config
+    gitpod = config.get(GITPOD_CONFIG_KEY)
+    if isinstance(gitpod, str):
+        try:
+            gitpod = json.loads(gitpod)
+        except ValueError:
+            return None
+    return gitpod.get(field) if isinstance(gitpod, dict) else None

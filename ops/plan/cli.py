@@ -1,0 +1,124 @@
+"""`python -m ops plan`: the offline plan of one cell (DESIGN.md), with the policy pack run over it."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from ops.common.stackfile import StackFile, load_stack, load_stack_file
+from ops.errors import EXIT_BAD_INPUT, EXIT_FAILED, OpsError
+
+OFFLINE_NOTICE = (
+    "OFFLINE PLAN: the real program ran under Pulumi's mock engine. No cloud was contacted: provider defaults, "
+    "cloud-side validation and computed values are not applied (ids, ARNs and endpoints shown are stand-ins)."
+)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "plan", help="plan a cell offline (no CLI, no credentials) and run the policy pack over it",
+        description=OFFLINE_NOTICE,
+    )
+    target = parser.add_mutually_exclusive_group(required=True)
+    target.add_argument("--stack", help="stack name: plans stacks/Pulumi.<stack>.yaml")
+    target.add_argument("--stack-file", type=Path, help="any stack file (the stack is named after the file)")
+    parser.add_argument("--json", action="store_true", help="print the plan as one JSON document on stdout")
+    parser.add_argument("--policy-pack-config", type=Path, metavar="PATH",
+                        help="the policy pack's thresholds, as `pulumi preview --policy-pack-config` takes them")
+    parser.set_defaults(handler=handle)
+
+
+def handle(args: argparse.Namespace) -> int:
+    stack = load_stack(args.stack) if args.stack else load_stack_file(args.stack_file)
+    policy_config = load_policy_config(args.policy_pack_config) if args.policy_pack_config else None
+    started = time.monotonic()
+    plan = build_plan(stack, policy_config)
+    if args.json:
+        json.dump(plan, sys.stdout, indent=2, sort_keys=False)
+        sys.stdout.write("\n")
+    else:
+        print(render_text(plan, time.monotonic() - started))
+    mandatory = [v for v in plan["policies"]["violations"] if v["enforcement"] == "mandatory"]
+    if mandatory:
+        print(f"plan failed: {len(mandatory)} mandatory policy violation(s)", file=sys.stderr)
+        return EXIT_FAILED
+    return 0
+
+
+def load_policy_config(path: Path) -> dict[str, Any]:
+    try:
+        document = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as error:
+        raise OpsError(f"--policy-pack-config {path}: {error}", EXIT_BAD_INPUT) from None
+    if not isinstance(document, dict):
+        raise OpsError(f"--policy-pack-config {path}: expected a JSON object keyed by policy name",
+                       EXIT_BAD_INPUT)
+    return document
+
+
+def build_plan(stack: StackFile, policy_config: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Validate the config, run the program under mocks, run the policy pack: the DESIGN.md document."""
+    from components.config import CellConfig, CellConfigError
+
+    try:
+        config = CellConfig.from_stack_config(stack.name, stack.config)
+    except CellConfigError as error:
+        raise OpsError(f"{stack.path}: {error}", EXIT_BAD_INPUT) from None
+
+    from ops.plan.runner import run_program
+    from policies.core.config import PolicyConfigError
+    from policies.offline import evaluate
+
+    warnings: list[str] = []
+    resources, outputs = run_program(stack, warnings=warnings)
+    try:
+        report = evaluate(resources, policy_config)
+    except PolicyConfigError as error:
+        raise OpsError(f"policy pack config: {error}", EXIT_BAD_INPUT) from None
+    return {
+        "stack": stack.name,
+        "offline": True,
+        "config": config.redacted(),
+        "resources": resources,
+        "outputs": outputs,
+        # What the program itself warns about (e.g. workspace garbage collection switched off).
+        "warnings": warnings,
+        "policies": report,
+    }
+
+
+def render_text(plan: dict[str, Any], seconds: float) -> str:
+    lines = [OFFLINE_NOTICE, "", f"stack {plan['stack']}: {len(plan['resources'])} resources"]
+    children: dict[str | None, list[dict[str, Any]]] = {}
+    for resource in plan["resources"]:
+        children.setdefault(resource["parent"], []).append(resource)
+
+    def walk(parent: str | None, depth: int) -> None:
+        for resource in children.get(parent, []):
+            marks = [mark for mark, on in (("protected", resource["options"]["protect"]),
+                                           ("retained", resource["options"]["retainOnDelete"])) if on]
+            hooks = sorted({h for names in resource["options"]["hooks"].values() for h in names})
+            if hooks:
+                marks.append("hooks: " + ", ".join(hooks))
+            suffix = f"  [{'; '.join(marks)}]" if marks else ""
+            lines.append(f"{'  ' * depth}{resource['type']}  {resource['name']}{suffix}")
+            walk(resource["urn"], depth + 1)
+
+    roots = [r["parent"] for r in plan["resources"] if r["parent"] not in {x["urn"] for x in plan["resources"]}]
+    for root in dict.fromkeys(roots):
+        walk(root, 1)
+    if plan["warnings"]:
+        lines += ["", "warnings:"] + [f"  {warning}" for warning in plan["warnings"]]
+    lines += ["", "outputs:"]
+    lines += [f"  {name}: {json.dumps(value)}" for name, value in plan["outputs"].items()]
+    policies = plan["policies"]
+    lines += ["", f"policies: {policies['ran']} ran, {len(policies['violations'])} violation(s)"]
+    for violation in policies["violations"]:
+        where = violation["urn"] or "stack"
+        lines.append(f"  [{violation['enforcement']}] {violation['policy']}: {violation['message']} ({where})")
+    lines.append(f"\nplanned offline in {seconds:.1f}s")
+    return "\n".join(lines)
