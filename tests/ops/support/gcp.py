@@ -29,6 +29,8 @@ config:
   gitpod-cell:gitpod:
     version: 2024.11.0
     installerImage: eu.gcr.io/gitpod-core-dev/build/installer:2024.11.0
+    staticStorageKey:
+      accept: true
 """
 
 

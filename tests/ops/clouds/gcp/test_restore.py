@@ -28,7 +28,7 @@ from tests.ops.support.values import GCP_PROJECT
 @pytest.fixture
 def old_cell(cell: GoogleApiDouble, gcs: Any, bucket: str) -> Any:
     # Taken a day ago: a restore picks the newest backup at or before its time, and the tests restore to hours ago.
-    return gcs_config_store(gcs, bucket).write(GCP_STACK, "2024.12.1", "abc123", "domain: x\n",
+    return gcs_config_store(gcs, bucket).write(GCP_STACK, "release-2022.11.3", "abc123", "domain: x\n",
                                    datetime.now(UTC) - timedelta(days=1))
 
 
@@ -38,7 +38,7 @@ def new_config(stacks: Path) -> dict[str, Any]:
 
 # Three rollouts within the clone window (the cell's oldest backup run is a day old), each an upgrade.
 UPGRADES = ((timedelta(hours=20), "2024.10.0", "aaa111"), (timedelta(hours=10), "2024.11.0", "bbb222"),
-            (timedelta(hours=1), "2024.12.1", "ccc333"))
+            (timedelta(hours=1), "release-2022.11.3", "ccc333"))
 
 
 @pytest.fixture
@@ -67,8 +67,9 @@ def test_restore_plan_of_a_gcp_stack_clones_the_database_and_adopts_the_bucket(o
         "adoptBucket": bucket,
     }
     assert config["gcp:region"] == GCP_REGION
-    assert config["gitpod-cell:gitpod"]["version"] == "2024.12.1"
-    assert config["gitpod-cell:gitpod"]["installerImage"] == "eu.gcr.io/gitpod-core-dev/build/installer:2024.12.1"
+    assert config["gitpod-cell:gitpod"]["version"] == "release-2022.11.3"
+    assert config["gitpod-cell:gitpod"]["installerImage"] == (
+        "eu.gcr.io/gitpod-core-dev/build/installer:release-2022.11.3")
     out = capsys.readouterr().out
     assert f"the config backed up at gs://{bucket}/{old_cell.key} (version {old_cell.version_id})" in out
     assert f"a Cloud SQL clone of {GCP_INSTANCE} in {GCP_REGION}" in out
@@ -92,7 +93,7 @@ def test_the_generated_gcp_stack_plans_a_restored_cell_offline(old_cell, stacks:
     assert db["inputs"]["region"] == GCP_REGION
     assert not [r for r in plan["resources"] if r["type"] == "gcp:storage/bucket:Bucket"]
     assert plan["outputs"]["bucket"] == bucket
-    assert plan["outputs"]["gitpodVersion"] == "2024.12.1"
+    assert plan["outputs"]["gitpodVersion"] == "release-2022.11.3"
     assert [v for v in plan["policies"]["violations"] if v["enforcement"] == "mandatory"] == []
 
 
@@ -163,4 +164,4 @@ def test_a_gcp_restore_to_latest_installs_the_last_backup(upgraded_cell: list[An
     assert restore_gcp(bucket) == 0
     config = new_config(stacks)
     assert config["gitpod-cell:restore"]["configBackup"]["versionId"] == upgraded_cell[2].version_id
-    assert config["gitpod-cell:gitpod"]["version"] == "2024.12.1"
+    assert config["gitpod-cell:gitpod"]["version"] == "release-2022.11.3"
