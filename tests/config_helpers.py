@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from components.config import CellConfig, CellConfigError
-from ops.stackfile import load_stack
+from ops.common.stackfile import load_stack
 from tests.conftest import with_changes
 
 

@@ -3,12 +3,12 @@
     before the Job is created or updated:  preflight -> enter-maintenance -> record-restore-point
     after it completed:                     health-gate -> backup-config -> exit-maintenance
 
-The installer Job's name carries the Gitpod version and the config hash, so a rollout *replaces* it (the new Job
+The installer Job's name carries the Gitpod version and the rollout hash, so a rollout *replaces* it (the new Job
 is created): the steps are bound to create and to update alike.
 
-The bodies live in `ops/rollout_hooks.py` and are imported only when a hook runs, so planning and previews never
-load them. Each run builds its own clients from what the hook context resolves to. What they need, from whoever
-runs `pulumi up`:
+The bodies live in `ops/rollout/steps.py` (run through `ops/rollout/hooks.py`) and are imported only when a hook
+runs, so planning and previews never load them. Each run builds its own clients from what the hook context
+resolves to. What they need, from whoever runs `pulumi up`:
 
 - Network: the database is private, so whoever runs `pulumi up` must reach it (a runner inside the VPC, or a
   VPN) for `preflight`; it fails, before anything changes, when it cannot.
@@ -39,7 +39,7 @@ def _step_callback(step: str, context: HookContext, ledgers: dict[str, Any]) -> 
         await hook_callback(step, context, ledgers=ledgers)(args)
 
     callback.__name__ = f"gitpod_cell_{step.replace('-', '_')}"
-    callback.__doc__ = f"gitpod-cell rollout step {step!r} (body: ops.rollout_hooks)."
+    callback.__doc__ = f"gitpod-cell rollout step {step!r} (body: ops.rollout.steps)."
     return callback
 
 

@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterable
 import pytest
 import yaml
 
+from ops.common.stackfile import shipped_stacks
 from ops.plan.runner import PlanDocument
-from ops.stackfile import shipped_stacks
 from tests.cluster.plan_objects import PlannedObject, kubernetes_objects
 from tests.kube_server import KubeApiError, KubeApiServer
 from tools.crds import CrdError

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from components.aws.network import plan_subnets
+from ops.common.stackfile import load_stack
 from ops.plan.runner import PlanDocument, run_program
-from ops.stackfile import load_stack
 
 Registered = Callable[[str], PlanDocument]
 STATEFUL_TYPES = (
@@ -347,8 +347,8 @@ def test_platform_cluster_ready_holds_node_groups_and_addons() -> None:
     from unittest import mock
 
     from components import cells
+    from ops.common.stackfile import load_stack
     from ops.plan.runner import run_program
-    from ops.stackfile import load_stack
 
     platforms = []
     build = cells.build_platform
@@ -432,8 +432,8 @@ def test_longest_accepted_stack_name_fits_every_derived_name(tmp_path) -> None:
     import yaml
 
     from components.config import MAX_STACK_NAME_LENGTH
+    from ops.common.stackfile import STACKS_DIR, load_stack_file
     from ops.plan.runner import run_program
-    from ops.stackfile import STACKS_DIR, load_stack_file
 
     stack = "prod-" + "x" * (MAX_STACK_NAME_LENGTH["aws"] - len("prod-"))
     path = tmp_path / f"Pulumi.{stack}.yaml"

@@ -513,8 +513,8 @@ def test_gcp_restore_keeps_the_clone_and_sets_a_fresh_password(stack_variant) ->
 
 
 def test_platform_cluster_ready_is_the_node_pools(stack_variant, tmp_path) -> None:
+    from ops.common.stackfile import load_stack
     from ops.plan.runner import run_program
-    from ops.stackfile import load_stack
 
     program = tmp_path / "probe.py"
     program.write_text(

@@ -15,8 +15,8 @@ from components.gitpod import hooks
 from components.gitpod.installer import APPLY_SCRIPT, job_name, sanitise_version
 from contract.gitpod_builds import TOOLBOX_IMAGE
 from contract.rollout import HookContext
+from ops.common.stackfile import load_stack
 from ops.plan.runner import PlanDocument, run_program
-from ops.stackfile import load_stack
 
 Registered = Callable[[str], PlanDocument]
 STACKS = ("dev", "staging", "prod")
@@ -281,7 +281,7 @@ def test_job_names_are_dns_labels_for_any_version() -> None:
 
 
 def test_hook_callbacks_delegate_to_ops_lazily(monkeypatch: pytest.MonkeyPatch) -> None:
-    from ops import rollout_hooks
+    from ops.rollout import hooks as rollout_hooks
 
     calls: list[tuple[str, Any, Any, Any]] = []
 

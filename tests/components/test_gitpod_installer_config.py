@@ -22,8 +22,8 @@ from components.gitpod.installer_config import (
     to_document,
 )
 from contract.gitpod_builds import SUPPORTED_BUILDS
+from ops.common.stackfile import STACKS_DIR, load_stack
 from ops.plan.runner import PlanDocument
-from ops.stackfile import STACKS_DIR, load_stack
 from tests.components.installer_schema import problems
 
 Registered = Callable[[str], PlanDocument]

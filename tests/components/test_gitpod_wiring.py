@@ -17,8 +17,8 @@ from components.gitpod.charts import CLUSTER_AUTOSCALER, CLUSTER_AUTOSCALER_MIN_
 from components.gitpod.cluster_autoscaler import AUTOSCALER_IMAGE_TAGS
 from components.gitpod.installer_config import EXTERNAL_DNS_HOSTNAME_ANNOTATION, CustomizationMetadata
 from components.platform import Platform
+from ops.common.stackfile import load_stack
 from ops.plan.runner import PlanDocument, run_program
-from ops.stackfile import load_stack
 
 Registered = Callable[[str], PlanDocument]
 ALL_STACKS = ("dev", "staging", "prod", "dev-gcp", "prod-gcp")

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from ops.plan.command import build_plan
-from ops.stackfile import StackFile
+from ops.common.stackfile import StackFile
+from ops.plan.cli import build_plan
 
 RESTORE = {
     "sourceDbInstance": "gitpod-prod-db",

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ops.stackfile import REPO_ROOT
+from ops.common.stackfile import REPO_ROOT
 
 BIN = REPO_ROOT / ".tools" / "bin"
 SECRET_SIG = "4dabf18193072939515e22adb298388d"

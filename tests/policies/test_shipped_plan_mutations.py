@@ -22,8 +22,8 @@ Mutation = Callable[[Records], None]
 
 @functools.cache
 def shipped(stack: str) -> tuple[dict[str, Any], ...]:
+    from ops.common.stackfile import load_stack
     from ops.plan.runner import run_program
-    from ops.stackfile import load_stack
 
     resources, _ = run_program(load_stack(stack))
     return tuple(resources)
