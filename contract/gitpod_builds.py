@@ -64,6 +64,26 @@ SUPPORTED_BUILDS: dict[str, GitpodBuild] = {
     build.version: build
     for build in (
         GitpodBuild(
+            version="release-2022.11.2.16",
+            installer_image="eu.gcr.io/gitpod-core-dev/build/installer:release-2022.11.2.16",
+            # The tag's KOTS manifests (install/kots/manifests/gitpod-installer-job.yaml) run this installer image.
+            source_revision="release-2022.11.2",
+            source_commit="72e822c8dbc247382ff1e02032dec2231fe89698",
+            released="2023-03-01",
+            # The same installer config schema as 2022.11.3 (tests/data/installer-schema), the same storage and
+            # workspace manager: the release before it, so a cell can be upgraded from one to the other.
+            storage_access="s3-static-key",
+            maintenance="scale-ws-manager",
+            workspace_manager="ws-manager",
+            storage_service_accounts=("content-service", "ws-daemon", "ws-manager"),
+            registry_push_service_account="image-builder-mk3",
+            registry_pull_service_account="registry-facade",
+            containerd_socket_key="containerdSocket",
+            containerd_socket="/run/containerd/containerd.sock",
+            aws_sdk_knows_pod_identity=False,
+            note="the self-hosted release before 2022.11.3 (an upgrade path to it)",
+        ),
+        GitpodBuild(
             version="release-2022.11.3",
             installer_image="eu.gcr.io/gitpod-core-dev/build/installer:release-2022.11.3",
             source_revision="2022.11.3",

@@ -73,6 +73,14 @@ def test_every_shipped_config_is_accepted_by_its_builds_own_schema(registered: R
     assert problems(rendered_text(registered(stack)), version) == []
 
 
+@pytest.mark.parametrize("version", sorted(SUPPORTED_BUILDS))
+def test_every_supported_build_gets_a_config_its_own_schema_accepts(version: str) -> None:
+    build = SUPPORTED_BUILDS[version]
+    text = render_installer_config(inputs(version, static_storage_key=not build.keyless_object_storage),
+                                   on_build("prod", version))
+    assert problems(text, version) == []
+
+
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_a_keyless_build_gets_a_config_its_own_schema_accepts(stack: str) -> None:
     config = on_build(stack, KEYLESS)

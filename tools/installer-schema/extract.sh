@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Regenerate tests/data/installer-schema/<revision>.json from a bare mirror of gitpod-io/gitpod:
-#   tools/installer-schema/extract.sh /path/to/gitpod.git release-2022.11.3=2022.11.3 main-gha.13463=main-gha.13463
+#   tools/installer-schema/extract.sh /path/to/gitpod.git release-2022.11.2.16=release-2022.11.2 \
+#     release-2022.11.3=2022.11.3 main-gha.13463=main-gha.13463
 # Each argument is <schema name>=<git revision>. Only the config v1 Go files are read (git show), parsed with
 # go/parser by main.go; nothing of Gitpod's is built or run.
 set -euo pipefail
