@@ -21,6 +21,11 @@ MK2_MAINTENANCE_CONFIG_MAP = "ws-manager-mk2-maintenance-mode"
 MK2_MAINTENANCE_KEY = "config.json"
 MK2_MAINTENANCE_LABEL = "gitpod.io/maintenanceConfig"
 
+# On builds whose workspace manager knows no maintenance mode, it is held at zero replicas during a lease; this
+# annotation on its Deployment keeps the replicas it gets back (the installer Job's apply step, the maintenance
+# keeper CronJob and `ops` all read and write it).
+REPLICAS_AFTER_MAINTENANCE = "gitpod-cell/replicas-after-maintenance"
+
 # The node labels Gitpod's components schedule on, per node pool (DESIGN.md).
 WORKLOAD_LABELS: dict[str, dict[str, str]] = {
     "services": {

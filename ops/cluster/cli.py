@@ -5,7 +5,9 @@ the cluster is whatever `--kubeconfig`/`--context` point at, as with kubectl —
 `gitpod-installation` record in the Gitpod namespace and refuses when it names another cell than `--stack`.
 The lease itself lives where ws-manager-mk2 reads it: `default/ws-manager-mk2-maintenance-mode`
 (`--maintenance-namespace` to override). These are the operator's explicit semantics: `enter` replaces any lease,
-`exit` ends any lease. A lease is capped at 240 minutes unless `--force-long-lease`.
+`exit` ends any lease. A lease is capped at 240 minutes unless `--force-long-lease`. On builds without ws-manager-mk2
+(the stack's `gitpod.version`, contract.gitpod_builds) `enter` also holds ws-manager at zero replicas and `exit` gives
+its replicas back; the in-cluster maintenance keeper does the same when a lease passes.
 """
 
 from __future__ import annotations
@@ -70,7 +72,7 @@ def _add_common_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _status(args: argparse.Namespace) -> int:
     lease, now = _lease_for(args)
-    return _report(args, _call(lambda: lease.status(now)))
+    return _report(args, _call(lambda: lease.status(now)), _workspace_manager(args, lease))
 
 
 def _enter(args: argparse.Namespace) -> int:
@@ -88,14 +90,36 @@ def _enter(args: argparse.Namespace) -> int:
             "that long. Pass --force-long-lease if that is really meant", EXIT_BAD_INPUT,
         )
     try:
-        return _report(args, _call(lambda: lease.enter(minutes, now)))
+        status = _call(lambda: lease.enter(minutes, now))
     except MaintenanceError as error:
         raise OpsError(f"--lease-minutes: {error}", EXIT_BAD_INPUT) from error
+    manager = _workspace_manager(args, lease)
+    _note(args, _call(manager.pause))
+    return _report(args, status, manager)
 
 
 def _exit(args: argparse.Namespace) -> int:
     lease, now = _lease_for(args)
-    return _report(args, _call(lambda: lease.exit(now)))
+    status = _call(lambda: lease.exit(now))
+    manager = _workspace_manager(args, lease)
+    _note(args, _call(manager.resume))
+    return _report(args, status, manager)
+
+
+def _workspace_manager(args: argparse.Namespace, lease: Any) -> Any:
+    """The stack's build's workspace manager, in the Gitpod namespace the lease's record was read from."""
+    from contract.gitpod_builds import SUPPORTED_BUILDS
+    from ops.cluster.workspace_manager import WorkspaceManager
+
+    build = SUPPORTED_BUILDS.get(str(_stack_gitpod_setting(args.stack, "version")))
+    if build is None:
+        return WorkspaceManager(lease.kube, args.gitpod_namespace, "ws-manager-mk2", "mk2-lease")
+    return WorkspaceManager(lease.kube, args.gitpod_namespace, build.workspace_manager, build.maintenance)
+
+
+def _note(args: argparse.Namespace, text: str) -> None:
+    if not args.json:
+        print(text)
 
 
 def _lease_for(args: argparse.Namespace) -> tuple[Any, Any]:
@@ -105,6 +129,7 @@ def _lease_for(args: argparse.Namespace) -> tuple[Any, Any]:
     from ops.common.timestamps import utc_now
 
     namespace = args.namespace or _stack_gitpod_setting(args.stack, NAMESPACE_FIELD) or DEFAULT_NAMESPACE
+    args.gitpod_namespace = str(namespace)
     try:
         kube = KubeClient.from_environment(args.kubeconfig, args.context)
     except KubeConfigError as error:
@@ -130,8 +155,15 @@ def _call(action: Any) -> Any:
         raise OpsError(f"Kubernetes API: {error}{hint}") from error
 
 
-def _report(args: argparse.Namespace, status: Any) -> int:
-    print(json.dumps(status.to_dict(), sort_keys=True) if args.json else status.describe())
+def _report(args: argparse.Namespace, status: Any, manager: Any) -> int:
+    if args.json:
+        document = status.to_dict()
+        workspace_manager = _call(manager.state)
+        if workspace_manager is not None:
+            document["workspaceManager"] = workspace_manager
+        print(json.dumps(document, sort_keys=True))
+    else:
+        print(status.describe() + _call(manager.describe))
     return 0
 
 

@@ -96,6 +96,16 @@ class WorkloadStatus:
     expected_updated_replicas: int
 
 
+@dataclass(frozen=True)
+class DeploymentScale:
+    """A Deployment's desired replicas and its annotations (what pausing the workspace manager reads)."""
+
+    namespace: str
+    name: str
+    replicas: int
+    annotations: Mapping[str, str]
+
+
 class KubeApi(Protocol):
     """What ops/ needs from Kubernetes; KubeClient implements it, tests may substitute their own."""
 
@@ -113,6 +123,11 @@ class KubeApi(Protocol):
     def list_deployments(self, namespace: str, label_selector: str | None = None) -> list[WorkloadStatus]: ...
 
     def list_stateful_sets(self, namespace: str, label_selector: str | None = None) -> list[WorkloadStatus]: ...
+
+    def get_deployment_scale(self, namespace: str, name: str) -> DeploymentScale: ...
+
+    def scale_deployment(self, namespace: str, name: str, replicas: int,
+                         annotations: Mapping[str, str | None] | None = None) -> DeploymentScale: ...
 
 
 class KubeClient:
@@ -217,6 +232,19 @@ class KubeClient:
     def list_stateful_sets(self, namespace: str, label_selector: str | None = None) -> list[WorkloadStatus]:
         return self._list_workloads("statefulsets", "StatefulSet", namespace, label_selector)
 
+    def get_deployment_scale(self, namespace: str, name: str) -> DeploymentScale:
+        return _scale_from(self._request("GET", _deployment_path(namespace, name)))
+
+    def scale_deployment(self, namespace: str, name: str, replicas: int,
+                         annotations: Mapping[str, str | None] | None = None) -> DeploymentScale:
+        """Set the Deployment's replicas and annotations (None removes one) in one JSON merge patch."""
+        body: dict[str, Any] = {"spec": {"replicas": replicas}}
+        if annotations:
+            body["metadata"] = {"annotations": dict(annotations)}
+        return _scale_from(self._request("PATCH", _deployment_path(namespace, name), body=body,
+                                         content_type="application/merge-patch+json",
+                                         query={"fieldManager": self.field_manager}))
+
     def _list_workloads(
         self, resource: str, kind: str, namespace: str, label_selector: str | None
     ) -> list[WorkloadStatus]:
@@ -313,6 +341,18 @@ def _config_map_from(body: Mapping[str, Any]) -> ConfigMap:
         resource_version=metadata.get("resourceVersion"),
         labels={str(k): str(v) for k, v in (metadata.get("labels") or {}).items()},
     )
+
+
+def _scale_from(body: Mapping[str, Any]) -> DeploymentScale:
+    metadata = body.get("metadata") or {}
+    spec = body.get("spec") or {}
+    replicas = spec.get("replicas")
+    return DeploymentScale(str(metadata.get("namespace", "")), str(metadata.get("name", "")),
+                           int(replicas) if isinstance(replicas, int) else 1, dict(metadata.get("annotations") or {}))
+
+
+def _deployment_path(namespace: str, name: str) -> str:
+    return f"/apis/apps/v1/namespaces/{_quote(namespace)}/deployments/{_quote(name)}"
 
 
 def _config_map_path(namespace: str, name: str) -> str:

@@ -16,9 +16,10 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, get_args
 
 from contract.cluster import DEFAULT_GITPOD_NAMESPACE, MK2_MAINTENANCE_NAMESPACE
+from contract.gitpod_builds import MaintenanceMechanism
 from contract.rollout import ALL_STEPS, DEFAULT_LEASE_MINUTES, DEFAULT_SNAPSHOT_WAIT_SECONDS, HookContext
 from ops.backup.config_backup import ConfigBackup
 from ops.backup.restore_point import RestorePoint, RestorePointSource
@@ -105,6 +106,8 @@ async def hook_settings_from_args(context: HookContext, args: Any) -> tuple[Roll
         namespace=str(values["namespace"] or DEFAULT_GITPOD_NAMESPACE),
         lease_minutes=int(values["lease_minutes"] or DEFAULT_LEASE_MINUTES),
         maintenance_namespace=str(values["maintenance_namespace"] or MK2_MAINTENANCE_NAMESPACE),
+        maintenance_mechanism=_mechanism(values["maintenance_mechanism"]),
+        workspace_manager=str(values["workspace_manager"] or "ws-manager-mk2"),
         snapshot_wait_seconds=float(values["snapshot_wait_seconds"] or DEFAULT_SNAPSHOT_WAIT_SECONDS),
         gitpod_version=_optional_str(values["gitpod_version"]),
         config_hash=_optional_str(values["config_hash"]),
@@ -322,6 +325,15 @@ async def _resolve(value: Any, args: Any) -> Any:
     if inspect.isawaitable(value):
         return await value
     return value
+
+
+def _mechanism(value: Any) -> MaintenanceMechanism:
+    if value in (None, ""):
+        return "mk2-lease"
+    if value not in get_args(MaintenanceMechanism):
+        raise ValueError(f"HookContext.maintenance_mechanism is {value!r}; expected one of "
+                         f"{', '.join(get_args(MaintenanceMechanism))}")
+    return value  # type: ignore[no-any-return]
 
 
 def _optional_str(value: Any) -> str | None:

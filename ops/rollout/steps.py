@@ -34,6 +34,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 from contract.cluster import DEFAULT_GITPOD_NAMESPACE, MK2_MAINTENANCE_NAMESPACE
+from contract.gitpod_builds import MaintenanceMechanism
 from contract.rollout import (
     ALL_STEPS,
     BACKUP_CONFIG,
@@ -63,6 +64,7 @@ from ops.cluster.installation_record import (
 )
 from ops.cluster.kube import KubeApi
 from ops.cluster.maintenance import MaintenanceLease, MaintenanceStatus, validate_lease_minutes
+from ops.cluster.workspace_manager import WorkspaceManager
 from ops.common.timestamps import format_rfc3339, utc_now
 
 if TYPE_CHECKING:
@@ -117,6 +119,10 @@ class RolloutSettings:
     lease_minutes: int = DEFAULT_LEASE_MINUTES
     # Where ws-manager-mk2 reads its maintenance ConfigMap: `default`, whatever the Gitpod namespace.
     maintenance_namespace: str = MK2_MAINTENANCE_NAMESPACE
+    # How maintenance pauses workspaces on the pinned build (contract.gitpod_builds) and which Deployment starts
+    # and stops them: builds without ws-manager-mk2 also hold that Deployment at zero replicas during the lease.
+    maintenance_mechanism: MaintenanceMechanism = "mk2-lease"
+    workspace_manager: str = "ws-manager-mk2"
     # The longest record-restore-point waits for an on-demand snapshot/backup.
     snapshot_wait_seconds: float = DEFAULT_SNAPSHOT_WAIT_SECONDS
     # Needed by backup-config only; the before-steps run without them.
@@ -224,8 +230,15 @@ def enter_maintenance(clients: RolloutClients, settings: RolloutSettings) -> Mai
     )
     if change.note:
         clients.progress(change.note)
+    # Builds without ws-manager-mk2: ws-manager at zero replicas now (the maintenance keeper would within a minute).
+    clients.progress(_workspace_manager(clients, settings).pause())
     clients.progress(change.status.describe())
     return change.status
+
+
+def _workspace_manager(clients: RolloutClients, settings: RolloutSettings) -> WorkspaceManager:
+    return WorkspaceManager(clients.kube, settings.namespace, settings.workspace_manager,
+                            settings.maintenance_mechanism)
 
 
 def record_restore_point(clients: RolloutClients, settings: RolloutSettings) -> RestorePoint:
@@ -277,6 +290,10 @@ def exit_maintenance(clients: RolloutClients, settings: RolloutSettings) -> Main
     if change.note:
         log.warning(change.note)
         clients.progress(change.note)
+    elif change.written is not None:
+        # This rollout ended its own lease: its workspace manager may run again (someone else's longer lease keeps
+        # it paused; the maintenance keeper resumes it when that one passes).
+        clients.progress(_workspace_manager(clients, settings).resume())
     clients.progress(change.status.describe())
     return change.status
 

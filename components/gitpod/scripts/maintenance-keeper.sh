@@ -29,10 +29,13 @@ recorded=$(jq -r --arg key "$REPLICAS_ANNOTATION" '.metadata.annotations[$key] /
 
 if lease_running; then
   if [ "$replicas" != "0" ]; then
-    kubectl annotate deployment --namespace "$NAMESPACE" "$WORKSPACE_MANAGER" --overwrite \
-      "$REPLICAS_ANNOTATION=$replicas"
+    # Keep what it had before maintenance began: a later re-apply (say, replicas 1) must not overwrite it.
+    if [ -z "$recorded" ]; then
+      kubectl annotate deployment --namespace "$NAMESPACE" "$WORKSPACE_MANAGER" "$REPLICAS_ANNOTATION=$replicas"
+      recorded=$replicas
+    fi
     kubectl scale deployment --namespace "$NAMESPACE" "$WORKSPACE_MANAGER" --replicas=0
-    echo "maintenance-keeper: lease running: $WORKSPACE_MANAGER 0 replicas (was $replicas)"
+    echo "maintenance-keeper: lease running: $WORKSPACE_MANAGER 0 replicas (back to $recorded after)"
   else
     echo "maintenance-keeper: lease running: $WORKSPACE_MANAGER held at 0 replicas"
   fi
