@@ -40,6 +40,7 @@ from contract.cluster import (
     MK2_MAINTENANCE_CONFIG_MAP,
     MK2_MAINTENANCE_NAMESPACE,
     PART_OF_LABELS,
+    REPLICAS_AFTER_MAINTENANCE,
 )
 from contract.gitpod_builds import GitpodBuild
 from contract.rollout import INSTALLER_JOB_DEADLINE_SECONDS, INSTALLER_JOB_PULUMI_TIMEOUT
@@ -97,6 +98,7 @@ def apply_settings(build: GitpodBuild, identity_annotations: Mapping[str, Mappin
         "WORKSPACE_MANAGER": build.workspace_manager,
         "LEASE_NAMESPACE": MK2_MAINTENANCE_NAMESPACE,
         "LEASE_CONFIG_MAP": MK2_MAINTENANCE_CONFIG_MAP,
+        "REPLICAS_ANNOTATION": REPLICAS_AFTER_MAINTENANCE,
     }
 
 

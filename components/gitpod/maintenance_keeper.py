@@ -25,7 +25,12 @@ from pulumi_kubernetes.meta import v1 as meta
 from pulumi_kubernetes.rbac import v1 as rbac
 
 from components.gitpod.pod_security import restricted_container, restricted_pod
-from contract.cluster import MK2_MAINTENANCE_CONFIG_MAP, MK2_MAINTENANCE_NAMESPACE, PART_OF_LABELS
+from contract.cluster import (
+    MK2_MAINTENANCE_CONFIG_MAP,
+    MK2_MAINTENANCE_NAMESPACE,
+    PART_OF_LABELS,
+    REPLICAS_AFTER_MAINTENANCE,
+)
 
 KEEPER_NAME = "gitpod-maintenance-keeper"
 KEEPER_LABELS = {"app.kubernetes.io/name": KEEPER_NAME, **PART_OF_LABELS}
@@ -123,6 +128,7 @@ class MaintenanceKeeper(pulumi.ComponentResource):
                                         "WORKSPACE_MANAGER": args.workspace_manager,
                                         "LEASE_NAMESPACE": MK2_MAINTENANCE_NAMESPACE,
                                         "LEASE_CONFIG_MAP": MK2_MAINTENANCE_CONFIG_MAP,
+                                        "REPLICAS_ANNOTATION": REPLICAS_AFTER_MAINTENANCE,
                                         "HOME": "/tmp",
                                     }.items()],
                                     volume_mounts=[

@@ -20,7 +20,7 @@ import yaml
 
 from components.gitpod.installer import APPLY_SCRIPT
 from components.gitpod.maintenance_keeper import KEEPER_SCRIPT
-from contract.cluster import MK2_MAINTENANCE_CONFIG_MAP, MK2_MAINTENANCE_NAMESPACE
+from contract.cluster import MK2_MAINTENANCE_CONFIG_MAP, MK2_MAINTENANCE_NAMESPACE, REPLICAS_AFTER_MAINTENANCE
 from ops.common.timestamps import format_rfc3339
 from tests.kube_server import KubeApiError, KubeApiServer
 
@@ -99,7 +99,7 @@ def run_apply(kube_api: KubeApiServer, rendered: Path, namespace: str, work: Pat
 def run_keeper(kube_api: KubeApiServer, namespace: str, work: Path) -> subprocess.CompletedProcess[str]:
     return run_script(KEEPER_SCRIPT, kube_api, work, {
         "NAMESPACE": namespace, "WORKSPACE_MANAGER": "ws-manager", "LEASE_NAMESPACE": MK2_MAINTENANCE_NAMESPACE,
-        "LEASE_CONFIG_MAP": MK2_MAINTENANCE_CONFIG_MAP})
+        "LEASE_CONFIG_MAP": MK2_MAINTENANCE_CONFIG_MAP, "REPLICAS_ANNOTATION": REPLICAS_AFTER_MAINTENANCE})
 
 
 def write_lease(kube_api: KubeApiServer, until: datetime) -> None:

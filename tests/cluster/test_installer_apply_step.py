@@ -24,7 +24,7 @@ def job_settings(plan: PlanDocument) -> dict[str, str]:
               if j["inputs"]["metadata"]["labels"]["app.kubernetes.io/name"] == "gitpod-installer"]
     (apply,) = job["inputs"]["spec"]["template"]["spec"]["containers"]
     keep = ("IDENTITY_ANNOTATIONS", "STORAGE_USERS", "STORAGE_KEY_VERSION", "MAINTENANCE_MECHANISM",
-            "WORKSPACE_MANAGER", "LEASE_NAMESPACE", "LEASE_CONFIG_MAP")
+            "WORKSPACE_MANAGER", "LEASE_NAMESPACE", "LEASE_CONFIG_MAP", "REPLICAS_ANNOTATION")
     return {e["name"]: e["value"] for e in apply["env"] if e["name"] in keep}
 
 
@@ -100,7 +100,8 @@ def test_an_identity_for_a_service_account_that_was_not_rendered_applies_nothing
     namespace, rendered = release
     identities = {"content-service": {"eks.amazonaws.com/role-arn": "arn:aws:iam::1:role/x"},
                   "ws-manager-mk2": {"eks.amazonaws.com/role-arn": "arn:aws:iam::1:role/y"}}
-    result = run_apply(kube_api, rendered, namespace, tmp_path, {"IDENTITY_ANNOTATIONS": json.dumps(identities)})
+    result = run_apply(kube_api, rendered, namespace, tmp_path, {"IDENTITY_ANNOTATIONS": json.dumps(identities),
+                                                                  "REPLICAS_ANNOTATION": "x/y"})
     assert result.returncode != 0
     assert "rendered no ServiceAccount ws-manager-mk2" in result.stderr
     with pytest.raises(KubeApiError) as missing:

@@ -19,7 +19,7 @@ IDENTITY_ANNOTATIONS=${IDENTITY_ANNOTATIONS:-"{}"}
 STORAGE_USERS=${STORAGE_USERS:-}
 STORAGE_KEY_VERSION=${STORAGE_KEY_VERSION:-}
 MAINTENANCE_MECHANISM=${MAINTENANCE_MECHANISM:-mk2-lease}
-REPLICAS_ANNOTATION=gitpod-cell/replicas-after-maintenance
+: "${REPLICAS_ANNOTATION:?}"  # contract.cluster.REPLICAS_AFTER_MAINTENANCE
 export IDENTITY_ANNOTATIONS STORAGE_KEY_VERSION REPLICAS_ANNOTATION
 
 apply() { kubectl apply --server-side --force-conflicts --field-manager=gitpod-installer "$@"; }

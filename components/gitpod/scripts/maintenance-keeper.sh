@@ -8,8 +8,7 @@
 #     replicas back and the annotation goes.
 # So maintenance ends by itself when the lease passes, even if whoever entered it has died.
 set -euo pipefail
-: "${NAMESPACE:?}" "${WORKSPACE_MANAGER:?}" "${LEASE_NAMESPACE:?}" "${LEASE_CONFIG_MAP:?}"
-REPLICAS_ANNOTATION=gitpod-cell/replicas-after-maintenance
+: "${NAMESPACE:?}" "${WORKSPACE_MANAGER:?}" "${LEASE_NAMESPACE:?}" "${LEASE_CONFIG_MAP:?}" "${REPLICAS_ANNOTATION:?}"
 
 lease_running() {
   local until until_seconds
