@@ -45,11 +45,39 @@ _print_lock = threading.Lock()
 
 def register(subparsers: Any) -> None:
     _register_rollout(subparsers)
+    _register_storage_key(subparsers)
     fleet = subparsers.add_parser("fleet", help="the cells in stacks/fleet.yaml: waves, update age, health")
     fleet_commands = fleet.add_subparsers(dest="fleet_command", required=True, metavar="FLEET_COMMAND")
     _register_fleet_show(fleet_commands)
     _register_fleet_status(fleet_commands)
     _register_fleet_health(fleet_commands)
+
+
+def _register_storage_key(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "storage-key", help="rotate the static object-storage key of builds that need one",
+        description="The bucket-scoped static key some Gitpod builds need (README: Supported Gitpod builds).")
+    actions = parser.add_subparsers(dest="storage_key_action", required=True, metavar="ACTION")
+    rotate = actions.add_parser(
+        "rotate", help="write a new rotation label into the stack file; the next `pulumi up` rolls the new key out",
+        description="Write a new gitpod.staticStorageKey.rotation label into the stack file (that one line). The next "
+                    "`pulumi up` creates the new key, restarts the storage users with it under the maintenance lease, "
+                    "and deletes the old key at the end of the same update.")
+    rotate.add_argument("--stack", required=True, help="stack name (stacks/Pulumi.<stack>.yaml)")
+    rotate.add_argument("--stack-file", type=Path, default=None, help="this stack file instead")
+    rotate.set_defaults(handler=_rotate_storage_key, stacks_dir=STACKS_DIR, clock=utc_now)
+
+
+def _rotate_storage_key(args: argparse.Namespace) -> int:
+    from ops.common.stackfile import stack_path
+    from ops.rollout.storage_key import rotate
+
+    path = args.stack_file or stack_path(args.stack, args.stacks_dir)
+    old, new = rotate(path, args.clock())
+    print(f"{path}: gitpod.staticStorageKey.rotation {old or '(none)'} -> {new}")
+    print(f"next: `pulumi up --stack {args.stack} --policy-pack policies` creates the new key, rolls it out to the "
+          "storage users under the maintenance lease and deletes the old one; commit the stack file")
+    return 0
 
 
 def _add_common_arguments(parser: argparse.ArgumentParser) -> None:
