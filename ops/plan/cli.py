@@ -11,6 +11,7 @@ from typing import Any
 
 from ops.common.stackfile import StackFile, load_stack, load_stack_file
 from ops.errors import EXIT_BAD_INPUT, EXIT_FAILED, OpsError
+from ops.plan.text import render_text
 
 OFFLINE_NOTICE = (
     "OFFLINE PLAN: the real program ran under Pulumi's mock engine. No cloud was contacted: provider defaults, "
@@ -41,7 +42,7 @@ def handle(args: argparse.Namespace) -> int:
         json.dump(plan, sys.stdout, indent=2, sort_keys=False)
         sys.stdout.write("\n")
     else:
-        print(render_text(plan, time.monotonic() - started))
+        print(render_text(plan, time.monotonic() - started, OFFLINE_NOTICE))
     mandatory = [v for v in plan["policies"]["violations"] if v["enforcement"] == "mandatory"]
     if mandatory:
         print(f"plan failed: {len(mandatory)} mandatory policy violation(s)", file=sys.stderr)
@@ -89,36 +90,3 @@ def build_plan(stack: StackFile, policy_config: dict[str, Any] | None = None) ->
         "warnings": warnings,
         "policies": report,
     }
-
-
-def render_text(plan: dict[str, Any], seconds: float) -> str:
-    lines = [OFFLINE_NOTICE, "", f"stack {plan['stack']}: {len(plan['resources'])} resources"]
-    children: dict[str | None, list[dict[str, Any]]] = {}
-    for resource in plan["resources"]:
-        children.setdefault(resource["parent"], []).append(resource)
-
-    def walk(parent: str | None, depth: int) -> None:
-        for resource in children.get(parent, []):
-            marks = [mark for mark, on in (("protected", resource["options"]["protect"]),
-                                           ("retained", resource["options"]["retainOnDelete"])) if on]
-            hooks = sorted({h for names in resource["options"]["hooks"].values() for h in names})
-            if hooks:
-                marks.append("hooks: " + ", ".join(hooks))
-            suffix = f"  [{'; '.join(marks)}]" if marks else ""
-            lines.append(f"{'  ' * depth}{resource['type']}  {resource['name']}{suffix}")
-            walk(resource["urn"], depth + 1)
-
-    roots = [r["parent"] for r in plan["resources"] if r["parent"] not in {x["urn"] for x in plan["resources"]}]
-    for root in dict.fromkeys(roots):
-        walk(root, 1)
-    if plan["warnings"]:
-        lines += ["", "warnings:"] + [f"  {warning}" for warning in plan["warnings"]]
-    lines += ["", "outputs:"]
-    lines += [f"  {name}: {json.dumps(value)}" for name, value in plan["outputs"].items()]
-    policies = plan["policies"]
-    lines += ["", f"policies: {policies['ran']} ran, {len(policies['violations'])} violation(s)"]
-    for violation in policies["violations"]:
-        where = violation["urn"] or "stack"
-        lines.append(f"  [{violation['enforcement']}] {violation['policy']}: {violation['message']} ({where})")
-    lines.append(f"\nplanned offline in {seconds:.1f}s")
-    return "\n".join(lines)
