@@ -126,7 +126,7 @@ class Cluster:
     kubernetes_provider: pulumi.ProviderResource
     # The provider's kubeconfig (a secret; short-lived tokens via the cloud CLI), also used by the rollout hooks.
     kubeconfig: pulumi.Output[str]
-    # Workload labels present on node pools (DESIGN.md), by pool name.
+    # Workload labels present on node pools (docs/architecture.md), by pool name.
     node_pool_labels: Mapping[str, Mapping[str, str]]
     # True when a cluster-autoscaler must be installed in-cluster (EKS); GKE autoscales itself.
     needs_cluster_autoscaler: bool

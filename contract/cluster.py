@@ -26,7 +26,7 @@ MK2_MAINTENANCE_LABEL = "gitpod.io/maintenanceConfig"
 # keeper CronJob and `ops` all read and write it).
 REPLICAS_AFTER_MAINTENANCE = "gitpod-cell/replicas-after-maintenance"
 
-# The node labels Gitpod's components schedule on, per node pool (DESIGN.md).
+# The node labels Gitpod's components schedule on, per node pool (docs/architecture.md).
 WORKLOAD_LABELS: dict[str, dict[str, str]] = {
     "services": {
         "gitpod.io/workload_meta": "true",

@@ -1,4 +1,4 @@
-"""Running the pack without the Pulumi CLI, over the resource records of `ops plan` (DESIGN.md's plan schema).
+"""Running the pack without the Pulumi CLI, over the records of `ops plan` (docs/architecture.md's plan schema).
 
     from policies.offline import evaluate
     report = evaluate(plan["resources"], policy_config)   # {"ran": N, "violations": [...]}

@@ -1,4 +1,4 @@
-"""`python -m ops plan`: the offline plan of one cell (DESIGN.md), with the policy pack run over it."""
+"""`python -m ops plan`: the offline plan of one cell (docs/architecture.md), with the policy pack run over it."""
 
 from __future__ import annotations
 
@@ -62,7 +62,7 @@ def load_policy_config(path: Path) -> dict[str, Any]:
 
 
 def build_plan(stack: StackFile, policy_config: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Validate the config, run the program under mocks, run the policy pack: the DESIGN.md document."""
+    """Validate the config, run the program under mocks, run the policy pack: the docs/architecture.md document."""
     from components.config import CellConfig, CellConfigError
 
     try:

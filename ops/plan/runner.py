@@ -20,7 +20,7 @@ PROJECT = "gitpod-cell"
 
 @dataclass(frozen=True)
 class PlanDocument:
-    """The offline plan (DESIGN.md): JSON-ready, secrets redacted."""
+    """The offline plan (docs/architecture.md): JSON-ready, secrets redacted."""
 
     document: dict[str, Any]
 

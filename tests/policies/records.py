@@ -1,4 +1,4 @@
-"""Plan records (DESIGN.md's offline-plan schema) for policy tests, built small and explicit."""
+"""Plan records (docs/architecture.md's offline-plan schema) for policy tests, built small and explicit."""
 
 from __future__ import annotations
 

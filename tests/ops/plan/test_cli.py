@@ -1,4 +1,4 @@
-"""`python -m ops plan`: the DESIGN.md document, the exit codes, and every shipped stack passing the policy pack.
+"""`python -m ops plan`: the plan document (docs/architecture.md), the exit codes, every shipped stack passing the pack.
 
 The command runs in-process (tests/ops/plan/conftest.py runs the program once per stack); the entry point itself,
 `python -m ops` in a new interpreter, is run where a plan fails before the program runs (bad input)."""
