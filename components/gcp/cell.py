@@ -7,6 +7,7 @@ from pulumi_gcp import artifactregistry, organizations, projects
 from pulumi_gcp.provider import Provider
 
 from components.config import CellConfig
+from components.exports import export_dnssec
 from components.gcp.binary_authorization import BinaryAuthorizationArgs, BinaryAuthorizationPolicy, image_patterns
 from components.gcp.cluster import ClusterArgs, GkeCluster
 from components.gcp.database import MYSQL_PORT, CloudSqlDatabase, DatabaseArgs
@@ -219,6 +220,7 @@ class GcpCell(pulumi.ComponentResource):
             DnsArgs(prefix, config.domain, gcp.existing_zone_name, config.protect, labels, provider),
             pulumi.ResourceOptions(parent=self),
         )
+        export_dnssec(zone.ds_record)
 
         scope = IdentityScope(prefix, project, region, provider, gke.workload_pool)
         dns_roles = DnsRoles(prefix, scope, pulumi.ResourceOptions(parent=self))

@@ -25,6 +25,8 @@ class CloudDnsZone(pulumi.ComponentResource):
     # The managed zone's name (Cloud DNS addresses zones by name; IAM on the zone uses it too).
     zone_name: pulumi.Output[str]
     name_servers: pulumi.Output[list[str]]
+    # The DS record the parent zone must publish (None for an adopted zone, whose signing is its owner's).
+    ds_record: pulumi.Output[str] | None
 
     def __init__(self, name: str, args: DnsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("gitpod-cell:gcp:CloudDnsZone", name, None, opts)
@@ -36,6 +38,7 @@ class CloudDnsZone(pulumi.ComponentResource):
             )
             self.zone_name = existing.name
             self.name_servers = existing.name_servers
+            self.ds_record = None
         else:
             zone = dns.ManagedZone(
                 name,
@@ -51,4 +54,9 @@ class CloudDnsZone(pulumi.ComponentResource):
             )
             self.zone_name = zone.name
             self.name_servers = zone.name_servers
-        self.register_outputs({"zone_name": self.zone_name, "name_servers": self.name_servers})
+            # Cloud DNS makes the key-signing key when DNSSEC is turned on; its DS record is read back.
+            keys = dns.get_keys_output(managed_zone=zone.name,
+                                       opts=pulumi.InvokeOutputOptions(parent=self, provider=args.provider))
+            self.ds_record = keys.key_signing_keys.apply(lambda ksks: ksks[0].ds_record if ksks else "")
+        self.register_outputs({"zone_name": self.zone_name, "name_servers": self.name_servers,
+                               "ds_record": self.ds_record})

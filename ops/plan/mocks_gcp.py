@@ -185,7 +185,18 @@ def _gcs_get_bucket(args: dict[str, Any], region: str) -> dict[str, Any]:
             "location": "EU", "project": GCP_PROJECT}
 
 
+def _gcp_get_keys(args: dict[str, Any], region: str) -> dict[str, Any]:
+    """Cloud DNS's keys of a DNSSEC-signed zone: one key-signing key with a stand-in DS record."""
+    zone = str(args.get("managedZone", "zone"))
+    ds = f"{int(_digest(zone, length=4), 16)} 8 2 {_digest(zone, 'ksk', length=64).upper()}"
+    return {"managedZone": zone, "id": zone, "keySigningKeys": [
+        {"algorithm": "rsasha256", "dsRecord": ds, "isActive": True, "keyLength": 2048, "keyTag": 0,
+         "digests": [], "creationTime": "", "description": "", "id": "1", "publicKey": ""}],
+        "zoneSigningKeys": []}
+
+
 GCP_CALLS: dict[str, CallAnswer] = {
+    "gcp:dns/getKeys:getKeys": _gcp_get_keys,
     "gcp:organizations/getProject:getProject": _gcp_get_project,
     "gcp:dns/getManagedZone:getManagedZone": _gcp_get_managed_zone,
     "gcp:storage/getBucket:getBucket": _gcs_get_bucket,

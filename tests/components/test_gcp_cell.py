@@ -528,3 +528,11 @@ def test_platform_cluster_ready_is_the_node_pools(stack_variant, tmp_path) -> No
     pools = {r["urn"] for r in resources if r["type"] == "gcp:container/nodePool:NodePool"}
     assert len(pools) == 3
     assert set(outputs["ready"]) == pools
+
+
+def test_the_signed_zones_ds_record_is_an_output(registered: Registered) -> None:
+    record = registered("prod-gcp").document["outputs"]["dnsDsRecord"]
+    key_tag, algorithm, digest_type, digest = record.split()
+    assert (algorithm, digest_type) == ("8", "2")
+    assert key_tag.isdigit()
+    assert len(digest) == 64
