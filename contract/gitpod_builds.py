@@ -9,7 +9,7 @@ new row here, a new schema file, and the tests that compare the two.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 # How maintenance pauses workspace starts and stops on a build (see contract.cluster and ops' maintenance):
@@ -60,49 +60,38 @@ class GitpodBuild:
         return self.installer_image.rsplit(":", 1)[1]
 
 
+# The 2022.11 self-hosted releases: what both load and do, read at 2022.11.3 (config.go:
+# objectStorage.s3.credentials `validate:"required"`; common/storage.go: minio-go with AccessKeyIdFile /
+# SecretAccessKeyFile from the mounted secret, an endpoint and single-bucket mode; no ws-manager-mk2, which first
+# appeared in gitpod commit 25220bb3 (2023-03), and ws-manager (mk1) has no maintenance mode). release-2022.11.2
+# loads the same installer config schema (tests/data/installer-schema).
+_RELEASE_2022_11 = GitpodBuild(
+    version="release-2022.11.3",
+    installer_image="eu.gcr.io/gitpod-core-dev/build/installer:release-2022.11.3",
+    source_revision="2022.11.3",
+    source_commit="9ae8bfde2182c87b9a652f432c8061dce6994678",
+    released="2023-06-05",
+    storage_access="s3-static-key",
+    maintenance="scale-ws-manager",
+    workspace_manager="ws-manager",
+    storage_service_accounts=("content-service", "ws-daemon", "ws-manager"),
+    registry_push_service_account="image-builder-mk3",
+    registry_pull_service_account="registry-facade",
+    containerd_socket_key="containerdSocket",
+    containerd_socket="/run/containerd/containerd.sock",
+    aws_sdk_knows_pod_identity=False,
+    note="the last official self-hosted release; object storage needs a static key",
+)
+
 SUPPORTED_BUILDS: dict[str, GitpodBuild] = {
     build.version: build
     for build in (
-        GitpodBuild(
-            version="release-2022.11.2.16",
-            installer_image="eu.gcr.io/gitpod-core-dev/build/installer:release-2022.11.2.16",
-            # The tag's KOTS manifests (install/kots/manifests/gitpod-installer-job.yaml) run this installer image.
-            source_revision="release-2022.11.2",
-            source_commit="72e822c8dbc247382ff1e02032dec2231fe89698",
-            released="2023-03-01",
-            # The same installer config schema as 2022.11.3 (tests/data/installer-schema), the same storage and
-            # workspace manager: the release before it, so a cell can be upgraded from one to the other.
-            storage_access="s3-static-key",
-            maintenance="scale-ws-manager",
-            workspace_manager="ws-manager",
-            storage_service_accounts=("content-service", "ws-daemon", "ws-manager"),
-            registry_push_service_account="image-builder-mk3",
-            registry_pull_service_account="registry-facade",
-            containerd_socket_key="containerdSocket",
-            containerd_socket="/run/containerd/containerd.sock",
-            aws_sdk_knows_pod_identity=False,
-            note="the self-hosted release before 2022.11.3 (an upgrade path to it)",
-        ),
-        GitpodBuild(
-            version="release-2022.11.3",
-            installer_image="eu.gcr.io/gitpod-core-dev/build/installer:release-2022.11.3",
-            source_revision="2022.11.3",
-            source_commit="9ae8bfde2182c87b9a652f432c8061dce6994678",
-            released="2023-06-05",
-            # config.go: objectStorage.s3.credentials `validate:"required"`; common/storage.go: minio-go with
-            # AccessKeyIdFile/SecretAccessKeyFile from the mounted secret, endpoint and single-bucket mode.
-            storage_access="s3-static-key",
-            # No ws-manager-mk2 (first in gitpod commit 25220bb3, 2023-03); ws-manager (mk1) has no maintenance mode.
-            maintenance="scale-ws-manager",
-            workspace_manager="ws-manager",
-            storage_service_accounts=("content-service", "ws-daemon", "ws-manager"),
-            registry_push_service_account="image-builder-mk3",
-            registry_pull_service_account="registry-facade",
-            containerd_socket_key="containerdSocket",
-            containerd_socket="/run/containerd/containerd.sock",
-            aws_sdk_knows_pod_identity=False,
-            note="the last official self-hosted release; object storage needs a static key",
-        ),
+        # The tag's KOTS manifests (install/kots/manifests/gitpod-installer-job.yaml) run this installer image.
+        replace(_RELEASE_2022_11, version="release-2022.11.2.16",
+                installer_image="eu.gcr.io/gitpod-core-dev/build/installer:release-2022.11.2.16",
+                source_revision="release-2022.11.2", source_commit="72e822c8dbc247382ff1e02032dec2231fe89698",
+                released="2023-03-01", note="the self-hosted release before 2022.11.3 (an upgrade path to it)"),
+        _RELEASE_2022_11,
         GitpodBuild(
             version="main-gha.13463",
             installer_image="eu.gcr.io/gitpod-core-dev/build/installer:main-gha.13463",
