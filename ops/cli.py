@@ -72,13 +72,25 @@ def _add_exit_codes(parser: argparse.ArgumentParser) -> None:
                 _add_exit_codes(child)
 
 
+def _missing_module(error: ModuleNotFoundError) -> int:
+    """`python -m ops` run outside the project's virtualenv: say which interpreter to use."""
+    if os.environ.get(DEBUG_ENV):
+        raise error
+    print(f"error: module {error.name!r} is missing: run ops with the project's virtualenv, `make venv` then "
+          "`.venv/bin/python -m ops ...`", file=sys.stderr)
+    return EXIT_BAD_INPUT
+
+
 def _one_line(text: str) -> str:
     return "; ".join(part.strip() for part in str(text).splitlines() if part.strip())
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)  # usage errors: argparse prints usage and exits 2
+    try:
+        parser = build_parser()
+    except ModuleNotFoundError as error:
+        return _missing_module(error)
+    args = parser.parse_args(argv)  # usage errors: one line (OpsArgumentParser.error), exit 2
     try:
         return int(args.handler(args) or 0)
     except OpsError as error:
@@ -93,11 +105,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except ModuleNotFoundError as error:
-        if os.environ.get(DEBUG_ENV):
-            raise
-        print(f"error: module {error.name!r} is missing: run ops with the project's virtualenv, `make venv` then "
-              "`.venv/bin/python -m ops ...`", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return _missing_module(error)
     except Exception as error:
         if os.environ.get(DEBUG_ENV):
             raise

@@ -90,7 +90,9 @@ def stack_name_problem(name: str | None, flag: str = "--stack") -> str | None:
     return None
 
 
-def load_stack(name: str, stacks_dir: Path = STACKS_DIR, flag: str = "--stack") -> StackFile:
+def load_stack(name: str, stacks_dir: Path | None = None, flag: str = "--stack") -> StackFile:
+    """stacks/Pulumi.NAME.yaml (`stacks_dir`: default STACKS_DIR as it is at the call)."""
+    stacks_dir = stacks_dir if stacks_dir is not None else STACKS_DIR
     problem = stack_name_problem(name, flag)
     if problem:
         raise OpsError(problem, EXIT_BAD_INPUT)

@@ -23,7 +23,7 @@ from typing import Any
 
 from ops.common.stackfile import REPO_ROOT, STACKS_DIR, load_stack, shipped_stacks, stack_path
 from ops.common.timestamps import utc_now
-from ops.errors import EXIT_BAD_INPUT, EXIT_FAILED, OpsError
+from ops.errors import EXIT_BAD_INPUT, EXIT_CANNOT_CHECK, EXIT_FAILED, OpsError
 from ops.rollout.fleet import DEFAULT_FLEET_PATH, Fleet, load_fleet
 from ops.rollout.fleet_status import DEFAULT_MAX_AGE_DAYS, collect_update_ages, format_update_ages
 from ops.rollout.staged import (
@@ -306,7 +306,8 @@ def make_automation_driver(kubeconfig: Path | None = None, kube_context: str | N
     from ops.rollout.pulumi_automation import AutomationDriver
 
     if shutil.which("pulumi") is None:
-        raise OpsError("the Pulumi CLI is not on PATH: install it and log in to the backend (pulumi login)")
+        raise OpsError("the Pulumi CLI is not on PATH: install it and log in to the backend (pulumi login)",
+                       EXIT_CANNOT_CHECK)
     return AutomationDriver(
         organization=os.environ.get("PULUMI_ORG") or None,
         on_output=lambda stack, line: locked_print(f"[{stack}] {line}"),
