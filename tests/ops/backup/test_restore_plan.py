@@ -21,7 +21,8 @@ from tests.ops.support.stores import s3_config_store
 from tests.ops.support.values import AWS_REGION, START, create_rds_instance
 
 # A value encrypted for the old stack (`secure:`) cannot be copied: the plan says to set it again.
-OLD_STACK = stack_text("prod", {"gitpod-cell:database": {"backupRetentionDays": 14}, "aws:profile": {"secure": "v1:abc"}})
+OLD_STACK = stack_text("prod", {"gitpod-cell:database": {"backupRetentionDays": 14},
+                                "aws:profile": {"secure": "v1:abc"}})
 ACCOUNT = "123456789012"  # moto's
 PRIMARY_BUCKET = f"gitpod-prod-{ACCOUNT}-eu-west-1"
 REPLICA_BUCKET = f"gitpod-prod-{ACCOUNT}-eu-central-1"

@@ -11,7 +11,6 @@ import io
 import shutil
 import socket
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,7 +64,7 @@ def assert_well_behaved(run: Run) -> None:
 
 
 @pytest.fixture
-def offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A copy of stacks/ as the stacks directory, and an environment in which no cloud is reachable."""
     stacks = tmp_path / "stacks"
     shutil.copytree(stackfile.STACKS_DIR, stacks)
@@ -79,4 +78,4 @@ def offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.setenv("PATH", "/usr/bin:/bin")
     monkeypatch.delenv("GITPOD_DB_PASSWORD", raising=False)
     monkeypatch.chdir(tmp_path)
-    yield stacks
+    return stacks

@@ -239,7 +239,7 @@ def test_a_timed_out_command_is_could_not_check():
     from ops.errors import EXIT_CANNOT_CHECK, OpsError
 
     started = time.monotonic()
-    with pytest.raises(OpsError, match="no answer within 0.2 s") as raised:
+    with pytest.raises(OpsError, match=r"no answer within 0\.2 s") as raised:
         run_within(0.2, lambda: time.sleep(5), "probe")
     assert raised.value.exit_code == EXIT_CANNOT_CHECK
     assert time.monotonic() - started < 1
