@@ -109,11 +109,11 @@ def config_command(args: argparse.Namespace) -> int:
     from ops.clouds import cell_clients
     from ops.cluster.kube import KubeClient, KubeConfigError, KubeError
     from ops.common.failures import LOGIN_HINTS
-    from ops.common.files import require_file
+    from ops.common.files import read_text
     from ops.common.timestamps import utc_now
 
     if args.kubeconfig is not None:
-        require_file(Path(args.kubeconfig), "--kubeconfig")
+        read_text(Path(args.kubeconfig), "--kubeconfig")
     target = target_from_args(args, clouds=SUPPORTED_CLOUDS)
     try:
         kube = KubeClient.from_environment(args.kubeconfig, args.context)

@@ -119,13 +119,13 @@ def preflight_command(args: argparse.Namespace) -> int:
 
 def _check_database_arguments(args: argparse.Namespace, need_password: bool = True) -> str:
     """The flags preflight and drill read locally, checked before any stack file or cloud; the password."""
-    from ops.common.files import require_file
+    from ops.common.files import read_text
 
     if getattr(args, "ca_file", None) is not None:
-        require_file(args.ca_file, "--ca-file", hint="RDS's bundle: https://truststore.pki.rds.amazonaws.com/global/"
+        read_text(args.ca_file, "--ca-file", hint="RDS's bundle: https://truststore.pki.rds.amazonaws.com/global/"
                                                      "global-bundle.pem; on GCP leave it out to use the instance's CA")
     if getattr(args, "kubeconfig", None) is not None:
-        require_file(Path(args.kubeconfig), "--kubeconfig")
+        read_text(Path(args.kubeconfig), "--kubeconfig")
     port = getattr(args, "db_port", None)
     if port is not None and not 1 <= port <= 65535:
         raise OpsError(f"--db-port {port}: accepted 1-65535", EXIT_BAD_INPUT)

@@ -75,14 +75,14 @@ def _check_inputs(args: argparse.Namespace) -> None:
     """Everything local, before the cluster is asked anything: the stack (validated as `ops plan` does), the
     kubeconfig file, and for `enter` the lease."""
     from ops.common.cell_config import load_cell
-    from ops.common.files import require_file
+    from ops.common.files import read_text
 
     _stack, config = load_cell(args.stack)
     args.cell_config = config
     if args.kubeconfig is not None:
         from pathlib import Path
 
-        require_file(Path(args.kubeconfig), "--kubeconfig")
+        read_text(Path(args.kubeconfig), "--kubeconfig")
     for flag in ("namespace", "maintenance_namespace"):
         value = getattr(args, flag)
         if value is not None and not _DNS_LABEL.match(value):

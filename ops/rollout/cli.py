@@ -245,9 +245,9 @@ def fleet_health_command(args: argparse.Namespace) -> int:
         raise OpsError(f"not in {fleet.source}: {', '.join(unknown)}", EXIT_BAD_INPUT)
     overrides: dict[str, Any] = {}
     if args.kubeconfig is not None:
-        from ops.common.files import require_file
+        from ops.common.files import read_text
 
-        require_file(args.kubeconfig, "--kubeconfig")
+        read_text(args.kubeconfig, "--kubeconfig")
     if args.kubeconfig is not None or args.context is not None:
         if len(stacks) != 1:
             raise OpsError("--kubeconfig/--context name one cluster: pass exactly one --stack", EXIT_BAD_INPUT)
