@@ -28,7 +28,8 @@ class Section(BaseModel):
     """A stack-config object: camelCase keys, unknown keys refused, immutable once validated."""
 
     model_config = ConfigDict(
-        extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True, str_strip_whitespace=True
+        extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True, str_strip_whitespace=True,
+        strict=True,
     )
 
 

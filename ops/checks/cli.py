@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import signal
 import threading
 from collections.abc import Callable, Iterator
@@ -36,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 from ops.clouds import SUPPORTED_CLOUDS
 from ops.common.arguments import add_target_arguments, target_from_args
-from ops.errors import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED, OpsError
+from ops.errors import EXIT_BAD_INPUT, EXIT_CANNOT_CHECK, EXIT_FAILED, EXIT_INTERRUPTED, OpsError
 
 if TYPE_CHECKING:
     from ops.checks.mysql import ServerIdentity
@@ -67,7 +68,9 @@ def register_preflight(subparsers: Any) -> None:
                         help="default: the RDS instance's endpoint address, or the Cloud SQL instance's private IP")
     parser.add_argument("--db-port", type=int, default=None, help="default: the RDS instance's port, or 3306")
     parser.add_argument("--db-user", default="gitpod", help="default gitpod")
-    parser.add_argument("--database", default="gitpod", help="default gitpod")
+    parser.add_argument("--database", default="gitpod",
+                        help="the database Gitpod uses, checked for utf8mb4 and reachable as --db-user (default "
+                             "gitpod)")
     parser.add_argument("--db-password-env", default=DEFAULT_PASSWORD_ENV,
                         help=f"environment variable holding the password (default {DEFAULT_PASSWORD_ENV})")
     parser.add_argument("--ca-file", type=Path, default=None,
@@ -85,12 +88,10 @@ def preflight_command(args: argparse.Namespace) -> int:
     from ops.clouds import cell_clients
     from ops.clouds.base import DatabaseAddressError
     from ops.cluster.kube import KubeClient, KubeConfigError
+    from ops.common.failures import LOGIN_HINTS
 
+    password = _check_database_arguments(args)
     target = target_from_args(args, clouds=SUPPORTED_CLOUDS)
-    password = os.environ.get(args.db_password_env)
-    if not password:
-        raise OpsError(f"set {args.db_password_env} to the database password (or pass --db-password-env)",
-                       EXIT_BAD_INPUT)
     cell = cell_clients(target, profile=args.aws_profile)
     try:
         address = cell.database_address(args.db_host, args.db_port, need_ca=args.ca_file is None)
@@ -99,7 +100,7 @@ def preflight_command(args: argparse.Namespace) -> int:
     try:
         kube = KubeClient.from_environment(args.kubeconfig, args.context)
     except KubeConfigError as error:
-        raise OpsError(f"kubeconfig: {error}", EXIT_BAD_INPUT) from error
+        raise OpsError(f"kubeconfig: {error} ({LOGIN_HINTS['kubernetes']})", EXIT_CANNOT_CHECK) from error
     quiet = args.json
     endpoint = DatabaseEndpoint(address.host, address.port, args.db_user, password, args.database,
                                 ca_pem=None if args.ca_file else address.ca_pem, ca_file=args.ca_file,
@@ -116,6 +117,33 @@ def preflight_command(args: argparse.Namespace) -> int:
     return 0 if report.passed else EXIT_FAILED
 
 
+def _check_database_arguments(args: argparse.Namespace, need_password: bool = True) -> str:
+    """The flags preflight and drill read locally, checked before any stack file or cloud; the password."""
+    from ops.common.files import read_text
+
+    if getattr(args, "ca_file", None) is not None:
+        read_text(args.ca_file, "--ca-file", hint="RDS's bundle: https://truststore.pki.rds.amazonaws.com/global/"
+                                                     "global-bundle.pem; on GCP leave it out to use the instance's CA")
+    if getattr(args, "kubeconfig", None) is not None:
+        read_text(Path(args.kubeconfig), "--kubeconfig")
+    port = getattr(args, "db_port", None)
+    if port is not None and not 1 <= port <= 65535:
+        raise OpsError(f"--db-port {port}: accepted 1-65535", EXIT_BAD_INPUT)
+    for flag, value in (("--db-user", args.db_user), ("--database", args.database)):
+        if not value or not value.strip() or len(value) > 64:
+            raise OpsError(f"{flag} {value!r}: a MySQL name of 1-64 characters", EXIT_BAD_INPUT)
+    if not need_password:
+        return ""
+    if not args.db_password_env or "=" in args.db_password_env or "\0" in args.db_password_env:
+        raise OpsError(f"--db-password-env {args.db_password_env!r}: the NAME of an environment variable",
+                       EXIT_BAD_INPUT)
+    password = os.environ.get(args.db_password_env)
+    if not password:
+        raise OpsError(f"set {args.db_password_env} to the database password (or pass --db-password-env NAME)",
+                       EXIT_BAD_INPUT)
+    return password
+
+
 # -- drill -----------------------------------------------------------------------------------------------------------
 
 
@@ -130,7 +158,9 @@ def register_drill(subparsers: Any) -> None:
     parser.add_argument("--tolerance-rows", type=int, default=10,
                         help="rows a restored table may lack in any case (default 10)")
     parser.add_argument("--db-user", default="gitpod", help="database user (default gitpod, the master user)")
-    parser.add_argument("--database", default="gitpod", help="database name (default gitpod)")
+    parser.add_argument("--database", default="gitpod",
+                        help="the database whose tables are counted in the source and the restored copy (default "
+                             "gitpod, Gitpod's own)")
     parser.add_argument("--db-password-env", default=DEFAULT_PASSWORD_ENV,
                         help=f"environment variable holding the password (default {DEFAULT_PASSWORD_ENV})")
     parser.add_argument("--ca-file", type=Path, default=None, help="CA bundle for TLS to the database")
@@ -138,9 +168,11 @@ def register_drill(subparsers: Any) -> None:
                         help="default: the source's class (RDS only: a Cloud SQL clone takes the source's tier)")
     parser.add_argument("--cleanup", action="store_true",
                         help="instead of a drill: delete this stack's leftover scratch instances "
-                             "(<prefix>-drill-<time>) older than --older-than-hours")
-    parser.add_argument("--older-than-hours", type=float, default=None,
-                        help="with --cleanup: minimum age of a scratch instance to delete (default 6)")
+                             "(gitpod-<stack>-drill-<time>, left by a drill that was killed) older than "
+                             "--older-than-hours; reads no database, needs no password; exit 1 if any is left")
+    parser.add_argument("--older-than-hours", type=float, default=None, metavar="HOURS",
+                        help="with --cleanup only: minimum age of a scratch instance to delete, 0-8760 (default 6, "
+                             "so a drill running now is never touched)")
     parser.add_argument("--wait-delay-seconds", type=float, default=30, help=argparse.SUPPRESS)
     parser.add_argument("--delete-timeout-seconds", type=float, default=None, help=argparse.SUPPRESS)
     parser.set_defaults(handler=drill_command, make_connectors=database_connectors)
@@ -209,12 +241,26 @@ def drill_command(args: argparse.Namespace) -> int:
     from ops.clouds.base import DatabaseAddressError
     from ops.common.timestamps import parse_rfc3339, utc_now
 
-    target = target_from_args(args, clouds=SUPPORTED_CLOUDS)
     try:
         restore_time = None if args.time == "latest" else parse_rfc3339(args.time)
+    except ValueError as error:
+        raise OpsError(f"--time: {error}, or 'latest'", EXIT_BAD_INPUT) from None
+    try:
         tolerance = RowCountTolerance(args.tolerance_fraction, args.tolerance_rows)
     except ValueError as error:
-        raise OpsError(str(error), EXIT_BAD_INPUT) from error
+        raise OpsError(f"--tolerance-fraction/--tolerance-rows: {error}", EXIT_BAD_INPUT) from None
+    if args.older_than_hours is not None and not args.cleanup:
+        raise OpsError("--older-than-hours goes with --cleanup", EXIT_BAD_INPUT)
+    if args.older_than_hours is not None and not 0 <= args.older_than_hours <= 24 * 365:
+        raise OpsError(f"--older-than-hours {args.older_than_hours:g}: accepted 0-8760", EXIT_BAD_INPUT)
+    if args.scratch_instance_class is not None and not re.match(r"^[a-z0-9][a-z0-9.-]{1,62}$",
+                                                                args.scratch_instance_class):
+        raise OpsError(f"--scratch-instance-class {args.scratch_instance_class!r}: not an instance class such as "
+                       "db.r6g.large", EXIT_BAD_INPUT)
+    # The cleanup deletes instances and reads no database: it needs no password (nor do connectors a caller
+    # injected, such as the tests' to local servers).
+    _check_database_arguments(args, need_password=not args.cleanup and args.make_connectors is database_connectors)
+    target = target_from_args(args, clouds=SUPPORTED_CLOUDS)
     clients = cell_clients(target, profile=args.aws_profile)
     settings = DrillSettings(
         stack=target.stack, db_instance_id=target.db_instance_id, bucket=target.bucket, database=args.database,
@@ -225,8 +271,6 @@ def drill_command(args: argparse.Namespace) -> int:
         clients.check_drill_settings(settings)
     except ValueError as error:
         raise OpsError(str(error), EXIT_BAD_INPUT) from error
-    if args.older_than_hours is not None and not args.cleanup:
-        raise OpsError("--older-than-hours goes with --cleanup", EXIT_BAD_INPUT)
     if args.cleanup:
         return cleanup_command(args, target, clients)
     try:

@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 from typing import Any
 
-from contract.rollout import MAX_LEASE_MINUTES
-from ops.errors import EXIT_BAD_INPUT, OpsError
+from contract.rollout import MAX_FORCED_LEASE_MINUTES, MAX_LEASE_MINUTES, MIN_OPERATOR_LEASE_MINUTES
+from ops.errors import EXIT_BAD_INPUT, EXIT_CANNOT_CHECK, OpsError
 
-GITPOD_CONFIG_KEY = "gitpod-cell:gitpod"
-LEASE_FIELD = "maintenanceLeaseMinutes"
-NAMESPACE_FIELD = "namespace"
+_DNS_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 # The longest lease an operator gets without saying --force-long-lease (the stack config's own maximum).
 MAX_CLI_LEASE_MINUTES = MAX_LEASE_MINUTES
 
@@ -43,12 +42,14 @@ def register(subparsers: Any) -> None:
         if action == "enter":
             action_parser.add_argument(
                 "--lease-minutes", type=int, default=None,
-                help="lease length; default: the stack's gitpod.maintenanceLeaseMinutes, else 60; at most "
-                     f"{MAX_CLI_LEASE_MINUTES} unless --force-long-lease",
+                help="lease length; default: the stack's gitpod.maintenanceLeaseMinutes, else 60; "
+                     f"{MIN_OPERATOR_LEASE_MINUTES}-{MAX_CLI_LEASE_MINUTES}, or up to {MAX_FORCED_LEASE_MINUTES} "
+                     "with --force-long-lease",
             )
             action_parser.add_argument(
                 "--force-long-lease", action="store_true",
-                help=f"allow a lease longer than {MAX_CLI_LEASE_MINUTES} minutes (up to 24 hours)",
+                help=f"allow a lease longer than {MAX_CLI_LEASE_MINUTES} minutes (up to {MAX_FORCED_LEASE_MINUTES}: "
+                     "24 hours)",
             )
         action_parser.set_defaults(handler=handler)
 
@@ -70,25 +71,56 @@ def _add_common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the resulting status as JSON")
 
 
+def _check_inputs(args: argparse.Namespace) -> None:
+    """Everything local, before the cluster is asked anything: the stack (validated as `ops plan` does), the
+    kubeconfig file, and for `enter` the lease."""
+    from ops.common.cell_config import load_cell
+    from ops.common.files import read_text
+
+    _stack, config = load_cell(args.stack)
+    args.cell_config = config
+    if args.kubeconfig is not None:
+        from pathlib import Path
+
+        read_text(Path(args.kubeconfig), "--kubeconfig")
+    for flag in ("namespace", "maintenance_namespace"):
+        value = getattr(args, flag)
+        if value is not None and not _DNS_LABEL.match(value):
+            raise OpsError(f"--{flag.replace('_', '-')} {value!r}: not a Kubernetes namespace name (lowercase "
+                           "letters, digits and '-', at most 63)", EXIT_BAD_INPUT)
+    if getattr(args, "maintenance_action", None) == "enter":
+        args.lease_minutes = _lease_minutes(args)
+
+
+def _lease_minutes(args: argparse.Namespace) -> int:
+    minutes = args.lease_minutes
+    if minutes is None:
+        return int(args.cell_config.gitpod.maintenance_lease_minutes)
+    limit = MAX_FORCED_LEASE_MINUTES if args.force_long_lease else MAX_CLI_LEASE_MINUTES
+    if MIN_OPERATOR_LEASE_MINUTES <= minutes <= limit:
+        return int(minutes)
+    if minutes > MAX_CLI_LEASE_MINUTES and not args.force_long_lease and minutes <= MAX_FORCED_LEASE_MINUTES:
+        raise OpsError(
+            f"--lease-minutes {minutes}: longer than {MAX_CLI_LEASE_MINUTES} minutes; workspaces cannot start for "
+            f"that long. Pass --force-long-lease if that is really meant (up to {MAX_FORCED_LEASE_MINUTES})",
+            EXIT_BAD_INPUT,
+        )
+    raise OpsError(f"--lease-minutes {minutes}: accepted {MIN_OPERATOR_LEASE_MINUTES}-{MAX_CLI_LEASE_MINUTES} "
+                   f"minutes, or up to {MAX_FORCED_LEASE_MINUTES} with --force-long-lease", EXIT_BAD_INPUT)
+
+
 def _status(args: argparse.Namespace) -> int:
+    _check_inputs(args)
     lease, now = _lease_for(args)
     return _report(args, _call(lambda: lease.status(now)), _workspace_manager(args, lease))
 
 
 def _enter(args: argparse.Namespace) -> int:
-    from contract.rollout import DEFAULT_LEASE_MINUTES
     from ops.cluster.maintenance import MaintenanceError
 
+    _check_inputs(args)
     lease, now = _lease_for(args)
     minutes = args.lease_minutes
-    if minutes is None:
-        minutes = _stack_gitpod_setting(args.stack, LEASE_FIELD)
-        minutes = minutes if isinstance(minutes, int) and not isinstance(minutes, bool) else DEFAULT_LEASE_MINUTES
-    if isinstance(minutes, int) and minutes > MAX_CLI_LEASE_MINUTES and not args.force_long_lease:
-        raise OpsError(
-            f"--lease-minutes {minutes}: longer than {MAX_CLI_LEASE_MINUTES} minutes; workspaces cannot start for "
-            "that long. Pass --force-long-lease if that is really meant", EXIT_BAD_INPUT,
-        )
     try:
         status = _call(lambda: lease.enter(minutes, now))
     except MaintenanceError as error:
@@ -99,6 +131,7 @@ def _enter(args: argparse.Namespace) -> int:
 
 
 def _exit(args: argparse.Namespace) -> int:
+    _check_inputs(args)
     lease, now = _lease_for(args)
     status = _call(lambda: lease.exit(now))
     manager = _workspace_manager(args, lease)
@@ -111,7 +144,7 @@ def _workspace_manager(args: argparse.Namespace, lease: Any) -> Any:
     from contract.gitpod_builds import SUPPORTED_BUILDS
     from ops.cluster.workspace_manager import WorkspaceManager
 
-    build = SUPPORTED_BUILDS.get(str(_stack_gitpod_setting(args.stack, "version")))
+    build = SUPPORTED_BUILDS.get(args.cell_config.gitpod.version)
     if build is None:
         return WorkspaceManager(lease.kube, args.gitpod_namespace, "ws-manager-mk2", "mk2-lease")
     return WorkspaceManager(lease.kube, args.gitpod_namespace, build.workspace_manager, build.maintenance)
@@ -126,14 +159,16 @@ def _lease_for(args: argparse.Namespace) -> tuple[Any, Any]:
     from ops.cluster.installation_record import CellMismatch, check_cell, read_installation_record
     from ops.cluster.kube import KubeClient, KubeConfigError
     from ops.cluster.maintenance import DEFAULT_NAMESPACE, MAINTENANCE_NAMESPACE, MaintenanceLease
+    from ops.common.failures import LOGIN_HINTS
     from ops.common.timestamps import utc_now
 
-    namespace = args.namespace or _stack_gitpod_setting(args.stack, NAMESPACE_FIELD) or DEFAULT_NAMESPACE
+    namespace = args.namespace or args.cell_config.gitpod.namespace or DEFAULT_NAMESPACE
     args.gitpod_namespace = str(namespace)
     try:
         kube = KubeClient.from_environment(args.kubeconfig, args.context)
     except KubeConfigError as error:
-        raise OpsError(f"cannot reach the cluster of stack {args.stack!r}: {error}", EXIT_BAD_INPUT) from error
+        raise OpsError(f"cannot reach the cluster of stack {args.stack!r}: {error} ({LOGIN_HINTS['kubernetes']})",
+                       EXIT_CANNOT_CHECK) from error
     record = _call(lambda: read_installation_record(kube, str(namespace)))
     try:
         check_cell(record, args.stack)
@@ -143,12 +178,16 @@ def _lease_for(args: argparse.Namespace) -> tuple[Any, Any]:
 
 
 def _call(action: Any) -> Any:
-    from ops.cluster.kube import KubeConfigError, KubeError
+    from ops.cluster.kube import KubeConfigError, KubeError, KubeUnavailable
+    from ops.common.failures import LOGIN_HINTS
 
     try:
         return action()
     except KubeConfigError as error:
-        raise OpsError(f"kubeconfig: {error}", EXIT_BAD_INPUT) from error
+        raise OpsError(f"kubeconfig: {error} ({LOGIN_HINTS['kubernetes']})", EXIT_CANNOT_CHECK) from error
+    except KubeUnavailable as error:
+        raise OpsError(f"Kubernetes API: {error} (check that the cluster's API endpoint is reachable from here: VPN, "
+                       "bastion, --kubeconfig/--context)", EXIT_CANNOT_CHECK) from error
     except KubeError as error:
         hint = (" (check RBAC: configmaps get/create/patch in the Gitpod namespace and in `default`)"
                 if error.status in (401, 403) else "")
@@ -165,17 +204,3 @@ def _report(args: argparse.Namespace, status: Any, manager: Any) -> int:
     else:
         print(status.describe() + _call(manager.describe))
     return 0
-
-
-def _stack_gitpod_setting(stack: str, field: str) -> Any:
-    """A field of `gitpod-cell:gitpod` from the stack file; the stack must exist, the field need not."""
-    from ops.common import stackfile
-
-    config = stackfile.load_stack(stack, stackfile.STACKS_DIR).config
-    gitpod = config.get(GITPOD_CONFIG_KEY)
-    if isinstance(gitpod, str):
-        try:
-            gitpod = json.loads(gitpod)
-        except ValueError:
-            return None
-    return gitpod.get(field) if isinstance(gitpod, dict) else None

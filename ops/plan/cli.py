@@ -34,8 +34,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
-    stack = load_stack(args.stack) if args.stack else load_stack_file(args.stack_file)
+    # Every local input first: a bad policy config is refused before the program runs.
     policy_config = load_policy_config(args.policy_pack_config) if args.policy_pack_config else None
+    stack = load_stack(args.stack) if args.stack is not None else load_stack_file(args.stack_file)
     started = time.monotonic()
     plan = build_plan(stack, policy_config)
     if args.json:
@@ -51,24 +52,31 @@ def handle(args: argparse.Namespace) -> int:
 
 
 def load_policy_config(path: Path) -> dict[str, Any]:
+    from ops.common.files import read_text
+
+    text = read_text(path, "--policy-pack-config")
     try:
-        document = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as error:
-        raise OpsError(f"--policy-pack-config {path}: {error}", EXIT_BAD_INPUT) from None
+        document = json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as error:
+        raise OpsError(f"--policy-pack-config {path}: not JSON: {error}", EXIT_BAD_INPUT) from None
     if not isinstance(document, dict):
         raise OpsError(f"--policy-pack-config {path}: expected a JSON object keyed by policy name",
                        EXIT_BAD_INPUT)
+    from policies.core.config import PolicyConfigError, parse_pack_config
+    from policies.offline import ALL_RULES
+
+    try:  # checked now, so a typo costs no plan run
+        parse_pack_config(ALL_RULES, document)
+    except PolicyConfigError as error:
+        raise OpsError(f"--policy-pack-config {path}: {error}", EXIT_BAD_INPUT) from None
     return document
 
 
 def build_plan(stack: StackFile, policy_config: dict[str, Any] | None = None) -> dict[str, Any]:
     """Validate the config, run the program under mocks, run the policy pack: the docs/architecture.md document."""
-    from components.config import CellConfig, CellConfigError
+    from ops.common.cell_config import validate
 
-    try:
-        config = CellConfig.from_stack_config(stack.name, stack.config)
-    except CellConfigError as error:
-        raise OpsError(f"{stack.path}: {error}", EXIT_BAD_INPUT) from None
+    config = validate(stack)
 
     from ops.plan.runner import run_program
     from policies.core.config import PolicyConfigError

@@ -23,7 +23,7 @@ from typing import Any
 
 from ops.common.stackfile import REPO_ROOT, STACKS_DIR, load_stack, shipped_stacks, stack_path
 from ops.common.timestamps import utc_now
-from ops.errors import EXIT_BAD_INPUT, EXIT_FAILED, OpsError
+from ops.errors import EXIT_BAD_INPUT, EXIT_CANNOT_CHECK, EXIT_FAILED, OpsError
 from ops.rollout.fleet import DEFAULT_FLEET_PATH, Fleet, load_fleet
 from ops.rollout.fleet_status import DEFAULT_MAX_AGE_DAYS, collect_update_ages, format_update_ages
 from ops.rollout.staged import (
@@ -69,9 +69,12 @@ def _register_storage_key(subparsers: Any) -> None:
 
 
 def _rotate_storage_key(args: argparse.Namespace) -> int:
-    from ops.common.stackfile import stack_path
+    from ops.common.stackfile import stack_name_problem, stack_path
     from ops.rollout.storage_key import rotate
 
+    problem = stack_name_problem(args.stack)
+    if problem:
+        raise OpsError(problem, EXIT_BAD_INPUT)
     path = args.stack_file or stack_path(args.stack, args.stacks_dir)
     old, new = rotate(path, args.clock())
     print(f"{path}: gitpod.staticStorageKey.rotation {old or '(none)'} -> {new}")
@@ -95,12 +98,17 @@ def _register_rollout(subparsers: Any) -> None:
         description="Set the Gitpod version in each wave's stack files, preview with the policy pack, up, and run "
         "the health gate; one wave at a time, halting on the first failure. Commit the changed stack files.",
     )
-    parser.add_argument("--version", required=True, help="the Gitpod version to roll out, e.g. 2024.09.0")
+    parser.add_argument("--version", required=True,
+                        help=f"the Gitpod build to roll out, one of the supported builds: {_supported()}")
     parser.add_argument(
         "--installer-image", default=None, metavar="IMAGE",
-        help="installer image for every stack (default: each stack's current installer repository tagged with "
-             "--version; required when a stack pins its installer by digest)",
+        help="installer image for every stack, e.g. a mirror's, tagged with --version (default: each stack's "
+             "current installer repository tagged with --version; required when a stack pins its installer by "
+             "digest)",
     )
+    parser.add_argument("--allow-downgrade", action="store_true",
+                        help="allow a build released before a stack's current one (Gitpod's database migrations "
+                             "only go forward: restore a backup instead where you can)")
     parser.add_argument("--dry-run", action="store_true", help="print the waves and change nothing")
     parser.add_argument("--parallelism", type=int, metavar="N", help="stacks at once inside a wave (overrides fleet)")
     parser.add_argument(
@@ -137,7 +145,7 @@ def _register_fleet_health(subparsers: Any) -> None:
     target = parser.add_mutually_exclusive_group(required=True)
     target.add_argument("--stack", action="append", metavar="STACK", help="a stack to check (repeatable)")
     target.add_argument("--wave", metavar="WAVE", help="every stack of this wave")
-    parser.add_argument("--kubeconfig", type=Path, default=None, metavar="PATH",
+    parser.add_argument("--kubeconfig", type=Path, default=None, metavar="PATH",  # checked before use
                         help="kubeconfig of the cell's cluster (one --stack only); default: the stack output "
                              "'kubeconfig'")
     parser.add_argument("--context", default=None, help="kubeconfig context (with --kubeconfig)")
@@ -145,18 +153,29 @@ def _register_fleet_health(subparsers: Any) -> None:
     parser.set_defaults(handler=fleet_health_command)
 
 
+def _supported() -> str:
+    from contract.gitpod_builds import SUPPORTED_BUILDS
+
+    return ", ".join(SUPPORTED_BUILDS)
+
+
 def run_rollout_command(args: argparse.Namespace) -> int:
+    from ops.rollout.checks import check_rollout
+
+    policy_pack: Path = args.policy_pack
+    if not args.dry_run and not (policy_pack / "PulumiPolicy.yaml").is_file():
+        raise OpsError(f"--policy-pack {policy_pack}: no PulumiPolicy.yaml there", EXIT_BAD_INPUT)
     fleet = load_fleet(args.fleet, args.stacks_dir)
     plan = plan_rollout(fleet, args.version, args.parallelism,
                         current_images=configured_installer_images(fleet.stacks, args.stacks_dir),
                         installer_image=args.installer_image)
+    # Every stack validated with the new build, as its `pulumi preview` would, before anything changes.
+    for note in check_rollout(plan, args.stacks_dir, allow_downgrade=args.allow_downgrade):
+        print(f"note: {note}")
     print(describe_plan(plan, configured_gitpod_versions(fleet.stacks, args.stacks_dir)))
     if args.dry_run:
         print("dry run: nothing was changed")
         return 0
-    policy_pack: Path = args.policy_pack
-    if not (policy_pack / "PulumiPolicy.yaml").is_file():
-        raise OpsError(f"--policy-pack {policy_pack}: no PulumiPolicy.yaml there", EXIT_BAD_INPUT)
     driver: PulumiDriver = args.make_driver()
     report = run_rollout(plan, driver, policy_pack, log=locked_print,
                          snapshot=lambda stack: snapshot_stack_file(stack_path(stack, args.stacks_dir)))
@@ -225,6 +244,10 @@ def fleet_health_command(args: argparse.Namespace) -> int:
     if unknown:
         raise OpsError(f"not in {fleet.source}: {', '.join(unknown)}", EXIT_BAD_INPUT)
     overrides: dict[str, Any] = {}
+    if args.kubeconfig is not None:
+        from ops.common.files import read_text
+
+        read_text(args.kubeconfig, "--kubeconfig")
     if args.kubeconfig is not None or args.context is not None:
         if len(stacks) != 1:
             raise OpsError("--kubeconfig/--context name one cluster: pass exactly one --stack", EXIT_BAD_INPUT)
@@ -283,7 +306,8 @@ def make_automation_driver(kubeconfig: Path | None = None, kube_context: str | N
     from ops.rollout.pulumi_automation import AutomationDriver
 
     if shutil.which("pulumi") is None:
-        raise OpsError("the Pulumi CLI is not on PATH: install it and log in to the backend (pulumi login)")
+        raise OpsError("the Pulumi CLI is not on PATH: install it and log in to the backend (pulumi login)",
+                       EXIT_CANNOT_CHECK)
     return AutomationDriver(
         organization=os.environ.get("PULUMI_ORG") or None,
         on_output=lambda stack, line: locked_print(f"[{stack}] {line}"),

@@ -13,9 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, cast
 
-import yaml
-
-from ops.common.stackfile import STACKS_DIR, shipped_stacks, stack_path
+from ops.common.stackfile import STACKS_DIR, shipped_stacks, stack_name_problem, stack_path
 from ops.errors import EXIT_BAD_INPUT, OpsError
 
 DEFAULT_FLEET_PATH = STACKS_DIR / "fleet.yaml"
@@ -66,13 +64,10 @@ class Fleet:
 
 def load_fleet(path: Path = DEFAULT_FLEET_PATH, stacks_dir: Path = STACKS_DIR) -> Fleet:
     """Read and validate a fleet file; every stack it names must have a `Pulumi.<stack>.yaml` in `stacks_dir`."""
+    from ops.common.files import load_yaml_file
+
     source = str(path)
-    if not path.is_file():
-        raise OpsError(f"fleet file not found: {path}", EXIT_BAD_INPUT)
-    try:
-        document = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as error:
-        raise FleetFileError(source, "", f"not valid YAML: {error}") from error
+    document = load_yaml_file(path, "--fleet", hint="the fleet file is stacks/fleet.yaml")
     known_stacks = shipped_stacks(stacks_dir)
 
     def stack_has_file(stack: str) -> bool:
@@ -144,7 +139,7 @@ def _parse_wave(raw_wave: Any, source: str, key: str, default_parallelism: int) 
         raise FleetFileError(source, f"{key}.stacks", "must be a non-empty list of stack names")
     stacks: list[str] = []
     for stack_index, stack in enumerate(raw_stacks):
-        if not isinstance(stack, str) or not stack.strip():
+        if not isinstance(stack, str) or not stack.strip() or stack_name_problem(stack) is not None:
             raise FleetFileError(source, f"{key}.stacks[{stack_index}]", f"must be a stack name (got {stack!r})")
         if stack in stacks:
             raise FleetFileError(source, f"{key}.stacks[{stack_index}]", f"stack {stack!r} is listed twice")

@@ -8,6 +8,7 @@ import pytest
 from botocore.exceptions import NoCredentialsError
 
 from ops import cli
+from ops.errors import EXIT_CANNOT_CHECK
 
 
 def parser_whose_command_raises(error: BaseException) -> argparse.ArgumentParser:
@@ -19,15 +20,20 @@ def parser_whose_command_raises(error: BaseException) -> argparse.ArgumentParser
     return parser
 
 
-def test_missing_cloud_credentials_are_a_config_error(monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+def test_missing_cloud_credentials_could_not_be_checked(monkeypatch: pytest.MonkeyPatch, capsys) -> None:
     monkeypatch.setattr(cli, "build_parser", lambda: parser_whose_command_raises(NoCredentialsError()))
-    assert cli.main(["probe"]) == cli.EXIT_CONFIG_ERROR
+    assert cli.main(["probe"]) == EXIT_CANNOT_CHECK
     err = capsys.readouterr().err
-    assert err.startswith("error: no cloud credentials: Unable to locate credentials")
-    assert "Traceback" not in err
+    assert err == ("error: no usable AWS credentials: Unable to locate credentials (log in with `aws sso login` (or "
+                   "set AWS_PROFILE / pass --aws-profile))\n")
 
 
-def test_other_errors_are_not_swallowed(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_bug_is_one_line_and_shows_its_traceback_on_request(monkeypatch: pytest.MonkeyPatch, capsys) -> None:
     monkeypatch.setattr(cli, "build_parser", lambda: parser_whose_command_raises(ZeroDivisionError("bug")))
+    assert cli.main(["probe"]) == EXIT_CANNOT_CHECK
+    err = capsys.readouterr().err
+    assert err.startswith("error: unexpected ZeroDivisionError: bug (a bug in ops")
+    assert err.count("\n") == 1
+    monkeypatch.setenv("OPS_DEBUG", "1")
     with pytest.raises(ZeroDivisionError):
         cli.main(["probe"])

@@ -29,7 +29,22 @@ class RegionalSession:
     region: str
 
     def client(self, service: str) -> Any:
-        return self.session.client(service, region_name=self.region)
+        return self.session.client(service, region_name=self.region, config=client_config())
+
+
+# Every AWS call gives up instead of hanging: 5 s to connect, 20 s for an answer, 3 attempts in all (botocore's
+# standard retry mode backs off between them), so an unreachable endpoint costs well under a minute per call.
+CONNECT_TIMEOUT_SECONDS = 5
+READ_TIMEOUT_SECONDS = 20
+MAX_ATTEMPTS = 3
+
+
+@functools.cache
+def client_config() -> Any:
+    from botocore.config import Config
+
+    return Config(connect_timeout=CONNECT_TIMEOUT_SECONDS, read_timeout=READ_TIMEOUT_SECONDS,
+                  retries={"mode": "standard", "max_attempts": MAX_ATTEMPTS})
 
 
 def account_id(profile: str | None, region: str) -> str:

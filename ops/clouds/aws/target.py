@@ -27,8 +27,9 @@ def resolve_target(stack: str, config: Mapping[str, Any], *, account_id: Callabl
             account = account_id() if account_id is not None else _caller_account(profile, str(resolved_region))
         return account
 
+    # With --bucket the account is not needed: no replica is derived (it names no other bucket), so no STS call.
     primary_bucket = bucket or s3_bucket_name(stack, account_once(), str(resolved_region))
-    replica_bucket = s3_bucket_name(stack, account_once(), replica_region) if replica_region else None
+    replica_bucket = s3_bucket_name(stack, account_once(), replica_region) if replica_region and not bucket else None
     return CellTarget(
         stack=stack,
         cloud="aws",
@@ -36,7 +37,7 @@ def resolve_target(stack: str, config: Mapping[str, Any], *, account_id: Callabl
         replica_region=replica_region,
         db_instance_id=db_instance or db_instance_identifier(stack),
         bucket=primary_bucket,
-        replica_bucket=replica_bucket if not bucket else None,
+        replica_bucket=replica_bucket,
         gitpod_namespace=settings.gitpod_namespace,
         gitpod_version=settings.gitpod_version,
         installer_image=settings.installer_image,
@@ -50,4 +51,6 @@ def _caller_account(profile: str | None, region: str) -> str:
     try:
         return account_id(profile, region)
     except RuntimeError as error:
-        raise OpsError(f"cannot find the AWS account for the bucket name (pass --bucket): {error}") from error
+        # Exit 1 here; ops.cli reports an unreachable STS or refused credentials as "could not check" (3).
+        raise OpsError(f"cannot read the AWS account (STS GetCallerIdentity), which names the cell's buckets: "
+                       f"{error}") from error

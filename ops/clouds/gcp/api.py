@@ -16,7 +16,8 @@ from typing import Any
 CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
 SQLADMIN_URL = "https://sqladmin.googleapis.com/v1/"
 ARTIFACT_REGISTRY_URL = "https://artifactregistry.googleapis.com/v1/"
-REQUEST_TIMEOUT_SECONDS = 30.0
+# (connect, read): an unreachable Google API fails in seconds, a slow one within half a minute.
+REQUEST_TIMEOUT_SECONDS: tuple[float, float] = (5.0, 30.0)
 
 
 class GoogleApiError(Exception):
@@ -41,7 +42,8 @@ def authorized_session() -> Any:
     from google.auth.transport.requests import AuthorizedSession
 
     credentials, _project = google_credentials()
-    return AuthorizedSession(credentials)
+    # The token refresh gets the same bound (google-auth's default waits 120 s per attempt).
+    return AuthorizedSession(credentials, refresh_timeout=REQUEST_TIMEOUT_SECONDS[1])
 
 
 def access_token() -> str:
@@ -49,7 +51,12 @@ def access_token() -> str:
     from google.auth.transport.requests import Request
 
     credentials, _project = google_credentials()
-    credentials.refresh(Request())
+
+    class BoundedRequest(Request):  # google-auth waits 120 s per token request unless told otherwise
+        def __call__(self, *args: Any, timeout: float = REQUEST_TIMEOUT_SECONDS[1], **kwargs: Any) -> Any:
+            return super().__call__(*args, timeout=timeout, **kwargs)
+
+    credentials.refresh(BoundedRequest())
     return str(credentials.token)
 
 
@@ -67,7 +74,7 @@ class GoogleApi:
 
     session: Any
     base_url: str
-    timeout_seconds: float = REQUEST_TIMEOUT_SECONDS
+    timeout_seconds: float | tuple[float, float] = REQUEST_TIMEOUT_SECONDS
 
     def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
         url = self.base_url.rstrip("/") + "/" + path.lstrip("/")

@@ -10,7 +10,7 @@ from typing import Any
 
 from ops.clouds.gcp.api import GoogleApiError
 from ops.clouds.gcp.cloudsql import cloudsql_pitr_window, list_backup_runs, pitr_enabled
-from ops.clouds.gcp.gcs import REQUEST_TIMEOUT_SECONDS
+from ops.clouds.gcp.gcs import REQUEST_TIMEOUT_SECONDS, bounded_retry
 from ops.common.cell_target import CellTarget
 
 
@@ -72,7 +72,7 @@ class GcpStatusSource:
     def object_storage(self, target: CellTarget, gaps: list[str]) -> dict[str, Any]:
         from components.config import storage_location_kind
 
-        bucket = self.gcs.get_bucket(target.bucket, timeout=REQUEST_TIMEOUT_SECONDS)
+        bucket = self.gcs.get_bucket(target.bucket, timeout=REQUEST_TIMEOUT_SECONDS, retry=bounded_retry())
         location = str(bucket.location or "").upper()
         # From the location's name (EU, EUR4, EUROPE-WEST1 ...), which says it whatever an API or emulator reports as
         # locationType; a custom dual-region carries its multi-region's name, and is redundant just the same.

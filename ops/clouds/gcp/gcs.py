@@ -8,7 +8,16 @@ from typing import Any
 
 from ops.clouds.base import BadVersion, ObjectNotFound, ObjectStore, ObjectStoreError, StoredObject
 
-REQUEST_TIMEOUT_SECONDS = 60.0
+# (connect, read) per request, and retries of transient errors bounded at 30 s in all: the library's default
+# retries for 120 s, which left `backup status` silent for minutes when Google was unreachable.
+REQUEST_TIMEOUT_SECONDS = (5.0, 30.0)
+RETRY_DEADLINE_SECONDS = 30.0
+
+
+def bounded_retry() -> Any:
+    from google.cloud.storage.retry import DEFAULT_RETRY
+
+    return DEFAULT_RETRY.with_timeout(RETRY_DEADLINE_SECONDS)
 
 
 def gcs_errors() -> tuple[type[BaseException], ...]:
@@ -44,7 +53,7 @@ class GcsObjectStore(ObjectStore):
 
         blob = self.client.bucket(self.bucket).blob(key, generation=_generation(version_id))
         try:
-            return bytes(blob.download_as_bytes(timeout=REQUEST_TIMEOUT_SECONDS))
+            return bytes(blob.download_as_bytes(timeout=REQUEST_TIMEOUT_SECONDS, retry=bounded_retry()))
         except NotFound as error:
             if self._bucket_missing():
                 raise ObjectStoreError("the bucket does not exist") from error
@@ -55,7 +64,7 @@ class GcsObjectStore(ObjectStore):
     def head(self, key: str, version_id: str | None = None) -> StoredObject:
         try:
             blob = self.client.bucket(self.bucket).get_blob(key, generation=_generation(version_id),
-                                                            timeout=REQUEST_TIMEOUT_SECONDS)
+                                                            timeout=REQUEST_TIMEOUT_SECONDS, retry=bounded_retry())
         except gcs_errors() as error:
             raise ObjectStoreError(str(error)) from error
         if blob is None:
@@ -70,7 +79,8 @@ class GcsObjectStore(ObjectStore):
             # `versions` is sent as the JSON API documents it, `true`: the client would send Python's `True`, which
             # fake-gcs-server does not take for true (GCS itself takes both).
             generations = sorted(int(blob.generation) for blob in self.client.list_blobs(
-                self.bucket, prefix=key, versions="true", timeout=REQUEST_TIMEOUT_SECONDS) if blob.name == key)
+                self.bucket, prefix=key, versions="true", timeout=REQUEST_TIMEOUT_SECONDS,
+                retry=bounded_retry()) if blob.name == key)
         except NotFound as error:
             raise ObjectStoreError("the bucket does not exist") from error
         except gcs_errors() as error:
@@ -80,13 +90,13 @@ class GcsObjectStore(ObjectStore):
     def delete(self, key: str, version_id: str | None = None) -> None:
         try:
             self.client.bucket(self.bucket).blob(key, generation=_generation(version_id)).delete(
-                timeout=REQUEST_TIMEOUT_SECONDS)
+                timeout=REQUEST_TIMEOUT_SECONDS, retry=bounded_retry())
         except gcs_errors() as error:
             raise ObjectStoreError(str(error)) from error
 
     def _bucket_missing(self) -> bool:
         try:
-            return not self.client.bucket(self.bucket).exists(timeout=REQUEST_TIMEOUT_SECONDS)
+            return not self.client.bucket(self.bucket).exists(timeout=REQUEST_TIMEOUT_SECONDS, retry=bounded_retry())
         except gcs_errors():
             return False
 

@@ -16,20 +16,14 @@ from ops.cluster.installation_record import read_installation_record
 from ops.common.cell_target import CellTarget, resolve_cell_target
 from tests.ops.support.cli import run_command, use_stack_files
 from tests.ops.support.kube_double import KubeDouble
+from tests.ops.support.stacks import stack_text
 from tests.ops.support.stores import s3_config_store
 from tests.ops.support.values import AWS_REGION, START, create_rds_instance, write_kubeconfig
 
 ACCOUNT = "123456789012"
 BUCKET = f"gitpod-dev-{ACCOUNT}-{AWS_REGION}"
 REPLICA = f"gitpod-dev-{ACCOUNT}-eu-central-1"
-STACK = """\
-config:
-  aws:region: eu-west-1
-  gitpod-cell:environment: dev
-  gitpod-cell:replicaRegion: eu-central-1
-  gitpod-cell:gitpod:
-    version: 2024.11.0
-"""
+STACK = stack_text("dev")
 
 
 def target(**overrides: Any) -> CellTarget:
@@ -132,8 +126,12 @@ def stacks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_status_command_finds_the_cell_by_stack_name(protected_cell, stacks, capsys):
-    assert run(["backup", "status", "--stack", "dev", "--json"]) == 0
+    code = run(["backup", "status", "--stack", "dev", "--json"])
     document = json.loads(capsys.readouterr().out)
+    # Read in full, and two real gaps (no cross-region copies, an old config backup): exit 1, not 0.
+    assert code == 1
+    gaps = [gap for gap in document["notProtected"] if not gap.startswith(("registry:", "cluster:"))]
+    assert [gap.split(":")[0] for gap in gaps] == ["database", "installer config"]
     assert document["objectStorage"]["bucket"] == BUCKET  # gitpod-<stack>-<account>-<region>, account from STS
     assert document["database"]["instance"] == "gitpod-dev-db"
 

@@ -31,6 +31,7 @@ from ops.clouds.aws.drill import RdsDrillBackend
 from ops.clouds.aws.s3 import S3ObjectStore
 from tests.ops.support.cli import run_command
 from tests.ops.support.mariadb import PitrScenario, endpoint_for, scenario  # noqa: F401  (scenario is a fixture)
+from tests.ops.support.stacks import stack_text
 from tests.ops.support.values import START, create_rds_instance
 
 SOURCE = "gitpod-dev-db"
@@ -197,12 +198,7 @@ def test_restore_time_inside_the_window_is_used_for_rpo(cell, scenario):  # noqa
 
 # -- the command line ---------------------------------------------------------------------------------------------
 
-STACK = """\
-config:
-  aws:region: eu-west-1
-  gitpod-cell:environment: dev
-  gitpod-cell:replicaRegion: eu-central-1
-"""
+STACK = stack_text("dev")
 
 
 def run_drill_cli(argv: list[str], scenario: PitrScenario) -> int:  # noqa: F811

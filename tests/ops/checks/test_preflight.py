@@ -30,6 +30,7 @@ from ops.common import stackfile
 from tests.ops.support.cli import run_command
 from tests.ops.support.kube_double import KubeDouble
 from tests.ops.support.mariadb import ACCEPT_MARIADB, ROOT_PASSWORD, PitrScenario, endpoint_for, run_sql, scenario  # noqa: F401
+from tests.ops.support.stacks import stack_text
 from tests.ops.support.values import START, write_kubeconfig
 
 REPOSITORIES = ("gitpod-dev/base-images", "gitpod-dev/workspace-images")
@@ -236,14 +237,7 @@ def test_the_preflight_step_raises_naming_every_failed_check(healthy_cell, scena
     assert sum(line.startswith("[PASS]") for line in lines) == 13
 
 
-STACK = """\
-config:
-  aws:region: eu-west-1
-  gitpod-cell:environment: dev
-  gitpod-cell:replicaRegion: eu-central-1
-  gitpod-cell:gitpod:
-    version: 2024.11.0
-"""
+STACK = stack_text("dev")
 
 
 def run_preflight_cli(argv: list[str], requirement: ServerVersionRequirement) -> int:

@@ -90,13 +90,13 @@ def test_shipped_fleet_is_valid_staging_first_and_leaves_dev_out():
 def test_dry_run_of_the_shipped_fleet_through_python_m_ops(capsys):
     before = {path: path.read_bytes() for path in STACKS_DIR.iterdir()}
 
-    exit_code = cli.main(["rollout", "--version", "2099.01.0", "--dry-run"])
+    exit_code = cli.main(["rollout", "--version", "release-2022.11.3", "--dry-run"])
 
     assert exit_code == 0
     assert {path: path.read_bytes() for path in STACKS_DIR.iterdir()} == before
     out = capsys.readouterr().out
     assert out.index("wave 1: staging") < out.index("wave 2: prod")
-    assert "-> 2099.01.0" in out
+    assert "-> release-2022.11.3" in out
 
 
 def test_a_missing_pulumi_cli_is_an_operator_error(monkeypatch, tmp_path):

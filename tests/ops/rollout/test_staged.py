@@ -11,6 +11,7 @@ import yaml
 from ops.errors import OpsError
 from ops.rollout.fleet import load_fleet
 from ops.rollout.staged import StackStatus, format_report, plan_rollout, run_rollout
+from tests.ops.support.stacks import stack_text
 
 POLICY_PACK = Path("/policies")
 STEPS = ["set version", "preview", "up", "health"]
@@ -167,20 +168,33 @@ def test_the_report_says_what_ran_what_failed_and_what_did_not_start(fleet, fake
     assert "prod-us-2 (wave prod-us)" in not_started
 
 
+OLD_BUILD, NEW_BUILD = "release-2022.11.2.16", "release-2022.11.3"
+INSTALLER = "eu.gcr.io/gitpod-core-dev/build/installer"
+
+
+def write_valid_stacks(stacks_dir: Path, version: str = OLD_BUILD) -> None:
+    """The command validates every stack it rolls out as `ops plan` would: complete stack files at `version`."""
+    for path in stacks_dir.glob("Pulumi.*.yaml"):
+        base = "prod" if path.name.startswith("Pulumi.prod") else "staging"
+        gitpod = {"version": version, "installerImage": f"{INSTALLER}:{version}"}
+        path.write_text(stack_text(base, {"gitpod-cell:gitpod": gitpod}))
+
+
 def test_dry_run_prints_the_waves_and_touches_nothing(run_command, write_fleet, three_waves, stacks_dir, capsys):
     write_fleet(three_waves)
+    write_valid_stacks(stacks_dir)
     before = {path.name: path.read_bytes() for path in stacks_dir.iterdir()}
 
     # run_command fails the test if the command asks for a Pulumi driver.
     exit_code = run_command(
-        ["rollout", "--version", "2024.09.0", "--dry-run", "--fleet", str(stacks_dir / "fleet.yaml")]
+        ["rollout", "--version", NEW_BUILD, "--dry-run", "--fleet", str(stacks_dir / "fleet.yaml")]
     )
 
     assert exit_code == 0
     assert {path.name: path.read_bytes() for path in stacks_dir.iterdir()} == before
     out = capsys.readouterr().out
     assert out.index("wave 1: staging") < out.index("wave 2: prod-eu") < out.index("wave 3: prod-us")
-    assert "- staging: 2024.08.0 -> 2024.09.0" in out
+    assert f"- staging: {OLD_BUILD} -> {NEW_BUILD}" in out
     assert "up to 2 stack(s) at a time" in out
     assert "nothing was changed" in out
 
@@ -189,6 +203,7 @@ def test_rollout_command_runs_the_waves_and_exits_non_zero_on_failure(
     run_command, write_fleet, three_waves, stacks_dir, tmp_path, fake_driver_factory, capsys
 ):
     write_fleet(three_waves)
+    write_valid_stacks(stacks_dir)
     policy_pack = tmp_path / "policies"
     policy_pack.mkdir()
     (policy_pack / "PulumiPolicy.yaml").write_text("runtime: python\n")
@@ -202,7 +217,7 @@ def test_rollout_command_runs_the_waves_and_exits_non_zero_on_failure(
         [
             "rollout",
             "--version",
-            "2024.09.0",
+            NEW_BUILD,
             "--policy-pack",
             str(policy_pack),
             "--fleet",
@@ -224,7 +239,7 @@ def test_rollout_command_runs_the_waves_and_exits_non_zero_on_failure(
     assert "reverted" in do_not
     assert (stacks_dir / "Pulumi.prod-eu.yaml").read_text() == prod_eu_before
     staging = yaml.safe_load((stacks_dir / "Pulumi.staging.yaml").read_text())["config"]["gitpod-cell:gitpod"]
-    assert staging == {"version": "2024.09.0", "installerImage": "installer:2024.09.0"}
+    assert (staging["version"], staging["installerImage"]) == (NEW_BUILD, f"{INSTALLER}:{NEW_BUILD}")
 
 
 def test_rollout_refuses_a_missing_policy_pack_before_touching_anything(

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from ops.common.cell_target import CellTarget, resolve_cell_target
+from tests.ops.support.stacks import stack_text
 from tests.ops.support.values import GCP_PROJECT
 
 GCP_REGION = "europe-west1"
@@ -17,21 +18,9 @@ GCP_INSTANCE = "gitpod-prod-gcp-db"
 GCP_REPOSITORY = "gitpod-prod-gcp"
 GCP_CONFIG = {"gcp:project": GCP_PROJECT, "gcp:region": GCP_REGION, "gitpod-cell:cloud": "gcp",
               "gitpod-cell:environment": "prod", "gitpod-cell:replicaRegion": "europe-west4"}
-GCP_STACK_FILE = f"""\
-config:
-  gcp:project: {GCP_PROJECT}
-  gcp:region: {GCP_REGION}
-  gitpod-cell:cloud: gcp
-  gitpod-cell:environment: prod
-  gitpod-cell:replicaRegion: europe-west4
-  gitpod-cell:database:
-    crossRegionBackups: true
-  gitpod-cell:gitpod:
-    version: 2024.11.0
-    installerImage: eu.gcr.io/gitpod-core-dev/build/installer:2024.11.0
-    staticStorageKey:
-      accept: true
-"""
+GCP_STACK_FILE = stack_text("prod-gcp", {"gcp:project": GCP_PROJECT, "gcp:region": GCP_REGION,
+                                         "gitpod-cell:replicaRegion": "europe-west4",
+                                         "gitpod-cell:database": {"crossRegionBackups": True}})
 
 
 def gcp_target(stack: str = GCP_STACK, **overrides: Any) -> CellTarget:

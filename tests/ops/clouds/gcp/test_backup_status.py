@@ -83,7 +83,7 @@ def test_a_single_region_bucket_is_a_gap():
     from types import SimpleNamespace
 
     regional = SimpleNamespace(location="europe-west1", location_type="region", versioning_enabled=True)
-    source = GcpStatusSource(sqladmin=None, gcs=SimpleNamespace(get_bucket=lambda name, timeout: regional),
+    source = GcpStatusSource(sqladmin=None, gcs=SimpleNamespace(get_bucket=lambda name, timeout, retry=None: regional),
                              artifact_registry=None)
 
     gaps: list[str] = []
