@@ -141,7 +141,10 @@ class MaintenanceLease:
             existing = _readable_until(current.data.get(MAINTENANCE_CONFIG_KEY))
             if existing is not None and existing >= wanted:
                 if current.labels.get(MAINTENANCE_LABEL) != WATCHED_LABELS[MAINTENANCE_LABEL]:
-                    self._patch(current.resource_version, {}, labels=WATCHED_LABELS)
+                    try:
+                        self._patch(current.resource_version, {}, labels=WATCHED_LABELS)
+                    except KubeConflict:
+                        continue  # written in between: read it again, as for the lease itself
                 note = (f"kept the longer lease already in place until {format_rfc3339(existing)} "
                         f"(this rollout asked for {format_rfc3339(wanted)})")
                 return LeaseChange(self._status_for(existing, now), None, note)
