@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from policies.core.context import PRODUCTION_SCHEMA, environment_of
@@ -67,4 +68,4 @@ def tls_certificate(args: Any, report: Report) -> None:
 
 def _declares_external_issuer(props: Any) -> bool:
     annotations = get(props, "metadata.annotations")
-    return isinstance(annotations, dict) and annotations.get(EXTERNAL_ISSUER_ANNOTATION) == EXTERNAL_ISSUER_VALUE
+    return isinstance(annotations, Mapping) and annotations.get(EXTERNAL_ISSUER_ANNOTATION) == EXTERNAL_ISSUER_VALUE

@@ -1,0 +1,3 @@
+"""Placeholder replaced below."""
+FLEET_BUCKETS: tuple[str, ...] = ()
+FLEET_DATABASES: tuple[str, ...] = ()
