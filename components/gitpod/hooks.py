@@ -33,7 +33,6 @@ import pulumi
 
 from contract.rollout import AFTER_ROLLOUT_STEPS, ALL_STEPS, BEFORE_ROLLOUT_STEPS, HookContext
 
-
 # The program's root (where `ops` is). The language host runs the program with runpy.run_path, which puts the
 # program directory on sys.path only while the program's body runs: hooks run later, when it is gone again.
 PROGRAM_ROOT = str(Path(__file__).absolute().parents[2])

@@ -61,7 +61,7 @@ def steps_seen(record_before: dict[str, str], record: dict[str, str], output: st
 
 
 def _policy_pack_ran(output: str) -> bool:
-    return "Policies:" in output or POLICY_PACK_NAME in output and "policy" in output.lower()
+    return "Policies:" in output or (POLICY_PACK_NAME in output and "policy" in output.lower())
 
 
 def run_cell(project: Project, cluster: LocalCluster, store: ObjectStore, report: CellReport) -> None:

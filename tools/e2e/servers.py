@@ -100,8 +100,11 @@ class ObjectStore:
         return f"127.0.0.1:{self.port}"
 
     def start(self, buckets: tuple[str, ...]) -> ObjectStore:
+        import logging
+
         from moto.server import ThreadedMotoServer
 
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
         self._server.start()
         s3 = self.client()
@@ -124,7 +127,7 @@ class ObjectStore:
 class _RegistryRoot(http.server.BaseHTTPRequestHandler):
     expected = ""
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+    def do_GET(self) -> None:
         ok = self.path.rstrip("/") == "/v2" and self.headers.get("Authorization") == f"Basic {self.expected}"
         self.send_response(200 if ok else 401)
         if not ok:
@@ -133,7 +136,7 @@ class _RegistryRoot(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(b"{}")
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (http.server's name)
+    def log_message(self, format: str, *args: Any) -> None:
         return
 
 
