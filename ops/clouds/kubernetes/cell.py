@@ -81,9 +81,10 @@ class ExistingClusterCellClients:
         from ops.clouds.kubernetes.registry import DockerRegistryProbe
 
         docker_config = self.setting("registry_docker_config") or '{"auths": {}}'
+        # The hooks' docker config holds exactly the configured registry; an operator's may hold many.
         servers = list((json.loads(docker_config).get("auths") or {}).keys())
-        return DockerRegistryProbe(servers[0] if servers else "(none configured)", docker_config,
-                                   plain_http=self.setting("registry_insecure_http") == "true")
+        server = self.setting("registry_server") or (servers[0] if servers else "(none configured)")
+        return DockerRegistryProbe(server, docker_config, plain_http=self.setting("registry_insecure_http") == "true")
 
     def restore_points(self, snapshot_prefix: str, wait_seconds: float) -> RestorePointSource:
         from ops.checks.mysql import tls_connector

@@ -2,14 +2,16 @@
 
 The section's secrets are encrypted in the stack file, so commands run by hand take them from the environment:
 the store's key from boto3's standard chain (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or a profile), the database
-password from MYSQL_PWD (the MySQL client's own variable) and the CA from the stack file or MYSQL_CA_PEM. The rollout
-hooks hand all of them over directly (HOOK_CONTEXT_FIELDS).
+password from MYSQL_PWD (the MySQL client's own variable), the CA from the stack file or MYSQL_CA_PEM, and the
+registry's credentials from the operator's docker config ($DOCKER_CONFIG/config.json or ~/.docker/config.json). The
+rollout hooks hand all of them over directly (HOOK_CONTEXT_FIELDS).
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 from ops.common.cell_target import NAMESPACE, CellTarget, cell_settings, config_object
@@ -49,6 +51,13 @@ def resolve_target(stack: str, config: Mapping[str, Any], *, account_id: Callabl
         settings["database_ca_pem"] = ca_pem
     if os.environ.get("MYSQL_PWD"):
         settings["database_password"] = os.environ["MYSQL_PWD"]
+    registry = section.get("registry") if isinstance(section.get("registry"), dict) else {}
+    if registry.get("server"):
+        settings["registry_server"] = str(registry["server"])
+        settings["registry_insecure_http"] = str(bool(registry.get("insecureLoopbackHttp"))).lower()
+        docker_config = Path(os.environ.get("DOCKER_CONFIG") or Path.home() / ".docker") / "config.json"
+        if docker_config.is_file():
+            settings["registry_docker_config"] = docker_config.read_text()
     common = cell_settings(config)
     return CellTarget(
         stack=stack, cloud="kubernetes", region=region or str(storage.get("region") or "us-east-1"),

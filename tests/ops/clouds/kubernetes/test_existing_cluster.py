@@ -184,6 +184,24 @@ def test_the_shipped_local_stack_resolves_to_its_endpoints(monkeypatch):
     assert resolved.settings["database_password"] == "from-the-environment"
     # The CA is encrypted in the stack file: not guessed.
     assert "database_ca_pem" not in resolved.settings
+    assert resolved.settings["registry_server"] == "127.0.0.1:5000"
+
+
+def test_by_hand_the_registry_credentials_are_the_operators_docker_config(monkeypatch, tmp_path, database, tls,
+                                                                         registry):
+    (tmp_path / "config.json").write_text(docker_config(registry.server_address, registry.username,
+                                                        registry.password))
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))
+    config = load_stack("local").config
+    section = {**config["gitpod-cell:kubernetes"], "registry": {"server": registry.server_address,
+                                                                "insecureLoopbackHttp": True}}
+    resolved = cloud_adapter("kubernetes").resolve_target(
+        "local", {**config, "gitpod-cell:kubernetes": section}, account_id=None, profile=None, db_instance=None,
+        bucket=None, region=None)
+
+    [result] = cell_clients(resolved).registry_probe().check(())
+
+    assert result.passed, result.reason
 
 
 def test_restore_points_without_a_password_name_the_variable(database, tls):
