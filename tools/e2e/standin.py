@@ -18,6 +18,7 @@ A thread polls the API server and plays four parts:
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from dataclasses import dataclass, field
@@ -113,8 +114,6 @@ class StandIn:
         config_map = self.api.get(f"/api/v1/namespaces/{self.lease_namespace}/configmaps/{self.lease_config_map}")
         if config_map is None:
             return False
-        import json
-
         try:
             until = json.loads((config_map.get("data") or {}).get("config.json") or "{}").get("enabledUntil")
         except ValueError:
