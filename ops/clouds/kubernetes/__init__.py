@@ -41,7 +41,7 @@ def _cell_clients(target: CellTarget, *, profile: str | None, sleep: Callable[[f
 
 ADAPTER = CloudAdapter(
     name="kubernetes",
-    title="existing-cluster",
+    title="Kubernetes (existing cluster)",
     restore_target_kind="mysql-binlog",
     object_storage_kind="s3",
     hook_context_fields=HOOK_CONTEXT_FIELDS,
