@@ -101,3 +101,12 @@ def test_aws_and_gcp_still_require_letsencrypt():
     raw = with_changes(copy.deepcopy(load_stack("dev").config), {"gitpod-cell:gitpod.letsencrypt": None})
 
     assert "is required" in issues(raw, "dev")["gitpod-cell:gitpod.letsencrypt"]
+
+
+def test_the_longest_stack_name_is_set_by_the_cells_kubernetes_names():
+    from components.config import MAX_STACK_NAME_LENGTH
+
+    longest = "a" * MAX_STACK_NAME_LENGTH["kubernetes"]
+
+    assert CellConfig.from_stack_config(longest, local()).name_prefix == f"gitpod-{longest}"
+    assert "is not usable as a cell name" in issues(local(), longest + "a")["pulumi:stack"]
