@@ -4,7 +4,7 @@ VENV := .venv
 STACK ?= dev
 PY := $(VENV)/bin/python
 
-.PHONY: plan test lint venv engine kube-tools kube-up kube-down
+.PHONY: plan test lint venv engine kube-tools kube-up kube-down e2e
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt requirements-ci-tools.txt
 	$(PYTHON) -m venv $(VENV)
@@ -41,3 +41,9 @@ kube-up: venv
 
 kube-down:
 	$(PYTHON) -m tools.localkube down
+
+# A cell on a laptop-sized local cluster under the real engine: the local stack (stacks/Pulumi.local.yaml) previewed
+# with the policy pack, `pulumi up` with its six rollout hooks, a failing health gate, a two-wave `ops rollout`, and
+# `pulumi destroy`, against a local API server, MariaDB and moto's S3 (tools/e2e). Report: .e2e/report.json.
+e2e: venv engine kube-tools
+	$(PY) -u -m tools.e2e

@@ -16,4 +16,8 @@ def build_platform(config: CellConfig) -> Platform:
         from components.gcp.cell import GcpCell
 
         return GcpCell(config).platform
+    if config.cloud == "kubernetes":
+        from components.kubernetes.cell import KubernetesCell
+
+        return KubernetesCell(config).platform
     raise ValueError(f"gitpod-cell:cloud {config.cloud!r} has no cell implementation")

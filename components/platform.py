@@ -29,7 +29,8 @@ class WorkloadIdentity:
 class RestoreTarget:
     """What a restore point or drill is taken from: the managed database instance and where it lives."""
 
-    kind: Literal["rds", "cloudsql"]
+    # mysql-binlog: a MySQL server the cell did not create; its restore point is a binary-log position.
+    kind: Literal["rds", "cloudsql", "mysql-binlog"]
     instance_id: pulumi.Output[str]
     region: str
     # Cross-region copy of automated backups, if any (region of the replicated backups).
@@ -104,17 +105,21 @@ class CredentialMinter:
 
 @dataclass(frozen=True)
 class Registry:
-    kind: Literal["ecr", "artifact-registry"]
+    kind: Literal["ecr", "artifact-registry", "docker-registry"]
     # Registry host and path prefix Gitpod pushes workspace images under, e.g. <acct>.dkr.ecr.<region>.amazonaws.com
     url: pulumi.Output[str]
     server: pulumi.Output[str]
     # None: the cell hands over no push credentials and the registry secret stays an empty docker config.
     credential_minter: CredentialMinter | None = None
+    # A docker config (`{"auths": {...}}`, a Pulumi secret) the cell writes into the registry secret itself, for a
+    # registry whose credentials are given rather than minted (an existing cluster's registry).
+    docker_config: pulumi.Output[str] | None = None
 
 
 @dataclass(frozen=True)
 class DnsZone:
-    kind: Literal["route53", "clouddns"]
+    # none: the cell manages no zone (an existing cluster: the operator publishes the records).
+    kind: Literal["route53", "clouddns", "none"]
     zone_id: pulumi.Output[str]
     domain: str
     name_servers: pulumi.Output[list[str]]
@@ -133,11 +138,14 @@ class Cluster:
     # Resources that must exist before workloads are scheduled (node groups/pools, networking add-ons): the Gitpod
     # layer makes its Helm releases and Jobs depend on them, so nothing waits for nodes that are still coming.
     ready: Sequence[pulumi.Resource] = ()
+    # An existing cluster that runs its own cert-manager: the Gitpod layer installs none and requests the
+    # certificate from this ClusterIssuer instead of creating an ACME one. None: the cell installs cert-manager.
+    existing_cluster_issuer: str | None = None
 
 
 @dataclass(frozen=True)
 class Platform:
-    cloud: Literal["aws", "gcp"]
+    cloud: Literal["aws", "gcp", "kubernetes"]
     region: str
     cluster: Cluster
     database: Database

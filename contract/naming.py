@@ -12,7 +12,7 @@ import re
 
 # The stack-config namespace of the program's own keys (`gitpod-cell:<key>`).
 CONFIG_NAMESPACE = "gitpod-cell"
-SUPPORTED_CLOUDS: tuple[str, ...] = ("aws", "gcp")
+SUPPORTED_CLOUDS: tuple[str, ...] = ("aws", "gcp", "kubernetes")
 
 # Lowercase letters, digits and single hyphens, starting with a letter and ending with a letter or digit.
 STACK_NAME = re.compile(r"^[a-z](?:[a-z0-9]|-(?=[a-z0-9]))*$")
@@ -35,6 +35,11 @@ DERIVED_NAME_LIMITS: dict[str, tuple[tuple[str, int, str], ...]] = {
         # Longer service-account ids and bucket names are shortened with a digest (fit_name), so they never
         # collide; the 30-character project id is the longest a bucket name carries.
         ("gitpod-{stack}-abcdefghijklmnopqrstuvwxyz0123", 63, "GCS bucket gitpod-<stack>-<project>"),
+    ),
+    # An existing cluster: the cell names only Kubernetes objects (and no cloud resources) after the stack.
+    "kubernetes": (
+        ("{stack}", 63, "label value gitpod-cell/stack on the cell's Kubernetes objects"),
+        ("gitpod-{stack}", 63, "the cell's name prefix (Pulumi names, the config backup's path)"),
     ),
 }
 MAX_STACK_NAME_LENGTH: dict[str, int] = {

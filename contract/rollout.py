@@ -109,3 +109,13 @@ class HookContext:
     database_ca_url: Deferred = None
     # The registry repositories preflight checks; None: contract.naming.registry_repositories.
     registry_repositories: Deferred = None
+    # A cell on an existing cluster (cloud "kubernetes"): no cloud API to ask, so the hooks are handed the
+    # S3-compatible store's URL and key (secret Outputs), the registry's docker config (a secret) and whether it
+    # is plain HTTP on loopback.
+    object_storage_endpoint: Deferred = None
+    object_storage_access_key_id: Deferred = None
+    object_storage_secret_access_key: Deferred = None
+    registry_docker_config: Deferred = None
+    registry_insecure_http: Deferred = None
+    # True only where MariaDB stands in for MySQL 8.0 (the local e2e stack): preflight's version check accepts it.
+    database_accept_mariadb: Deferred = None

@@ -5,6 +5,8 @@ from __future__ import annotations
 import copy
 import functools
 import json
+import os
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,9 +14,21 @@ from typing import Any
 import pytest
 import yaml
 
-from ops.common.stackfile import STACKS_DIR, StackFile, load_stack, load_stack_file
+from ops.common.stackfile import REPO_ROOT, STACKS_DIR, StackFile, load_stack, load_stack_file
 from ops.plan.runner import PlanDocument, run_program
 from tests.kube_server import kube_api as kube_api  # the real local API server fixture
+
+# The real engine `make engine` builds: first on PATH for every test (the CLI finds its providers there, and the
+# Automation API finds the CLI there), so the `pulumi_cli` tests run wherever `make engine` has run.
+TOOLS_BIN = REPO_ROOT / ".tools" / "bin"
+os.environ["PATH"] = f"{TOOLS_BIN}{os.pathsep}{os.environ.get('PATH', '')}"
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A `pulumi_cli` test without the CLI fails, naming the fix: it is never skipped."""
+    if item.get_closest_marker("pulumi_cli") and shutil.which("pulumi") is None:
+        pytest.fail(f"needs the Pulumi CLI ({TOOLS_BIN / 'pulumi'}): run `make engine`", pytrace=False)
+
 
 ProgramRun = tuple[list[dict[str, Any]], dict[str, Any], list[str]]
 

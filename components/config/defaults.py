@@ -88,7 +88,21 @@ GCP_ENVIRONMENT_DEFAULTS: dict[str, dict[str, Any]] = {
 }
 
 
+# A cell on an existing cluster creates no nodes and no database: the model's cluster and database sections hold
+# nominal values nothing reads (the stack may not set them; components/config/kubernetes.py refuses them).
+_EXISTING = ["existing-nodes"]
+_KUBERNETES_DEFAULTS: dict[str, Any] = {
+    "cluster": {"nodePools": {pool: {"instanceTypes": _EXISTING, "minSize": 0, "maxSize": 1}
+                              for pool in ("services", "regular-workspaces", "headless-workspaces")}},
+    "database": {"instanceClass": "existing", "multiAz": False, "crossRegionBackups": False},
+}
+KUBERNETES_ENVIRONMENT_DEFAULTS: dict[str, dict[str, Any]] = {
+    environment: _KUBERNETES_DEFAULTS for environment in ("dev", "staging", "prod")
+}
+
+
 def environment_defaults(cloud: str, environment: object) -> dict[str, Any]:
     """The defaults of `environment` on `cloud`; nothing for an unknown environment (validation reports it)."""
-    table = GCP_ENVIRONMENT_DEFAULTS if cloud == "gcp" else ENVIRONMENT_DEFAULTS
+    table = {"gcp": GCP_ENVIRONMENT_DEFAULTS, "kubernetes": KUBERNETES_ENVIRONMENT_DEFAULTS}.get(
+        cloud, ENVIRONMENT_DEFAULTS)
     return table.get(environment, {}) if isinstance(environment, str) else {}

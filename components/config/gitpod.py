@@ -106,7 +106,12 @@ class GitpodConfig(Section):
     # as ops' rollout steps check again when the hooks run.
     maintenance_lease_minutes: int = Field(default=MIN_ROLLOUT_LEASE_MINUTES, ge=MIN_ROLLOUT_LEASE_MINUTES,
                                            le=MAX_LEASE_MINUTES)
-    letsencrypt: LetsEncryptConfig
+    # Required on AWS and GCP, where the cell creates its ACME issuer; a cell on an existing cluster uses the
+    # cluster's own ClusterIssuer (kubernetes.clusterIssuer) instead.
+    # How long the rollout's health gate waits for every workload to be ready (None: contract.rollout's 15 min);
+    # the maintenance lease must still outlast the whole rollout, as the hooks check.
+    health_gate_minutes: int | None = Field(default=None, ge=1, le=60)
+    letsencrypt: LetsEncryptConfig | None = None
     workspace: WorkspaceLifecycleConfig = WorkspaceLifecycleConfig()
     static_storage_key: StaticStorageKeyConfig = StaticStorageKeyConfig()
 

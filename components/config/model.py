@@ -29,11 +29,12 @@ from components.config.gcp import (
     machine_types_problem,
 )
 from components.config.gitpod import GitpodConfig
+from components.config.kubernetes import KubernetesConfig
 from components.config.section import Section, cloud_of, is_dns_name
 from contract.naming import name_prefix, stack_name_problem
 
 Environment = Literal["dev", "staging", "prod"]
-Cloud = Literal["aws", "gcp"]
+Cloud = Literal["aws", "gcp", "kubernetes"]
 
 SUPPORTED_KUBERNETES_VERSIONS: tuple[str, ...] = ("1.33", "1.34", "1.35")
 MIN_BACKUP_RETENTION_DAYS = 7
@@ -80,7 +81,9 @@ class NodePoolConfig(Section):
     @field_validator("instance_types")
     @classmethod
     def _instance_types(cls, value: list[str], info: ValidationInfo) -> list[str]:
-        if cloud_of(info) == "gcp":
+        if cloud_of(info) == "kubernetes":
+            problem = None  # the nodes exist; preflight checks their labels
+        elif cloud_of(info) == "gcp":
             problem = machine_types_problem(value)
         else:
             problem = next(filter(None, map(instance_type_problem, value)), None)
@@ -172,6 +175,8 @@ class DatabaseConfig(Section):
     @field_validator("instance_class")
     @classmethod
     def _instance_class(cls, value: str, info: ValidationInfo) -> str:
+        if cloud_of(info) == "kubernetes":
+            return value  # the database exists (kubernetes.database)
         problem = cloud_sql_tier_problem(value) if cloud_of(info) == "gcp" else rds_instance_class_problem(value)
         if problem:
             raise ValueError(problem)
@@ -291,6 +296,7 @@ class CellConfig(Section):
     storage: StorageConfig = StorageConfig()
     dns: DnsConfig = DnsConfig()
     gcp: GcpConfig | None = None
+    kubernetes: KubernetesConfig | None = None
     gitpod: GitpodConfig
     restore: RestoreConfig | None = None
 
@@ -307,7 +313,10 @@ class CellConfig(Section):
     def _cloud_region(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is None:
             return None
-        if info.data.get("cloud") == "gcp":
+        if info.data.get("cloud") == "kubernetes":
+            if not re.match(r"^[a-z0-9][a-z0-9-]{0,62}$", value):
+                raise ValueError(f"{value!r} is not an S3 region name such as us-east-1")
+        elif info.data.get("cloud") == "gcp":
             if not GCP_REGION.match(value):
                 raise ValueError(f"{value!r} is not a GCP region such as europe-west1")
         elif not AWS_REGION.match(value):

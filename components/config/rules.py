@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from components.config.aws import aws_consistency_issues
 from components.config.gcp import gcp_consistency_issues
 from components.config.gitpod import gitpod_issues
+from components.config.kubernetes import kubernetes_issues
 from components.config.section import NAMESPACE
 
 if TYPE_CHECKING:
@@ -38,7 +39,10 @@ def consistency_issues(config: CellConfig) -> list[tuple[str, str]]:
     if config.replica_region == config.region:
         issues.append((f"{ns}:replicaRegion", f"must differ from {region_key(config)} ({config.region}): a replica "
                                              "in the same region does not survive a regional outage"))
-    if config.is_prod:
+    if config.gitpod.letsencrypt is None and config.cloud != "kubernetes":
+        issues.append((f"{ns}:gitpod.letsencrypt", "is required: email (Let's Encrypt's expiry notices) and "
+                                                   "staging (true: untrusted test certificates; not in prod)"))
+    if config.is_prod and config.cloud != "kubernetes":
         if config.network.availability_zones < 3:
             issues.append((f"{ns}:network.availabilityZones", "must be 3 in prod"))
         if not config.database.multi_az:
@@ -47,7 +51,7 @@ def consistency_issues(config: CellConfig) -> list[tuple[str, str]]:
             issues.append((f"{ns}:database.crossRegionBackups", "must be true in prod"))
         if not config.database.deletion_protection:
             issues.append((f"{ns}:database.deletionProtection", "must be true in prod"))
-        if config.gitpod.letsencrypt.staging:
+        if config.gitpod.letsencrypt is not None and config.gitpod.letsencrypt.staging:
             issues.append((f"{ns}:gitpod.letsencrypt.staging", "must be false in prod (staging certificates are "
                                                                "not trusted by browsers)"))
     if config.cloud == "aws":
@@ -59,7 +63,7 @@ def consistency_issues(config: CellConfig) -> list[tuple[str, str]]:
         if pool.desired_size is not None and not pool.min_size <= pool.desired_size <= pool.max_size:
             issues.append((f"{key}.desiredSize", f"must be between minSize and maxSize ({pool.min_size}-"
                                                  f"{pool.max_size})"))
-    if config.is_prod and config.cluster.node_pools.services.min_size < 2:
+    if config.is_prod and config.cloud != "kubernetes" and config.cluster.node_pools.services.min_size < 2:
         issues.append((f"{ns}:cluster.nodePools.services.minSize", "must be at least 2 in prod"))
     lifecycle = config.gitpod.workspace
     seconds = lifecycle.seconds()
@@ -75,5 +79,7 @@ def consistency_issues(config: CellConfig) -> list[tuple[str, str]]:
         issues.append((f"{wkey}.maxLifetime", f"{lifecycle.max_lifetime} is above the 36h maximum"))
     if config.cloud == "gcp":
         issues.extend(gcp_consistency_issues(config))
+    if config.cloud == "kubernetes":
+        issues.extend(kubernetes_issues(config))
     issues.extend(gitpod_issues(config))
     return issues

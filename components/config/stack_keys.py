@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from pydantic.alias_generators import to_camel
 
 from components.config.defaults import environment_defaults
+from components.config.kubernetes import CLOUD_ONLY_SECTIONS, cloud_only_section_issues, kubernetes_region
 from components.config.rules import consistency_issues
 from components.config.section import NAMESPACE, CellConfigError
 
@@ -24,13 +25,15 @@ _STACK_KEY = "pulumi:stack"
 # Keys accepted under the `gitpod-cell:` namespace, and other namespaces read.
 _TOP_LEVEL_KEYS = {
     "cloud", "environment", "replicaRegion", "domain", "tags", "network", "cluster", "database", "storage", "dns",
-    "gcp", "gitpod", "restore",
+    "gcp", "kubernetes", "gitpod", "restore",
 }
 # The keys each cloud's provider reads, and the CellConfig field each one fills.
 _CLOUD_KEYS: dict[str, dict[str, str]] = {
     # The cell's providers are explicit (one per region), so they take the profile from here, not from `aws:`.
     "aws": {"aws:region": "region", "aws:profile": "aws_profile"},
     "gcp": {"gcp:region": "region", "gcp:project": "project"},
+    # A cell on an existing cluster has no cloud provider: its region is its object store's (kubernetes section).
+    "kubernetes": {},
 }
 # Every key outside `gitpod-cell:` a stack may set: the provider keys the cell reads (above) and Pulumi's own. The
 # one table to extend when a provider gains a key the cell reads (e.g. `kubernetes:` for a cloud that uses one).
@@ -187,13 +190,21 @@ def config_from_stack(stack: str, raw: Mapping[str, Any]) -> CellConfig:
     from components.config.model import CellConfig
 
     sections, issues = _sections_from_raw(raw)
-    cloud = "gcp" if sections.get("cloud") == "gcp" else "aws"
+    cloud = sections.get("cloud") if sections.get("cloud") in ("gcp", "kubernetes") else "aws"
     cloud_keys = sections.pop("_cloud_keys")
     for name, value in cloud_keys.get(cloud, {}).items():
         sections[name] = value
     if cloud == "aws" and "gcp" in sections:
         issues.append((f"{NAMESPACE}:gcp", "is only read when gitpod-cell:cloud is gcp; remove it"))
         sections.pop("gcp")
+    if cloud != "kubernetes" and "kubernetes" in sections:
+        issues.append((f"{NAMESPACE}:kubernetes", "is only read when gitpod-cell:cloud is kubernetes; remove it"))
+        sections.pop("kubernetes")
+    if cloud == "kubernetes":
+        issues.extend(cloud_only_section_issues(sections))
+        for name in CLOUD_ONLY_SECTIONS:
+            sections.pop(_python_name(name), None)
+        sections["region"] = kubernetes_region(sections.get("kubernetes"))
     merged = _deep_merge(environment_defaults(cloud, sections.get("environment")), sections)
     try:
         config = CellConfig.model_validate({"stack": stack, **merged}, context={"cloud": cloud})

@@ -23,9 +23,16 @@ ACME_SERVERS = {
 }
 
 
+# On a Certificate whose ClusterIssuer is the cluster's own (not created by this stack), so the policy pack can tell
+# an issuer deliberately outside the stack from a misspelt one.
+EXTERNAL_ISSUER_ANNOTATION = "gitpod-cell/cluster-issuer"
+EXTERNAL_ISSUER_VALUE = "existing"
+
+
 @dataclass(frozen=True)
 class Certificates:
-    issuer: apiextensions.CustomResource
+    # None: the certificate comes from an existing ClusterIssuer of the cluster.
+    issuer: apiextensions.CustomResource | None
     certificate: apiextensions.CustomResource
 
 
@@ -70,19 +77,37 @@ def certificates(
         },
         opts=opts,
     )
-    certificate = apiextensions.CustomResource(
+    certificate = _certificate(name, issuer, zone.domain, namespace,
+                               pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[cluster_issuer])))
+    return Certificates(cluster_issuer, certificate)
+
+
+def existing_issuer_certificates(name: str, issuer: str, domain: str, namespace: str,
+                                 opts: pulumi.ResourceOptions) -> Certificates:
+    """The certificate from a ClusterIssuer the cluster already runs (a cell on an existing cluster): its ACME
+    account, solver and trust are the cluster operator's, and the Certificate says so in an annotation."""
+    certificate = _certificate(name, issuer, domain, namespace, opts,
+                               annotations={EXTERNAL_ISSUER_ANNOTATION: EXTERNAL_ISSUER_VALUE})
+    return Certificates(None, certificate)
+
+
+def _certificate(name: str, issuer: str, domain: str, namespace: str, opts: pulumi.ResourceOptions,
+                 annotations: dict[str, str] | None = None) -> apiextensions.CustomResource:
+    metadata: dict[str, Any] = {"name": HTTPS_CERTIFICATE_SECRET, "namespace": namespace}
+    if annotations:
+        metadata["annotations"] = annotations
+    return apiextensions.CustomResource(
         f"{name}-https-certificates",
         api_version="cert-manager.io/v1",
         kind="Certificate",
-        metadata={"name": HTTPS_CERTIFICATE_SECRET, "namespace": namespace},
+        metadata=metadata,
         spec={
             "secretName": HTTPS_CERTIFICATE_SECRET,
             "issuerRef": {"name": issuer, "kind": "ClusterIssuer", "group": "cert-manager.io"},
-            "dnsNames": certificate_dns_names(zone.domain),
+            "dnsNames": certificate_dns_names(domain),
             "privateKey": {"algorithm": "ECDSA", "size": 256, "rotationPolicy": "Always"},
             # Renew a month ahead, so a failing renewal has weeks to be noticed.
             "renewBefore": "720h",
         },
-        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[cluster_issuer])),
+        opts=opts,
     )
-    return Certificates(cluster_issuer, certificate)

@@ -24,16 +24,24 @@ Under the offline plan (the SDK mock engine) hooks register and never run.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import pulumi
 
 from contract.rollout import AFTER_ROLLOUT_STEPS, ALL_STEPS, BEFORE_ROLLOUT_STEPS, HookContext
 
+# The program's root (where `ops` is). The language host runs the program with runpy.run_path, which puts the
+# program directory on sys.path only while the program's body runs: hooks run later, when it is gone again.
+PROGRAM_ROOT = str(Path(__file__).absolute().parents[2])
+
 
 def _step_callback(step: str, context: HookContext, ledgers: dict[str, Any]) -> Any:
     async def callback(args: pulumi.ResourceHookArgs) -> None:
+        if PROGRAM_ROOT not in sys.path:
+            sys.path.append(PROGRAM_ROOT)
         from ops.rollout.hooks import hook_callback
 
         await hook_callback(step, context, ledgers=ledgers)(args)

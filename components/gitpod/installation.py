@@ -14,7 +14,7 @@ import pulumi
 
 from components.config import CellConfig
 from components.gitpod.cert_manager import cert_manager
-from components.gitpod.certificates import certificates
+from components.gitpod.certificates import certificates, existing_issuer_certificates
 from components.gitpod.cluster_autoscaler import cluster_autoscaler
 from components.gitpod.external_dns import external_dns
 from components.gitpod.hooks import rollout_binding, rollout_hooks
@@ -72,10 +72,15 @@ class GitpodInstallation(pulumi.ComponentResource):
         cluster_ready = list(platform.cluster.ready)
         on_nodes = pulumi.ResourceOptions(parent=self, depends_on=cluster_ready)
 
-        cert_manager_release = cert_manager(name, _identity(platform, "cert-manager"), on_nodes)
+        # An existing cluster brings its own cert-manager and has no zone for external-dns to write to.
+        existing_issuer = platform.cluster.existing_cluster_issuer
+        tls_ready: list[pulumi.Resource] = []
+        if existing_issuer is None:
+            tls_ready.append(cert_manager(name, _identity(platform, "cert-manager"), on_nodes))
         dns_project = config.gcp_project if platform.dns.kind == "clouddns" else None
-        external_dns(name, _identity(platform, "external-dns"), platform.dns, config.stack, platform.region,
-                     dns_project, on_nodes)
+        if platform.dns.kind != "none":
+            external_dns(name, _identity(platform, "external-dns"), platform.dns, config.stack, platform.region,
+                         dns_project, on_nodes)
         if platform.cluster.needs_cluster_autoscaler:
             cluster_autoscaler(name, _identity(platform, "cluster-autoscaler"), platform.cluster,
                                config.cluster.kubernetes_version, platform.region, on_nodes)
@@ -101,10 +106,14 @@ class GitpodInstallation(pulumi.ComponentResource):
                 opts_here,
             )
             registry_ready.append(refresher.initial_job)
-        tls = certificates(
-            name, gitpod.letsencrypt, platform.dns, platform.region, dns_project, namespace,
-            pulumi.ResourceOptions(parent=self, depends_on=[cert_manager_release, secrets.namespace]),
-        )
+        tls_opts = pulumi.ResourceOptions(parent=self, depends_on=[*tls_ready, secrets.namespace])
+        if existing_issuer is not None:
+            tls = existing_issuer_certificates(name, existing_issuer, config.domain, namespace, tls_opts)
+        elif gitpod.letsencrypt is None:
+            raise ValueError("gitpod-cell:gitpod.letsencrypt is required where the cell creates its ACME issuer")
+        else:
+            tls = certificates(name, gitpod.letsencrypt, platform.dns, platform.region, dns_project, namespace,
+                               tls_opts)
 
         build = gitpod.build
         identities = gitpod_identities(platform, build)
@@ -141,6 +150,7 @@ class GitpodInstallation(pulumi.ComponentResource):
             maintenance_mechanism=build.maintenance,
             workspace_manager=build.workspace_manager,
             lease_minutes=gitpod.maintenance_lease_minutes,
+            health_timeout_seconds=gitpod.health_gate_minutes * 60 if gitpod.health_gate_minutes else None,
             kubeconfig=platform.cluster.kubeconfig,
             cloud=platform.cloud,
             restore_target_kind=database.restore_target.kind,
@@ -154,6 +164,7 @@ class GitpodInstallation(pulumi.ComponentResource):
             database_name=database.database_name,
             database_ca_pem=database.ca_bundle_pem,
             database_ca_url=database.ca_bundle_url,
+            **_platform_hook_settings(platform, config),
         ))
         lifecycle = gitpod.workspace
         setup = installer(
@@ -215,6 +226,24 @@ def _identity(platform: Platform, workload: str) -> WorkloadIdentity:
     except KeyError:
         raise ValueError(f"the Platform has no {workload!r} identity; identities: "
                          f"{', '.join(sorted(platform.identities))}") from None
+
+
+def _platform_hook_settings(platform: Platform, config: CellConfig) -> dict[str, Any]:
+    """What the rollout hooks of a cell on an existing cluster need beyond every cell's own: the S3-compatible
+    store's endpoint and key (there is no cloud credential chain to ask), and whether MariaDB may stand in for
+    MySQL (the local e2e stack only)."""
+    section = config.kubernetes
+    key = platform.object_storage.static_key
+    if platform.cloud != "kubernetes" or section is None or key is None:
+        return {}
+    return {
+        "object_storage_endpoint": section.object_storage.url,
+        "object_storage_access_key_id": key.access_key_id,
+        "object_storage_secret_access_key": key.secret_access_key,
+        "registry_docker_config": platform.registry.docker_config,
+        "registry_insecure_http": str(section.registry.insecure_loopback_http).lower(),
+        "database_accept_mariadb": section.database.accept_maria_db,
+    }
 
 
 def _rendered_config(platform: Platform, config: CellConfig) -> pulumi.Output[str]:

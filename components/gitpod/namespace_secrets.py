@@ -92,13 +92,15 @@ def namespace_and_secrets(
     # `ignore_changes` keeps the data out of every later diff and update, so a `pulumi up` never puts the empty
     # config back over a live token (pulumi-kubernetes' server-side apply also drops ignored fields another
     # manager owns). A replaced secret (new name, namespace or type) stays empty until the CronJob's next run.
+    given = platform.registry.docker_config
     registry_secret = core.Secret(
         f"{name}-registry",
         metadata=meta.ObjectMetaArgs(name=REGISTRY_SECRET, namespace=namespace, labels=labels),
         type="kubernetes.io/dockerconfigjson",
-        string_data={".dockerconfigjson": pulumi.Output.secret(EMPTY_DOCKER_CONFIG)},
+        string_data={".dockerconfigjson": pulumi.Output.secret(given if given is not None else EMPTY_DOCKER_CONFIG)},
+        # Credentials given in config (an existing cluster's registry) are the cell's to keep in sync.
         opts=pulumi.ResourceOptions(parent=parent, depends_on=[gitpod_namespace],
-                                    ignore_changes=["stringData", "data"]),
+                                    ignore_changes=[] if given is not None else ["stringData", "data"]),
     )
     database_ca: tuple[core.Secret, ...] = ()
     if database.ca_bundle_pem is not None:

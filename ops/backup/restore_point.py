@@ -16,7 +16,9 @@ from typing import Any, Literal, Protocol
 
 from ops.common.timestamps import format_rfc3339, parse_rfc3339, require_aware
 
-RestorePointKind = Literal["pitr", "snapshot"]
+# binlog: a MySQL server the cell did not create (an existing cluster's): the binary-log position (and GTID set)
+# at the moment, a restore point only as long as the operator keeps the binary logs and a base backup before it.
+RestorePointKind = Literal["pitr", "snapshot", "binlog"]
 
 
 class RestorePointError(Exception):
@@ -37,12 +39,16 @@ class RestorePoint:
     time: datetime
     recorded_at: datetime
     snapshot_id: str | None = None
+    # kind "binlog": `<binary log file>:<position>`, then ` gtid <set>` when the server runs with GTIDs.
+    binlog_position: str | None = None
 
     def __post_init__(self) -> None:
-        if self.kind not in ("pitr", "snapshot"):
-            raise ValueError(f"restore point kind must be 'pitr' or 'snapshot', got {self.kind!r}")
+        if self.kind not in ("pitr", "snapshot", "binlog"):
+            raise ValueError(f"restore point kind must be 'pitr', 'snapshot' or 'binlog', got {self.kind!r}")
         if (self.kind == "snapshot") != bool(self.snapshot_id):
             raise ValueError("a snapshot restore point needs a snapshot id, and only a snapshot one has it")
+        if (self.kind == "binlog") != bool(self.binlog_position):
+            raise ValueError("a binlog restore point needs a binary-log position, and only a binlog one has it")
         # Whole seconds in UTC, as stored: a restore point read back equals the one recorded. Truncating a PITR
         # time moves it earlier, which is still restorable.
         object.__setattr__(self, "time", require_aware(self.time, "restore point time").replace(microsecond=0))
@@ -50,13 +56,16 @@ class RestorePoint:
                            require_aware(self.recorded_at, "restore point recorded_at").replace(microsecond=0))
 
     def to_dict(self) -> dict[str, str | None]:
-        return {
+        data = {
             "kind": self.kind,
             "dbInstanceIdentifier": self.db_instance_id,
             "time": format_rfc3339(self.time),
             "recordedAt": format_rfc3339(self.recorded_at),
             "snapshotId": self.snapshot_id,
         }
+        if self.binlog_position:
+            data["binlogPosition"] = self.binlog_position
+        return data
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), sort_keys=True)
@@ -70,6 +79,7 @@ class RestorePoint:
                 time=parse_rfc3339(data["time"]),
                 recorded_at=parse_rfc3339(data["recordedAt"]),
                 snapshot_id=data.get("snapshotId"),
+                binlog_position=data.get("binlogPosition"),
             )
         except KeyError as error:
             raise ValueError(f"restore point is missing {error.args[0]!r}") from error

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 ADAPTERS: dict[str, str] = {
     "aws": "ops.clouds.aws",
     "gcp": "ops.clouds.gcp",
+    "kubernetes": "ops.clouds.kubernetes",
 }
 SUPPORTED_CLOUDS: tuple[str, ...] = tuple(ADAPTERS)
 

@@ -152,6 +152,8 @@ async def hook_settings_from_args(context: HookContext, args: Any) -> tuple[Roll
         cloud_settings={name: str(values[name]) for name in adapter.hook_context_fields},
         database=_database_target(values),
         registry_repositories=tuple(str(name) for name in repositories),
+        database_version_requirement=ServerVersionRequirement(accept_mariadb=values["database_accept_mariadb"]
+                                                              is True),
     )
     return settings, client_settings
 

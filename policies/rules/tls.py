@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from policies.core.context import PRODUCTION_SCHEMA, environment_of
@@ -14,6 +15,10 @@ CLUSTER_ISSUER = "kubernetes:cert-manager.io/v1:ClusterIssuer"
 CERTIFICATE = "kubernetes:cert-manager.io/v1:Certificate"
 INSTALLER_JOB = "kubernetes:batch/v1:Job"
 STAGING_SERVER = "acme-staging"
+# Set by the Gitpod layer on a Certificate whose ClusterIssuer the cluster already runs (a cell on an existing
+# cluster, components/gitpod/certificates.py): the issuer is deliberately outside the stack.
+EXTERNAL_ISSUER_ANNOTATION = "gitpod-cell/cluster-issuer"
+EXTERNAL_ISSUER_VALUE = "existing"
 
 
 def _environment(view: StackView) -> str | None:
@@ -38,8 +43,13 @@ def tls_certificate(args: Any, report: Report) -> None:
     if not certificates:
         report("no cert-manager Certificate: Gitpod's proxy would have no TLS certificate.", installers[0].urn)
     production = _environment(view) in configured(args, PRODUCTION_SCHEMA)["environments"]
+    external: list[str] = []
     for certificate in certificates:
-        issuer = issuers.get(str(get(certificate.props, "spec.issuerRef.name")))
+        issuer_ref = str(get(certificate.props, "spec.issuerRef.name"))
+        issuer = issuers.get(issuer_ref)
+        if issuer is None and _declares_external_issuer(certificate.props):
+            external.append(issuer_ref)
+            continue
         if issuer is None:
             report("the Certificate's issuerRef names no ClusterIssuer of the stack.", certificate.urn)
             continue
@@ -49,3 +59,13 @@ def tls_certificate(args: Any, report: Report) -> None:
         elif production and STAGING_SERVER in str(get(acme, "server")):
             report("a production cell uses the ACME staging CA; browsers do not trust its certificates.",
                    issuer.urn)
+    if external and len(external) == len(certificates):
+        # Nothing in the stack to judge: say so rather than pass silently.
+        args.not_applicable(f"the certificate's ClusterIssuer {', '.join(sorted(set(external)))} is the cluster's "
+                            "own, not in this stack: its ACME account, solver and trust are the cluster operator's "
+                            "and cannot be checked here")
+
+
+def _declares_external_issuer(props: Any) -> bool:
+    annotations = get(props, "metadata.annotations")
+    return isinstance(annotations, Mapping) and annotations.get(EXTERNAL_ISSUER_ANNOTATION) == EXTERNAL_ISSUER_VALUE

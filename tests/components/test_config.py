@@ -284,7 +284,7 @@ def test_stack_name_limit_is_the_tightest_derived_name() -> None:
         longest = "a" * MAX_STACK_NAME_LENGTH[cloud]
         assert all(len(template.format(stack=longest)) <= limit for template, limit, _ in names)
         assert any(len(template.format(stack=longest + "a")) > limit for template, limit, _ in names)
-    assert MAX_STACK_NAME_LENGTH == {"aws": 17, "gcp": 18}
+    assert MAX_STACK_NAME_LENGTH == {"aws": 17, "gcp": 18, "kubernetes": 56}
 
 
 def test_gcp_stack_names_allow_the_gcp_limit() -> None:

@@ -20,17 +20,19 @@ def target(cloud: str) -> CellTarget:
 
 
 def test_the_adapter_a_stack_names_is_the_one_used():
-    assert SUPPORTED_CLOUDS == ("aws", "gcp")
+    assert SUPPORTED_CLOUDS == ("aws", "gcp", "kubernetes")
     for cloud in SUPPORTED_CLOUDS:
         adapter = cloud_adapter(cloud)
         assert adapter.name == cloud
         assert cloud_adapter(cloud) is adapter
     assert (cloud_adapter("aws").restore_target_kind, cloud_adapter("aws").object_storage_kind) == ("rds", "s3")
     assert (cloud_adapter("gcp").restore_target_kind, cloud_adapter("gcp").object_storage_kind) == ("cloudsql", "gcs")
+    assert (cloud_adapter("kubernetes").restore_target_kind, cloud_adapter("kubernetes").object_storage_kind) == (
+        "mysql-binlog", "s3")
 
 
 def test_an_unknown_cloud_is_refused_naming_the_known_ones():
-    with pytest.raises(UnknownCloud, match="unknown cloud 'azure'; expected one of aws, gcp"):
+    with pytest.raises(UnknownCloud, match="unknown cloud 'azure'; expected one of aws, gcp, kubernetes"):
         cloud_adapter("azure")
     with pytest.raises(UnknownCloud):
         cell_clients(target("azure"))

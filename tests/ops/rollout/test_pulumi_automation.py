@@ -1,9 +1,8 @@
 """The Automation API driver: its logic against a stand-in `Stack`, its health probe against a local HTTP server,
-and, opt-in (`pulumi_cli`), a whole rollout through the real Pulumi CLI on a local file backend."""
+and (`pulumi_cli`) a whole rollout through the real Pulumi CLI (`make engine`) on a local file backend."""
 
 from __future__ import annotations
 
-import shutil
 import sys
 import threading
 from collections.abc import Iterator
@@ -333,7 +332,6 @@ PolicyPack(
 
 
 @pytest.mark.pulumi_cli
-@pytest.mark.skipif(shutil.which("pulumi") is None, reason="needs the Pulumi CLI on PATH")
 def test_a_rollout_through_the_real_cli(tmp_path, monkeypatch, local_server):
     from pulumi import automation
 
