@@ -1,8 +1,8 @@
 """The cell's health as the deploy gate sees it, independent of whether the rollout hooks passed.
 
-Pulumi only logs a warning when an after-hook (health-gate, backup-config, exit-maintenance) fails: `pulumi up`
-still succeeds. So `python -m ops fleet health` and the rollout's health step check the outcome on the cluster
-itself, not the hooks' verdict:
+A failed after-hook (health-gate, backup-config, exit-maintenance) fails `pulumi up` (Pulumi CLI v3.274, seen by
+`make e2e`), but the deploy gate does not take the hooks' word for it: `python -m ops fleet health` and the
+rollout's health step check the outcome on the cluster itself:
 
 1. workloads   every Deployment and StatefulSet in the Gitpod namespace ready (ops.cluster.health.wait_until_healthy)
 2. record      `gitpod-installation` belongs to this cell, the last rollout that started also finished

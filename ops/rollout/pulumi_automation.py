@@ -121,7 +121,8 @@ class AutomationDriver:
             )
         else:
             endpoint = self._health_probe(str(url.value))
-        # The hooks' verdict does not count (Pulumi only warns when an after-hook fails): check the cluster itself.
+        # Not the hooks' verdict alone (a failed after-hook fails `up`, but an engine that carried on would not):
+        # check the cluster itself.
         if self._kubeconfig is not None:
             kubeconfig_text: str | None = self._kubeconfig.read_text()
         else:

@@ -19,9 +19,9 @@ step named after the hook. What keeps a failed rollout safe:
 - The restore point is recorded in the `gitpod-installation` ConfigMap before the installer changes anything.
 - A failing step raises RolloutStepError naming the step; later steps do not run. The after-steps also check, per
   resource, that the steps before them passed in this process (RolloutLedger), so even an engine that carried on
-  past a failed after-hook could not back up an unhealthy rollout or end maintenance early. Pulumi only warns about
-  a failed after-hook (`pulumi up` still succeeds), so the deploy gate does not rely on these: `python -m ops fleet
-  health` checks the cluster, the record and the lease itself (ops.cluster.cell_health).
+  past a failed after-hook could not back up an unhealthy rollout or end maintenance early. A failed after-hook fails
+  `pulumi up` (CLI v3.274, seen by `make e2e`); the deploy gate still does not rely on the hooks alone:
+  `python -m ops fleet health` checks the cluster, the record and the lease itself (ops.cluster.cell_health).
 """
 
 from __future__ import annotations
