@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from ops.cluster.kube import KubeClient, KubeNotFound
+from ops.cluster.kube import KubeClient, KubeConflict, KubeNotFound
 from ops.cluster.maintenance import (
     MAINTENANCE_CONFIG_KEY,
     MAINTENANCE_CONFIG_MAP,
@@ -310,3 +310,38 @@ def test_end_if_unchanged_with_nothing_written_leaves_the_lease(kube: KubeClient
     assert change.status.enabled
     assert change.written is None
     assert _enabled_until(cluster) == "2025-03-14T12:26:53Z"
+
+
+def test_extend_labels_a_longer_lease_it_keeps(kube: KubeClient, cluster: KubeCluster, clock: FakeClock):
+    """An operator's 3-hour lease written by hand (kubectl), without the label newer ws-manager-mk2 versions watch:
+    the hook keeps the lease and adds the label, so ws-manager-mk2 sees it."""
+    cluster.put_config_map("default", MAINTENANCE_CONFIG_MAP,
+                           {MAINTENANCE_CONFIG_KEY: '{"enabledUntil": "2025-03-14T12:26:53Z"}'})
+    assert cluster.ws_manager_maintenance() is None
+
+    change = MaintenanceLease(kube).extend(60, clock.now())
+
+    assert change.written is None
+    assert cluster.ws_manager_maintenance() == {"enabledUntil": "2025-03-14T12:26:53Z"}
+
+
+@pytest.mark.xfail(strict=True, raises=KubeConflict, reason=(
+    "ops/cluster/maintenance.py: extend() patches the watch label onto a longer lease it keeps with the read's "
+    "resourceVersion but does not catch KubeConflict there, unlike its lease patch: a write in between fails "
+    "enter-maintenance with the server's 409 instead of reading again"))
+def test_extend_labelling_a_longer_lease_retries_when_someone_writes_in_between(
+    kube: KubeClient, cluster: KubeCluster, clock: FakeClock
+):
+    """Someone writes between the hook's read and its label patch: the server refuses the stale patch (409); the
+    hook must read again, as it does for the lease itself."""
+    cluster.put_config_map("default", MAINTENANCE_CONFIG_MAP,
+                           {MAINTENANCE_CONFIG_KEY: '{"enabledUntil": "2025-03-14T12:26:53Z"}'})
+    recorder = KubeRecorder(kube).interleave(
+        "patch_config_map_data",
+        lambda: kube.patch_config_map_data("default", MAINTENANCE_CONFIG_MAP, {"owner": "someone-else"}))
+
+    change = MaintenanceLease(recorder).extend(60, clock.now())
+
+    assert recorder.refused == [("patch_config_map_data", 409)]
+    assert change.written is None
+    assert cluster.ws_manager_maintenance() == {"enabledUntil": "2025-03-14T12:26:53Z"}
