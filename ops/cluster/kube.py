@@ -1,8 +1,8 @@
 """A minimal Kubernetes REST client for exactly the endpoints ops/ uses.
 
 Endpoints: read, create and merge-patch a ConfigMap; list Deployments and StatefulSets in a namespace. Nothing
-else, so the test double (tests/ops/k8s_double.py) can implement all of it and a real cluster needs only these RBAC
-verbs: configmaps get/create/patch, deployments and statefulsets list.
+else, so a real cluster needs only these RBAC verbs: configmaps get/create/patch, deployments and statefulsets list.
+(The tests run all of it against a real kube-apiserver: tests/ops/support/kube_cluster.py.)
 
 Credentials come from a kubeconfig or the in-cluster service account (ops.cluster.kubeconfig). Only the standard
 library is used: `http.client` talks to exactly the configured server, without environment proxy handling that

@@ -1,31 +1,24 @@
 """The registry credential refresher: what the program registers for it on AWS and GCP, and its shell script run
-for real (fake `aws`/`gcloud` on PATH, real curl, a TLS API server double on 127.0.0.1)."""
+for real (fake `aws`/`gcloud` on PATH, real curl, the real local API server with the refresher's own ServiceAccount,
+Role and RoleBinding from the plan, so RBAC decides what it may write)."""
 
 from __future__ import annotations
 
 import base64
-import datetime
-import ipaddress
 import json
 import os
 import shutil
-import ssl
 import subprocess
-import threading
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, cast
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 import pulumi
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
+from components.gitpod.namespace_secrets import EMPTY_DOCKER_CONFIG
 from components.gitpod.registry_credentials import (
     FIELD_MANAGER,
     MINT_SCRIPT,
@@ -37,6 +30,8 @@ from components.platform import CredentialMinter, WorkloadIdentity
 from ops.plan.mocks import ACCOUNT_ID
 from ops.plan.runner import PlanDocument
 from policies.offline import evaluate
+from tests.cluster.plan_objects import kubernetes_objects
+from tests.kube_server import KubeApiError, KubeApiServer
 
 Registered = Callable[[str], PlanDocument]
 JOB = "kubernetes:batch/v1:Job"
@@ -298,72 +293,61 @@ def test_minter_must_leave_a_missed_run_of_slack() -> None:
 
 
 @dataclass
-class ApiDouble:
-    """The one endpoint the refresher uses: PATCH of a secret, over TLS, recorded."""
+class RefresherCluster:
+    """The refresher's objects from the plan on the real local API server, in a namespace of the test's own: its
+    ServiceAccount, Role and RoleBinding (so RBAC is the server's), the docker config secret as the program creates
+    it (empty), and a TokenRequest token for the account, as its pod's projected token."""
 
-    url_host: str
-    port: int
-    ca_pem: bytes
-    status: int = 200
-    requests: list[dict[str, Any]] = field(default_factory=list)
+    api: KubeApiServer
+    namespace: str
+    secret: str
+    token: str
 
+    def secret_object(self, name: str | None = None) -> dict[str, Any] | None:
+        try:
+            return self.api.get("v1", "Secret", name or self.secret, self.namespace)
+        except KubeApiError as error:
+            if error.status == 404:
+                return None
+            raise
 
-def _self_signed(directory: Path) -> tuple[Path, Path, bytes]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kubernetes")])
-    now = datetime.datetime.now(datetime.UTC)
-    certificate = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(hours=1))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                       critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    pem = certificate.public_bytes(serialization.Encoding.PEM)
-    cert_file, key_file = directory / "server.crt", directory / "server.key"
-    cert_file.write_bytes(pem)
-    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    return cert_file, key_file, pem
+    def docker_config(self) -> dict[str, Any]:
+        stored = self.secret_object()
+        assert stored is not None
+        return cast("dict[str, Any]", json.loads(base64.b64decode(stored["data"][".dockerconfigjson"])))
+
+    def resource_version(self) -> str:
+        stored = self.secret_object()
+        assert stored is not None
+        return str(stored["metadata"]["resourceVersion"])
 
 
-@pytest.fixture
-def api(tmp_path: Path) -> Iterator[ApiDouble]:
-    cert_file, key_file, pem = _self_signed(tmp_path)
-    double = ApiDouble("127.0.0.1", 0, pem)
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_PATCH(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            parts = urlsplit(self.path)
-            double.requests.append({"path": parts.path, "query": parse_qs(parts.query),
-                                    "headers": dict(self.headers.items()), "body": body})
-            answer = json.dumps({"kind": "Secret"} if double.status == 200 else
-                                {"kind": "Status", "status": "Failure", "reason": "Forbidden",
-                                 "message": "secrets \"gitpod-registry\" is forbidden"}).encode()
-            self.send_response(double.status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(answer)))
-            self.end_headers()
-            self.wfile.write(answer)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert_file, key_file)
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    double.port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield double
-    finally:
-        server.shutdown()
-        server.server_close()
+def refresher_cluster(api: KubeApiServer, plan: PlanDocument, *, with_secret: bool = True) -> RefresherCluster:
+    namespace = api.create_namespace("registry-credentials")
+    wanted = {"kubernetes:core/v1:ServiceAccount", "kubernetes:rbac.authorization.k8s.io/v1:Role",
+              "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding"}
+    objects = [o for o in kubernetes_objects(plan.resources) if o.resource_type in wanted
+               and o.manifest["metadata"].get("labels", {}).get("app.kubernetes.io/name") == REFRESHER]
+    assert sorted(o.resource_type for o in objects) == sorted(wanted)
+    for planned in objects:
+        manifest = planned.manifest
+        assert manifest["metadata"]["namespace"] == "gitpod"
+        manifest["metadata"]["namespace"] = namespace
+        for subject in manifest.get("subjects") or []:
+            assert subject["namespace"] == "gitpod"
+            subject["namespace"] = namespace
+        api.apply(manifest, "pulumi-kubernetes")
+    (secret,) = [o.manifest for o in kubernetes_objects([secret_named(plan, "gitpod-registry")])]
+    if with_secret:
+        # What components/gitpod/namespace_secrets.py writes (the plan redacts it): an empty docker config.
+        secret.pop("data", None)
+        secret["stringData"] = {".dockerconfigjson": EMPTY_DOCKER_CONFIG}
+        secret["metadata"]["namespace"] = namespace
+        api.apply(secret, "pulumi-kubernetes")
+    issued = api.request("POST", f"/api/v1/namespaces/{namespace}/serviceaccounts/{REFRESHER}/token",
+                         {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
+                          "spec": {"expirationSeconds": 600}})
+    return RefresherCluster(api, namespace, secret["metadata"]["name"], str(issued["status"]["token"]))
 
 
 # Realistic shapes: ECR passwords are long base64 with `+`, `/`, `=`; access tokens are `ya29.` plus URL-safe text.
@@ -372,7 +356,6 @@ FAKE_CLI = """#!/bin/sh
 [ "$*" = "{expected}" ] || {{ echo "unexpected arguments: $*" >&2; exit 64; }}
 {body}
 """
-SERVICE_ACCOUNT_TOKEN = "eyJhbGciOiJSUzI1NiJ9.service-account.signature"
 
 
 @dataclass(frozen=True)
@@ -382,9 +365,11 @@ class Run:
     leftovers: list[str]
 
 
-def run_refresher(registered: Registered, cloud: Cloud, api: ApiDouble, tmp_path: Path, shell: str,
-                  cli_body: str | None = None) -> Run:
-    """The registered ConfigMap's scripts, with the registered container env, against the API double."""
+def run_refresher(registered: Registered, cloud: Cloud, cluster: RefresherCluster, tmp_path: Path, shell: str,
+                  cli_body: str | None = None, env_overrides: dict[str, str] | None = None) -> Run:
+    """The registered ConfigMap's scripts, with the registered container env (its namespace: the test's), run as the
+    CronJob's pod would run them: its service-account token and the cluster CA in the account directory, the API
+    server's address in KUBERNETES_SERVICE_HOST/PORT, real curl, a fake cloud CLI on PATH."""
     plan = registered(cloud.stack)
     scripts_dir = tmp_path / "scripts"
     scripts_dir.mkdir()
@@ -399,15 +384,18 @@ def run_refresher(registered: Registered, cloud: Cloud, api: ApiDouble, tmp_path
     fake.chmod(0o755)
     account = tmp_path / "serviceaccount"
     account.mkdir()
-    (account / "token").write_text(SERVICE_ACCOUNT_TOKEN)
-    (account / "ca.crt").write_bytes(api.ca_pem)
+    (account / "token").write_text(cluster.token)
+    (account / "ca.crt").write_bytes(cluster.api.kube.ca_path.read_bytes())
     work = tmp_path / "tmp"
     work.mkdir()
     (container,) = pod_of(one_of(plan, JOB))["containers"]
     env = {e["name"]: e["value"] for e in container["env"]}
+    assert env["NAMESPACE"] == "gitpod"
+    server = urlsplit(cluster.api.server_url)
     env.update({"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": str(work), "TMPDIR": str(work),
-                "SERVICE_ACCOUNT_DIR": str(account), "KUBERNETES_SERVICE_HOST": api.url_host,
-                "KUBERNETES_SERVICE_PORT": str(api.port)})
+                "SERVICE_ACCOUNT_DIR": str(account), "KUBERNETES_SERVICE_HOST": str(server.hostname),
+                "KUBERNETES_SERVICE_PORT": str(server.port), "NAMESPACE": cluster.namespace,
+                **(env_overrides or {})})
     result = subprocess.run([shell, str(scripts_dir / REFRESH_SCRIPT)], env=env, capture_output=True, text=True,
                             timeout=60, check=False)
     return Run(result.returncode, result.stdout + result.stderr, sorted(os.listdir(work)))
@@ -416,45 +404,69 @@ def run_refresher(registered: Registered, cloud: Cloud, api: ApiDouble, tmp_path
 SHELLS = [shell for shell in ("dash", "bash") if shutil.which(shell)]
 
 
-def secrets_in(output: str, cloud: Cloud) -> list[str]:
+def secrets_in(output: str, cloud: Cloud, cluster: RefresherCluster) -> list[str]:
     token = CLI_TOKENS["aws" if cloud is AWS else "gcloud"]
     auth = base64.b64encode(f"{cloud.user}:{token}".encode()).decode()
-    return [s for s in (token, auth, SERVICE_ACCOUNT_TOKEN) if s in output]
+    return [s for s in (token, auth, cluster.token) if s in output]
 
 
 @CLOUDS
 @pytest.mark.parametrize("shell", SHELLS)
-def test_script_patches_a_docker_config_for_the_registry(registered: Registered, api: ApiDouble, tmp_path: Path,
-                                                         cloud: Cloud, shell: str) -> None:
-    run = run_refresher(registered, cloud, api, tmp_path, shell)
+def test_script_patches_a_docker_config_for_the_registry(registered: Registered, kube_api: KubeApiServer,
+                                                         tmp_path: Path, cloud: Cloud, shell: str) -> None:
+    cluster = refresher_cluster(kube_api, registered(cloud.stack))
+    assert cluster.docker_config() == {"auths": {}}
+
+    run = run_refresher(registered, cloud, cluster, tmp_path, shell)
+
     assert run.returncode == 0, run.output
-    (request,) = api.requests
-    assert request["path"] == "/api/v1/namespaces/gitpod/secrets/gitpod-registry"
-    assert request["query"] == {"fieldManager": [FIELD_MANAGER]}
-    assert request["headers"]["Authorization"] == f"Bearer {SERVICE_ACCOUNT_TOKEN}"
-    assert request["headers"]["Content-Type"] == "application/merge-patch+json"
-    patch = json.loads(request["body"])
-    assert set(patch) == {"data"}
-    docker_config = json.loads(base64.b64decode(patch["data"][".dockerconfigjson"]))
     token = CLI_TOKENS["aws" if cloud is AWS else "gcloud"]
-    assert docker_config == {"auths": {cloud.server: {
+    assert cluster.docker_config() == {"auths": {cloud.server: {
         "auth": base64.b64encode(f"{cloud.user}:{token}".encode()).decode()}}}
-    assert f"refreshed gitpod/gitpod-registry for {cloud.server}" in run.output
-    assert secrets_in(run.output, cloud) == []
+    stored = cluster.secret_object()
+    assert stored is not None
+    assert stored["type"] == "kubernetes.io/dockerconfigjson"
+    # A merge patch (an Update) under the refresher's own field manager, which Pulumi's apply leaves alone.
+    managers = {entry["manager"]: entry["operation"] for entry in stored["metadata"]["managedFields"]}
+    assert managers[FIELD_MANAGER] == "Update"
+    assert f"refreshed {cluster.namespace}/gitpod-registry for {cloud.server}" in run.output
+    assert secrets_in(run.output, cloud, cluster) == []
     assert run.leftovers == []
 
 
 @pytest.mark.parametrize("shell", SHELLS)
-def test_script_fails_loudly_without_printing_the_token_when_the_patch_is_refused(
-        registered: Registered, api: ApiDouble, tmp_path: Path, shell: str) -> None:
-    api.status = 403
-    run = run_refresher(registered, AWS, api, tmp_path, shell)
+def test_script_may_patch_only_its_own_secret(registered: Registered, kube_api: KubeApiServer, tmp_path: Path,
+                                              shell: str) -> None:
+    """RBAC is the server's: the Role names one secret. Pointed at another, the PATCH is forbidden, the script
+    fails loudly, prints no token and the other secret stays as it was."""
+    cluster = refresher_cluster(kube_api, registered(AWS.stack))
+    kube_api.apply({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "other", "namespace": cluster.namespace},
+                    "type": "kubernetes.io/dockerconfigjson",
+                    "stringData": {".dockerconfigjson": EMPTY_DOCKER_CONFIG}}, "test")
+    before = cluster.secret_object("other")
+
+    run = run_refresher(registered, AWS, cluster, tmp_path, shell, env_overrides={"DOCKER_CONFIG_NAME": "other"})
+
     assert run.returncode != 0
     assert "HTTP 403" in run.output
-    assert "forbidden" in run.output
-    assert len(api.requests) == 1
-    assert secrets_in(run.output, AWS) == []
+    assert (f'secrets \\"other\\" is forbidden: User \\"system:serviceaccount:{cluster.namespace}:{REFRESHER}\\"'
+            in run.output)
+    assert cluster.secret_object("other") == before
+    assert cluster.docker_config() == {"auths": {}}
+    assert secrets_in(run.output, AWS, cluster) == []
     assert run.leftovers == []
+
+
+def test_script_never_creates_the_secret(registered: Registered, kube_api: KubeApiServer, tmp_path: Path) -> None:
+    cluster = refresher_cluster(kube_api, registered(GCP.stack), with_secret=False)
+
+    run = run_refresher(registered, GCP, cluster, tmp_path, SHELLS[0])
+
+    assert run.returncode != 0
+    assert "HTTP 404" in run.output
+    assert 'secrets \\"gitpod-registry\\" not found' in run.output
+    assert cluster.secret_object() is None
+    assert secrets_in(run.output, GCP, cluster) == []
 
 
 @pytest.mark.parametrize(("body", "message"), [
@@ -462,10 +474,14 @@ def test_script_fails_loudly_without_printing_the_token_when_the_patch_is_refuse
     ("true", "printed no token"),
     ("echo one; echo two", "more than one token"),
 ])
-def test_script_patches_nothing_when_minting_fails(registered: Registered, api: ApiDouble, tmp_path: Path,
+def test_script_patches_nothing_when_minting_fails(registered: Registered, kube_api: KubeApiServer, tmp_path: Path,
                                                    body: str, message: str) -> None:
-    run = run_refresher(registered, GCP, api, tmp_path, SHELLS[0], cli_body=body)
+    cluster = refresher_cluster(kube_api, registered(GCP.stack))
+    version = cluster.resource_version()
+
+    run = run_refresher(registered, GCP, cluster, tmp_path, SHELLS[0], cli_body=body)
+
     assert run.returncode != 0
     assert message in run.output
-    assert api.requests == []
+    assert cluster.resource_version() == version
     assert run.leftovers == []

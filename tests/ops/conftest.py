@@ -1,5 +1,6 @@
-"""Fixtures for the ops/ tests, shared by every family: the Kubernetes double, moto's real server, fake-gcs-server,
-the Google API double, a fake clock, TLS material. Helpers that are not fixtures live in tests/ops/support/.
+"""Fixtures for the ops/ tests, shared by every family: the real local Kubernetes API server (a namespace per test,
+a fault-injecting proxy in front of it), moto's real server, fake-gcs-server, the Google API double, a fake clock,
+TLS material. Helpers that are not fixtures live in tests/ops/support/.
 
 The tests mirror ops/: tests/ops/<family>/ tests ops/<family>/, running the commands and steps against the default
 cloud (AWS on moto); tests/ops/clouds/<cloud>/ holds what is specific to one cloud's adapter, run through the same
@@ -26,9 +27,11 @@ import pytest
 
 from ops.cluster.kube import KubeClient
 from ops.cluster.kubeconfig import ClusterConnection
+from tests.kube_server import KubeApiServer
 from tests.ops.support.gcp import GCP_INSTANCE
 from tests.ops.support.google_double import CloudSqlLikeServer, GoogleApiDouble, cloudsql_like_server
-from tests.ops.support.kube_double import KubeDouble
+from tests.ops.support.kube_cluster import KubeCluster
+from tests.ops.support.kube_faults import KubeFaultProxy
 from tests.ops.support.values import AWS_REGION, GCP_PROJECT, FakeClock, TlsMaterial
 
 
@@ -201,16 +204,38 @@ def versioned_bucket(aws: Callable[[str], Any]) -> str:
     return name
 
 
-@pytest.fixture
-def kube_double() -> Iterator[KubeDouble]:
-    double = KubeDouble().start()
-    yield double
-    double.stop()
+@pytest.fixture(scope="session")
+def kube_admin(kube_api: KubeApiServer) -> KubeClient:
+    """One client per worker, cluster-admin on the worker's API server (client certificate from its kubeconfig)."""
+    return KubeClient.from_kubeconfig(kube_api.kubeconfig_path, timeout_seconds=10.0)
 
 
 @pytest.fixture
-def kube(kube_double: KubeDouble) -> KubeClient:
-    return KubeClient(ClusterConnection(server=kube_double.url), timeout_seconds=2.0)
+def cluster(kube_api: KubeApiServer) -> Iterator[KubeCluster]:
+    """The worker's real API server with a namespace of the test's own; the maintenance lease in `default` and the
+    Nodes (cluster-wide, shared by the worker's tests, which run one at a time) are reset before and after."""
+    cluster = KubeCluster(kube_api)
+    cluster.clear_maintenance_lease()
+    yield cluster
+    cluster.reset_cluster_wide_state()
+
+
+@pytest.fixture
+def kube(cluster: KubeCluster, kube_admin: KubeClient) -> KubeClient:
+    return kube_admin
+
+
+@pytest.fixture
+def faults(kube_api: KubeApiServer, cluster: KubeCluster) -> Iterator[KubeFaultProxy]:
+    """The real server behind a proxy that injects the faults it cannot give on demand (5xx, hanging calls)."""
+    proxy = KubeFaultProxy(kube_api.server_url, kube_api.kube.ssl_context()).start()
+    yield proxy
+    proxy.stop()
+
+
+@pytest.fixture
+def faulty_kube(faults: KubeFaultProxy) -> KubeClient:
+    return KubeClient(ClusterConnection(server=faults.url), timeout_seconds=2.0)
 
 
 @pytest.fixture
@@ -220,7 +245,7 @@ def clock() -> FakeClock:
 
 @pytest.fixture(scope="package")
 def tls(tmp_path_factory: pytest.TempPathFactory) -> TlsMaterial:
-    """A throwaway CA, a server certificate for 127.0.0.1 and a client certificate, all signed by it."""
+    """A throwaway CA and a server certificate for 127.0.0.1 signed by it (the MariaDB servers')."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -252,9 +277,6 @@ def tls(tmp_path_factory: pytest.TempPathFactory) -> TlsMaterial:
     server = certificate("127.0.0.1", server_key, ca_key, ca.subject,
                          [(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False),
                           (x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), False)])
-    client_key = ec.generate_private_key(ec.SECP256R1())
-    client = certificate("ops-test-user", client_key, ca_key, ca.subject,
-                         [(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), False)])
     directory = tmp_path_factory.mktemp("tls")
     server_cert_path, server_key_path = directory / "server.crt", directory / "server.key"
     server_cert_path.write_bytes(server.public_bytes(serialization.Encoding.PEM))
@@ -263,8 +285,6 @@ def tls(tmp_path_factory: pytest.TempPathFactory) -> TlsMaterial:
         ca_pem=ca.public_bytes(serialization.Encoding.PEM),
         server_cert=server_cert_path,
         server_key=server_key_path,
-        client_cert_pem=client.public_bytes(serialization.Encoding.PEM),
-        client_key_pem=key_pem(client_key),
     )
 
 

@@ -1,4 +1,5 @@
-"""`ops backup status` and `ops backup config` against moto's server (and the Kubernetes double)."""
+"""`ops backup status` and `ops backup config` against moto's server (and the real local Kubernetes API server: the
+record and the installer config in the namespace the stack file names, one per test)."""
 
 from __future__ import annotations
 
@@ -15,10 +16,10 @@ from ops.clouds.aws.s3 import S3ObjectStore
 from ops.cluster.installation_record import read_installation_record
 from ops.common.cell_target import CellTarget, resolve_cell_target
 from tests.ops.support.cli import run_command, use_stack_files
-from tests.ops.support.kube_double import KubeDouble
+from tests.ops.support.kube_cluster import KubeCluster
 from tests.ops.support.stacks import stack_text
 from tests.ops.support.stores import s3_config_store
-from tests.ops.support.values import AWS_REGION, START, create_rds_instance, write_kubeconfig
+from tests.ops.support.values import AWS_REGION, START, create_rds_instance
 
 ACCOUNT = "123456789012"
 BUCKET = f"gitpod-dev-{ACCOUNT}-{AWS_REGION}"
@@ -136,12 +137,27 @@ def test_status_command_finds_the_cell_by_stack_name(protected_cell, stacks, cap
     assert document["database"]["instance"] == "gitpod-dev-db"
 
 
-def test_config_command_backs_up_what_the_cluster_runs(aws, stacks, kube_double: KubeDouble, tmp_path, capsys):
+STACK_IN_NAMESPACE = STACK + "    namespace: {namespace}\n"
+
+
+@pytest.fixture
+def kube_stacks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cluster: KubeCluster) -> Path:
+    """Stack `dev` with its Gitpod namespace the test's own."""
+    return use_stack_files(tmp_path, monkeypatch, {"dev": STACK_IN_NAMESPACE.format(namespace=cluster.namespace)})
+
+
+def installer_config_in(cluster: KubeCluster) -> None:
+    """The installer config as the installation leaves it in the cluster (ops.backup.config_now reads it)."""
+    cluster.put_config_map(cluster.namespace, "gitpod-installer-config",
+                           {"config.yaml": "domain: gitpod.example.com\n"})
+
+
+def test_config_command_backs_up_what_the_cluster_runs(aws, kube_stacks, cluster: KubeCluster, capsys):
     s3 = aws("s3")
     make_bucket(s3, BUCKET, AWS_REGION)
-    kube_double.put_config_map("gitpod", "gitpod-installation", {"version": "2024.11.0", "configHash": "abc123"})
-    kube_double.put_config_map("gitpod", "gitpod-installer-config", {"config.yaml": "domain: gitpod.example.com\n"})
-    kubeconfig = write_kubeconfig(tmp_path / "kubeconfig", kube_double.kubeconfig())
+    cluster.put_config_map(cluster.namespace, "gitpod-installation", {"version": "2024.11.0", "configHash": "abc123"})
+    installer_config_in(cluster)
+    kubeconfig = cluster.kubeconfig_path
 
     assert run(["backup", "config", "--stack", "dev", "--kubeconfig", str(kubeconfig)]) == 0
 
@@ -153,16 +169,15 @@ def test_config_command_backs_up_what_the_cluster_runs(aws, stacks, kube_double:
     assert restored.backup.key == "gitpod-cell/dev/installer-config/2024.11.0/abc123.yaml"
     assert "backed up Gitpod 2024.11.0" in capsys.readouterr().out
     from ops.cluster.kube import KubeClient
-    from ops.cluster.kubeconfig import ClusterConnection
 
-    record = read_installation_record(KubeClient(ClusterConnection(kube_double.url)), "gitpod")
+    record = read_installation_record(KubeClient.from_kubeconfig(kubeconfig), cluster.namespace)
     assert record is not None
     assert record.last_config_backup == restored.backup
 
 
-def test_config_command_without_an_installation_fails_clearly(aws, stacks, kube_double, tmp_path, capsys):
+def test_config_command_without_an_installation_fails_clearly(aws, kube_stacks, cluster, capsys):
     make_bucket(aws("s3"), BUCKET, AWS_REGION)
-    kubeconfig = write_kubeconfig(tmp_path / "kubeconfig", kube_double.kubeconfig())
+    kubeconfig = cluster.kubeconfig_path
     assert run(["backup", "config", "--stack", "dev", "--kubeconfig", str(kubeconfig)]) == 1
     assert "no gitpod-installation record" in capsys.readouterr().out
 
@@ -173,14 +188,14 @@ def test_config_command_without_an_installation_fails_clearly(aws, stacks, kube_
      "the rollout started 2025-03-14T10:00:00Z never finished (last finished: 2025-03-14T09:00:00Z)"),
     ({"lastRolloutStartedAt": "2025-03-14T10:00:00Z"}, "never finished (last finished: never)"),
 ])
-def test_config_command_refuses_another_cell_or_an_unapplied_config(aws, stacks, kube_double: KubeDouble, tmp_path,
-                                                                   capsys, record, refusal):
+def test_config_command_refuses_another_cell_or_an_unapplied_config(aws, kube_stacks, cluster: KubeCluster, capsys,
+                                                                   record, refusal):
     s3 = aws("s3")
     make_bucket(s3, BUCKET, AWS_REGION)
-    kube_double.put_config_map("gitpod", "gitpod-installation",
-                               {"version": "2024.11.0", "configHash": "abc123", **record})
-    kube_double.put_config_map("gitpod", "gitpod-installer-config", {"config.yaml": "domain: gitpod.example.com\n"})
-    kubeconfig = write_kubeconfig(tmp_path / "kubeconfig", kube_double.kubeconfig())
+    cluster.put_config_map(cluster.namespace, "gitpod-installation",
+                           {"version": "2024.11.0", "configHash": "abc123", **record})
+    installer_config_in(cluster)
+    kubeconfig = cluster.kubeconfig_path
 
     assert run(["backup", "config", "--stack", "dev", "--kubeconfig", str(kubeconfig)]) == 1
 
@@ -188,12 +203,11 @@ def test_config_command_refuses_another_cell_or_an_unapplied_config(aws, stacks,
     assert s3_config_store(s3, BUCKET).read_latest("dev") is None
 
 
-def test_config_command_accepts_its_own_cell_after_a_finished_rollout(aws, stacks, kube_double: KubeDouble,
-                                                                      tmp_path):
+def test_config_command_accepts_its_own_cell_after_a_finished_rollout(aws, kube_stacks, cluster: KubeCluster):
     make_bucket(aws("s3"), BUCKET, AWS_REGION)
-    kube_double.put_config_map("gitpod", "gitpod-installation", {
+    cluster.put_config_map(cluster.namespace, "gitpod-installation", {
         "version": "2024.11.0", "configHash": "abc123", "cell": "dev",
         "lastRolloutStartedAt": "2025-03-14T09:00:00Z", "lastRolloutFinishedAt": "2025-03-14T09:20:00Z"})
-    kube_double.put_config_map("gitpod", "gitpod-installer-config", {"config.yaml": "domain: gitpod.example.com\n"})
-    kubeconfig = write_kubeconfig(tmp_path / "kubeconfig", kube_double.kubeconfig())
+    installer_config_in(cluster)
+    kubeconfig = cluster.kubeconfig_path
     assert run(["backup", "config", "--stack", "dev", "--kubeconfig", str(kubeconfig)]) == 0

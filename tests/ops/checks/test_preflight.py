@@ -1,5 +1,6 @@
 """Preflight checks: database against real MariaDB, object storage and registry against moto, cluster against the
-Kubernetes double; and the command line end to end."""
+real local API server (Nodes created as kubelets register them: labels, kernel and runtime in status.nodeInfo); and
+the command line end to end."""
 
 from __future__ import annotations
 
@@ -25,13 +26,13 @@ from ops.checks.preflight import (
 from ops.clouds.aws.ecr import EcrRegistry
 from ops.clouds.aws.s3 import S3ObjectStore
 from ops.cluster.kube import KubeClient
-from ops.cluster.nodes import KubeNodes, NodeInfo
+from ops.cluster.nodes import KubeNodes
 from ops.common import stackfile
 from tests.ops.support.cli import run_command
-from tests.ops.support.kube_double import KubeDouble
+from tests.ops.support.kube_cluster import KubeCluster
 from tests.ops.support.mariadb import ACCEPT_MARIADB, ROOT_PASSWORD, PitrScenario, endpoint_for, run_sql, scenario  # noqa: F401
 from tests.ops.support.stacks import stack_text
-from tests.ops.support.values import START, write_kubeconfig
+from tests.ops.support.values import START
 
 REPOSITORIES = ("gitpod-dev/base-images", "gitpod-dev/workspace-images")
 ALL_LABELS = dict.fromkeys(GITPOD_WORKLOAD_LABELS, "true")
@@ -169,23 +170,43 @@ def cluster_settings() -> PreflightSettings:
     return PreflightSettings(stack="dev", bucket="b", repositories=REPOSITORIES)
 
 
-def test_a_cluster_with_every_label_a_recent_kernel_and_containerd_passes(kube_double: KubeDouble, kube: KubeClient):
+def test_a_cluster_with_every_label_a_recent_kernel_and_containerd_passes(cluster: KubeCluster, kube: KubeClient):
     services = {key: "true" for key in GITPOD_WORKLOAD_LABELS[:4]}
-    kube_double.put_node("services-1", labels=services)
-    kube_double.put_node("regular-1", labels={"gitpod.io/workload_workspace_regular": "true"})
-    kube_double.put_node("headless-1", labels={"gitpod.io/workload_workspace_headless": "true"},
-                         kernel_version="5.4.0-1103-aws")
+    cluster.put_node("services-1", labels=services)
+    cluster.put_node("regular-1", labels={"gitpod.io/workload_workspace_regular": "true"})
+    cluster.put_node("headless-1", labels={"gitpod.io/workload_workspace_headless": "true"},
+                     kernel_version="5.4.0-1103-aws")
 
+    nodes = KubeNodes(kube).list_nodes()
     results = check_cluster(KubeNodes(kube), cluster_settings())
 
     assert all(result.passed for result in results), [result.line() for result in results]
-    assert ("GET", "/api/v1/nodes") in [(request.method, request.path) for request in kube_double.requests]
+    assert sorted(node.name for node in nodes) == ["headless-1", "regular-1", "services-1"]
+    headless = next(node for node in nodes if node.name == "headless-1")
+    assert (headless.kernel_version, headless.container_runtime_version, headless.kubelet_version) == (
+        "5.4.0-1103-aws", "containerd://1.7.22", "v1.33.5-eks-113cf36")
 
 
-def test_cluster_failures_name_the_nodes_and_labels(kube_double: KubeDouble, kube: KubeClient):
-    kube_double.put_node("old-kernel", labels={"gitpod.io/workload_meta": "true"}, kernel_version="4.14.355-275")
-    kube_double.put_node("docker", labels={"gitpod.io/workload_ide": "false"},
-                         container_runtime_version="docker://20.10.25", kubelet_version="v1.27.16-eks-a737599")
+def test_listing_nodes_needs_cluster_wide_rights(cluster: KubeCluster):
+    """RBAC is the server's: Nodes are cluster-scoped, so a namespaced Role cannot grant the list."""
+    from ops.cluster.kube import KubeError
+
+    cluster.put_node("services-1", labels=ALL_LABELS)
+    token = cluster.service_account_token("preflight", rules=[
+        {"apiGroups": [""], "resources": ["nodes"], "verbs": ["list"]}])
+    kube = KubeClient.from_kubeconfig_text(json.dumps(cluster.token_kubeconfig(token)))
+
+    with pytest.raises(KubeError) as forbidden:
+        KubeNodes(kube).list_nodes()
+
+    assert forbidden.value.status == 403
+    assert 'cannot list resource "nodes" in API group "" at the cluster scope' in forbidden.value.message
+
+
+def test_cluster_failures_name_the_nodes_and_labels(cluster: KubeCluster, kube: KubeClient):
+    cluster.put_node("old-kernel", labels={"gitpod.io/workload_meta": "true"}, kernel_version="4.14.355-275")
+    cluster.put_node("docker", labels={"gitpod.io/workload_ide": "false"},
+                     container_runtime_version="docker://20.10.25", kubelet_version="v1.27.16-eks-a737599")
 
     results = results_by_name(check_cluster(KubeNodes(kube), cluster_settings()))
 
@@ -200,12 +221,10 @@ def test_cluster_failures_name_the_nodes_and_labels(kube_double: KubeDouble, kub
         results["Kubernetes version"].reason
 
 
-def test_a_cluster_without_nodes_fails():
-    class NoNodes:
-        def list_nodes(self) -> list[NodeInfo]:
-            return []
+def test_a_cluster_without_nodes_fails(cluster: KubeCluster, kube: KubeClient):
+    cluster.delete_nodes()
 
-    (result,) = check_cluster(NoNodes(), cluster_settings())
+    (result,) = check_cluster(KubeNodes(kube), cluster_settings())
     assert not result.passed
     assert result.reason == "the cluster has no nodes"
 
@@ -214,11 +233,11 @@ def test_a_cluster_without_nodes_fails():
 
 
 @pytest.fixture
-def healthy_cell(aws, versioned_bucket, kube_double: KubeDouble) -> dict[str, Any]:
+def healthy_cell(aws, versioned_bucket, cluster: KubeCluster) -> dict[str, Any]:
     ecr = aws("ecr")
     for name in REPOSITORIES:
         ecr.create_repository(repositoryName=name)
-    kube_double.put_node("services-1", labels=ALL_LABELS)
+    cluster.put_node("services-1", labels=ALL_LABELS)
     return {"s3": aws("s3"), "ecr": ecr, "bucket": versioned_bucket}
 
 
@@ -245,12 +264,12 @@ def run_preflight_cli(argv: list[str], requirement: ServerVersionRequirement) ->
 
 
 @pytest.fixture
-def cli_argv(healthy_cell, scenario, kube_double, tmp_path: Path, monkeypatch) -> Callable[[Any], list[str]]:  # noqa: F811
+def cli_argv(healthy_cell, scenario, cluster, tmp_path: Path, monkeypatch) -> Callable[[Any], list[str]]:  # noqa: F811
     stacks = tmp_path / "stacks"
     stacks.mkdir()
     (stacks / "Pulumi.dev.yaml").write_text(STACK)
     monkeypatch.setattr(stackfile, "STACKS_DIR", stacks)
-    kubeconfig = write_kubeconfig(tmp_path / "kubeconfig", kube_double.kubeconfig())
+    kubeconfig = cluster.kubeconfig_path
     ca_file = tmp_path / "ca.pem"
     ca_file.write_bytes(scenario.source.ca_pem)
     monkeypatch.setenv("GITPOD_DB_PASSWORD", ROOT_PASSWORD)

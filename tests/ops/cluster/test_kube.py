@@ -1,8 +1,9 @@
-"""ops/cluster/kube.py against the local Kubernetes double: endpoints, errors, credentials."""
+"""ops/cluster/kube.py against the real local API server: endpoints, errors, credentials (client certificate,
+bearer token, exec plugin, in-cluster service account), RBAC. Faults the server cannot give on demand (a 5xx, a
+call that hangs) come from the fault proxy in front of it, and say so."""
 
 from __future__ import annotations
 
-import base64
 import json
 import sys
 import time
@@ -18,62 +19,100 @@ from ops.cluster.kubeconfig import (
     in_cluster_connection,
     load_kubeconfig,
 )
-from tests.ops.support.kube_double import KubeDouble
-from tests.ops.support.values import TlsMaterial, write_kubeconfig
+from tests.ops.support.kube_cluster import KubeCluster
+from tests.ops.support.kube_faults import KubeFaultProxy
+from tests.ops.support.values import write_kubeconfig
+from tools.localkube import free_port
+
+CONFIG_MAPS_RULE = {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "create", "patch"]}
 
 
-def test_config_map_create_get_and_merge_patch_keep_other_keys(kube: KubeClient, kube_double: KubeDouble):
-    created = kube.create_config_map("gitpod", "example", {"a": "1", "b": "2"}, labels={"x": "y"})
+def test_config_map_create_get_and_merge_patch_keep_other_keys(kube: KubeClient, cluster: KubeCluster):
+    ns = cluster.namespace
+    created = kube.create_config_map(ns, "example", {"a": "1", "b": "2"}, labels={"x": "y"})
     assert created.data == {"a": "1", "b": "2"}
+    assert created.labels == {"x": "y"}
     assert created.resource_version
 
-    patched = kube.patch_config_map_data("gitpod", "example", {"b": "20", "c": "3"})
+    patched = kube.patch_config_map_data(ns, "example", {"b": "20", "c": "3"}, labels={"z": "w"})
 
     assert patched.data == {"a": "1", "b": "20", "c": "3"}
-    assert kube.get_config_map("gitpod", "example").data == {"a": "1", "b": "20", "c": "3"}
-    patch_request = kube_double.requests[-2]
-    assert patch_request.method == "PATCH"
-    assert patch_request.query == {"fieldManager": "gitpod-cell-ops"}
-    assert patch_request.headers["content-type"] == "application/merge-patch+json"
+    assert patched.labels == {"x": "y", "z": "w"}
+    assert int(patched.resource_version or 0) > int(created.resource_version)
+    assert kube.get_config_map(ns, "example").data == {"a": "1", "b": "20", "c": "3"}
+    # The server recorded the patch as a merge patch by our field manager (fieldManager query parameter).
+    stored = cluster.config_map(ns, "example")
+    assert stored is not None
+    ours = [entry for entry in stored["metadata"]["managedFields"] if entry["manager"] == "gitpod-cell-ops"]
+    assert ours
+    assert all(entry["operation"] == "Update" for entry in ours)
+    assert any("f:c" in entry["fieldsV1"].get("f:data", {}) for entry in ours)
 
 
-def test_typed_errors_carry_status_and_name_the_call(kube: KubeClient):
-    with pytest.raises(KubeNotFound) as missing:
-        kube.get_config_map("gitpod", "absent")
-    assert missing.value.status == 404
-    assert "GET /api/v1/namespaces/gitpod/configmaps/absent" in str(missing.value)
-    assert 'configmaps "absent" not found' in str(missing.value)
+def test_a_patch_with_a_stale_resource_version_is_a_conflict(kube: KubeClient, cluster: KubeCluster):
+    first = kube.create_config_map(cluster.namespace, "cas", {"k": "1"})
+    kube.patch_config_map_data(cluster.namespace, "cas", {"k": "2"}, resource_version=first.resource_version)
 
-    kube.create_config_map("gitpod", "twice", {})
     with pytest.raises(KubeConflict) as conflict:
-        kube.create_config_map("gitpod", "twice", {})
+        kube.patch_config_map_data(cluster.namespace, "cas", {"k": "3"}, resource_version=first.resource_version)
+
+    assert conflict.value.status == 409
+    assert conflict.value.reason == "Conflict"
+    assert "the object has been modified" in conflict.value.message
+    assert cluster.config_map_data(cluster.namespace, "cas") == {"k": "2"}
+
+
+def test_typed_errors_carry_status_and_name_the_call(kube: KubeClient, cluster: KubeCluster):
+    ns = cluster.namespace
+    with pytest.raises(KubeNotFound) as missing:
+        kube.get_config_map(ns, "absent")
+    assert missing.value.status == 404
+    assert f"GET /api/v1/namespaces/{ns}/configmaps/absent" in str(missing.value)
+    assert 'configmaps "absent" not found' in str(missing.value)
+    with pytest.raises(KubeNotFound):
+        kube.patch_config_map_data(ns, "absent", {"k": "v"})
+
+    kube.create_config_map(ns, "twice", {})
+    with pytest.raises(KubeConflict) as conflict:
+        kube.create_config_map(ns, "twice", {})
     assert conflict.value.status == 409
     assert conflict.value.reason == "AlreadyExists"
 
-    with pytest.raises(KubeNotFound, match="namespaces"):
+    with pytest.raises(KubeNotFound, match='namespaces "no-such-namespace" not found'):
         kube.create_config_map("no-such-namespace", "x", {})
 
 
-def test_server_error_is_transient_and_client_errors_are_not(kube: KubeClient, kube_double: KubeDouble):
-    kube_double.fail_next(status=500)
-    with pytest.raises(KubeError) as server_error:
-        kube.list_deployments("gitpod")
-    assert server_error.value.status == 500
-    assert server_error.value.is_transient
+def test_forbidden_is_a_client_error_not_a_transient_one(cluster: KubeCluster):
+    token = cluster.service_account_token("no-rights")  # a ServiceAccount bound to nothing
+    kube = KubeClient.from_kubeconfig_text(json.dumps(cluster.token_kubeconfig(token)))
 
-    kube_double.fail_next(status=403)
     with pytest.raises(KubeError) as forbidden:
-        kube.list_deployments("gitpod")
+        kube.list_deployments(cluster.namespace)
+
     assert forbidden.value.status == 403
+    assert forbidden.value.reason == "Forbidden"
+    assert f"system:serviceaccount:{cluster.namespace}:no-rights" in forbidden.value.message
     assert not forbidden.value.is_transient
 
 
-def test_a_hanging_server_becomes_unavailable_after_the_client_timeout(kube_double: KubeDouble):
-    kube = KubeClient(ClusterConnection(server=kube_double.url), timeout_seconds=0.2)
-    kube_double.hang_when("GET", "/configmaps/")
+def test_server_error_is_transient(faults: KubeFaultProxy, faulty_kube: KubeClient, cluster: KubeCluster):
+    """Fault proxy: the real server gives no 500 on demand."""
+    faults.fail_next(status=500)
+    with pytest.raises(KubeError) as server_error:
+        faulty_kube.list_deployments(cluster.namespace)
+    assert server_error.value.status == 500
+    assert server_error.value.is_transient
+    assert faulty_kube.list_deployments(cluster.namespace) == []  # the next call reaches the server
+
+
+def test_a_hanging_server_becomes_unavailable_after_the_client_timeout(faults: KubeFaultProxy,
+                                                                       cluster: KubeCluster):
+    """Fault proxy: the real server does not hang on demand."""
+    kube = KubeClient(ClusterConnection(server=faults.url), timeout_seconds=0.2)
+    faults.hang_when("GET", "/configmaps/")
     started = time.monotonic()
     with pytest.raises(KubeUnavailable) as unavailable:
-        kube.get_config_map("gitpod", "anything")
+        kube.get_config_map(cluster.namespace, "anything")
     assert time.monotonic() - started < 2
     assert unavailable.value.status is None
     assert unavailable.value.is_transient
@@ -81,63 +120,66 @@ def test_a_hanging_server_becomes_unavailable_after_the_client_timeout(kube_doub
 
 
 def test_connection_refused_is_unavailable():
-    kube_double = KubeDouble().start()
-    url = kube_double.url
-    kube_double.stop()
-    with pytest.raises(KubeUnavailable):
-        KubeClient(ClusterConnection(server=url), timeout_seconds=0.5).get_config_map("gitpod", "x")
+    with pytest.raises(KubeUnavailable, match="ConnectionRefusedError"):
+        KubeClient(ClusterConnection(server=f"https://127.0.0.1:{free_port()}"),
+                   timeout_seconds=0.5).get_config_map("gitpod", "x")
 
 
-def test_workload_lists_apply_kubernetes_defaults(kube: KubeClient, kube_double: KubeDouble):
-    kube_double.put_deployment("gitpod", "server", replicas=None, ready=0, updated=0, labels={"app": "gitpod"})
-    kube_double.put_deployment("gitpod", "other", replicas=2, labels={"app": "other"})
-    kube_double.put_stateful_set("gitpod", "redis", replicas=3,
-                                 update_strategy={"type": "RollingUpdate", "rollingUpdate": {"partition": 2}})
-    kube_double.put_stateful_set("gitpod", "manual", replicas=2, update_strategy={"type": "OnDelete"})
+def test_workload_lists_apply_kubernetes_defaults(kube: KubeClient, cluster: KubeCluster):
+    ns = cluster.namespace
+    cluster.put_deployment(ns, "server", replicas=None, ready=0, updated=0, labels={"app": "gitpod"})
+    cluster.put_deployment(ns, "other", replicas=2, labels={"app": "other"})
+    cluster.put_stateful_set(ns, "redis", replicas=3,
+                             update_strategy={"type": "RollingUpdate", "rollingUpdate": {"partition": 2}})
+    cluster.put_stateful_set(ns, "manual", replicas=2, update_strategy={"type": "OnDelete"})
+    cluster.put_stateful_set(ns, "plain", replicas=2)
 
-    (server,) = kube.list_deployments("gitpod", label_selector="app=gitpod")
-    stateful_sets = {s.name: s for s in kube.list_stateful_sets("gitpod")}
+    (server,) = kube.list_deployments(ns, label_selector="app=gitpod")
+    stateful_sets = {s.name: s for s in kube.list_stateful_sets(ns)}
 
-    assert (server.kind, server.desired_replicas, server.ready_replicas, server.updated_replicas) == (
-        "Deployment", 1, 0, 0)
-    assert kube_double.requests[-2].query == {"labelSelector": "app=gitpod"}
+    # spec.replicas left out: the server defaults it to 1; zero counts are omitted from the status it returns.
+    assert (server.kind, server.namespace, server.desired_replicas, server.ready_replicas,
+            server.updated_replicas, server.generation, server.observed_generation) == (
+        "Deployment", ns, 1, 0, 0, 1, 1)
+    assert {d.name for d in kube.list_deployments(ns)} == {"server", "other"}
     assert stateful_sets["redis"].expected_updated_replicas == 1
     assert stateful_sets["manual"].expected_updated_replicas == 0
+    # No strategy given: the server's default is RollingUpdate with partition 0, so every replica must update.
+    assert stateful_sets["plain"].expected_updated_replicas == 2
+    assert kube.list_stateful_sets(ns, label_selector="app=none") == []
 
 
-def test_kubeconfig_with_ca_data_and_bearer_token_over_tls(tmp_path: Path, tls: TlsMaterial):
-    double = KubeDouble(token="sesame", ssl_context=tls.server_context()).start()
-    try:
-        path = write_kubeconfig(tmp_path / "config", double.kubeconfig(token="sesame", ca_data=tls.ca_data))
-        kube = KubeClient.from_kubeconfig(path)
-        kube.create_config_map("gitpod", "over-tls", {"k": "v"})
-        assert double.config_map_data("gitpod", "over-tls") == {"k": "v"}
-
-        wrong = KubeClient.from_kubeconfig_text(json.dumps(double.kubeconfig(token="nope", ca_data=tls.ca_data)))
-        with pytest.raises(KubeError) as unauthorized:
-            wrong.get_config_map("gitpod", "over-tls")
-        assert unauthorized.value.status == 401
-
-        untrusted = KubeClient.from_kubeconfig_text(json.dumps(double.kubeconfig(token="sesame")))
-        with pytest.raises(KubeUnavailable, match="CERTIFICATE_VERIFY_FAILED"):
-            untrusted.get_config_map("gitpod", "over-tls")
-    finally:
-        double.stop()
+def test_the_admin_kubeconfig_authenticates_with_its_client_certificate(cluster: KubeCluster):
+    document = json.loads(cluster.kubeconfig_text())
+    assert set(document["users"][0]["user"]) == {"client-certificate-data", "client-key-data"}
+    kube = KubeClient.from_kubeconfig(cluster.kubeconfig_path)
+    kube.create_config_map(cluster.namespace, "mtls", {"k": "v"})
+    assert cluster.config_map_data(cluster.namespace, "mtls") == {"k": "v"}
 
 
-def test_kubeconfig_with_client_certificate_data(tmp_path: Path, tls: TlsMaterial):
-    double = KubeDouble(ssl_context=tls.server_context(require_client_certificate=True)).start()
-    try:
-        document = double.kubeconfig(ca_data=tls.ca_data)
-        document["users"][0]["user"] = {
-            "client-certificate-data": base64.b64encode(tls.client_cert_pem).decode(),
-            "client-key-data": base64.b64encode(tls.client_key_pem).decode(),
-        }
-        kube = KubeClient.from_kubeconfig(write_kubeconfig(tmp_path / "config", document))
-        kube.create_config_map("gitpod", "mtls", {"k": "v"})
-        assert double.config_map_data("gitpod", "mtls") == {"k": "v"}
-    finally:
-        double.stop()
+def test_kubeconfig_with_ca_data_and_bearer_token_over_tls(tmp_path: Path, cluster: KubeCluster):
+    token = cluster.service_account_token("ops", rules=[CONFIG_MAPS_RULE])
+    path = write_kubeconfig(tmp_path / "config", cluster.token_kubeconfig(token))
+    kube = KubeClient.from_kubeconfig(path)
+    kube.create_config_map(cluster.namespace, "over-tls", {"k": "v"})
+    assert cluster.config_map_data(cluster.namespace, "over-tls") == {"k": "v"}
+
+    # RBAC is the server's: the Role covers ConfigMaps, nothing else, and only in its namespace.
+    with pytest.raises(KubeError) as forbidden:
+        kube.list_deployments(cluster.namespace)
+    assert forbidden.value.status == 403
+    with pytest.raises(KubeError) as elsewhere:
+        kube.get_config_map("default", "anything")
+    assert elsewhere.value.status == 403
+
+    wrong = KubeClient.from_kubeconfig_text(json.dumps(cluster.token_kubeconfig(token[:-4] + "AAAA")))
+    with pytest.raises(KubeError) as unauthorized:
+        wrong.get_config_map(cluster.namespace, "over-tls")
+    assert unauthorized.value.status == 401
+
+    untrusted = KubeClient.from_kubeconfig_text(json.dumps(cluster.token_kubeconfig(token, with_ca=False)))
+    with pytest.raises(KubeUnavailable, match="CERTIFICATE_VERIFY_FAILED"):
+        untrusted.get_config_map(cluster.namespace, "over-tls")
 
 
 def _exec_plugin_script(tmp_path: Path, tokens: list[str]) -> Path:
@@ -158,29 +200,28 @@ def _exec_plugin_script(tmp_path: Path, tokens: list[str]) -> Path:
     return script
 
 
-def test_exec_credential_plugin_token_is_cached_and_renewed_after_401(tmp_path: Path):
-    double = KubeDouble(token="second").start()
-    try:
-        script = _exec_plugin_script(tmp_path, ["first", "second"])
-        document = double.kubeconfig()
-        document["users"][0]["user"] = {"exec": {
-            "apiVersion": "client.authentication.k8s.io/v1beta1", "command": sys.executable,
-            "args": [str(script)], "env": [{"name": "AWS_REGION", "value": "eu-west-1"}],
-            "provideClusterInfo": True,
-        }}
-        kube = KubeClient.from_kubeconfig_text(json.dumps(document))
+def test_exec_credential_plugin_token_is_cached_and_renewed_after_401(tmp_path: Path, cluster: KubeCluster):
+    token = cluster.service_account_token("ops", rules=[CONFIG_MAPS_RULE])
+    # The first token has lapsed (a forged signature: the server answers 401), the second is good.
+    script = _exec_plugin_script(tmp_path, [token[:-4] + "AAAA", token])
+    document = cluster.token_kubeconfig("unused")
+    document["users"][0]["user"] = {"exec": {
+        "apiVersion": "client.authentication.k8s.io/v1beta1", "command": sys.executable,
+        "args": [str(script)], "env": [{"name": "AWS_REGION", "value": "eu-west-1"}],
+        "provideClusterInfo": True,
+    }}
+    kube = KubeClient.from_kubeconfig_text(json.dumps(document))
 
-        # "first" is refused with 401: the client asks the plugin again, once, and succeeds with "second".
-        kube.create_config_map("gitpod", "via-exec", {"k": "v"})
-        kube.get_config_map("gitpod", "via-exec")
+    # The first token is refused with 401: the client asks the plugin again, once, and succeeds with the second.
+    kube.create_config_map(cluster.namespace, "via-exec", {"k": "v"})
+    kube.get_config_map(cluster.namespace, "via-exec")
 
-        calls = (tmp_path / "plugin-calls").read_text().splitlines()
-        assert len(calls) == 2  # cached after the renewal
-        exec_info = json.loads(calls[0])
-        assert exec_info["spec"]["interactive"] is False
-        assert exec_info["spec"]["cluster"]["server"] == double.url
-    finally:
-        double.stop()
+    calls = (tmp_path / "plugin-calls").read_text().splitlines()
+    assert len(calls) == 2  # cached after the renewal
+    exec_info = json.loads(calls[0])
+    assert exec_info["spec"]["interactive"] is False
+    assert exec_info["spec"]["cluster"]["server"] == cluster.server_url
+    assert cluster.config_map_data(cluster.namespace, "via-exec") == {"k": "v"}
 
 
 def test_exec_credential_plugin_failure_is_a_config_error(tmp_path: Path):
@@ -189,17 +230,17 @@ def test_exec_credential_plugin_failure_is_a_config_error(tmp_path: Path):
         plugin.token()
 
 
-def test_kubeconfig_env_files_are_merged_first_wins(tmp_path: Path, kube_double: KubeDouble,
+def test_kubeconfig_env_files_are_merged_first_wins(tmp_path: Path, cluster: KubeCluster,
                                                     monkeypatch: pytest.MonkeyPatch):
-    first = kube_double.kubeconfig(token="t")
     second = {"clusters": [{"name": "other", "cluster": {"server": "http://127.0.0.1:9"}}],
               "users": [{"name": "other", "user": {}}],
               "contexts": [{"name": "other", "context": {"cluster": "other", "user": "other"}}],
               "current-context": "other"}
-    paths = [write_kubeconfig(tmp_path / "a", first), write_kubeconfig(tmp_path / "b", second)]
+    paths = [cluster.kubeconfig_path, write_kubeconfig(tmp_path / "b", second)]
     monkeypatch.setenv("KUBECONFIG", ":".join(str(p) for p in paths))
 
-    assert load_kubeconfig().server == kube_double.url
+    assert load_kubeconfig().server == cluster.server_url
+    KubeClient.from_environment().create_config_map(cluster.namespace, "from-env", {})
     assert load_kubeconfig(context="other").server == "http://127.0.0.1:9"
     with pytest.raises(KubeConfigError, match="no context named 'missing'"):
         load_kubeconfig(context="missing")
@@ -213,19 +254,21 @@ def test_unsupported_kubeconfig_features_are_named():
         KubeClient.from_kubeconfig_text(json.dumps(document))
 
 
-def test_in_cluster_service_account(tmp_path: Path, tls: TlsMaterial, monkeypatch: pytest.MonkeyPatch):
-    double = KubeDouble(token="sa-token", ssl_context=tls.server_context()).start()
-    try:
-        (tmp_path / "token").write_text("sa-token\n")
-        (tmp_path / "ca.crt").write_bytes(tls.ca_pem)
-        (tmp_path / "namespace").write_text("gitpod")
-        monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "127.0.0.1")
-        monkeypatch.setenv("KUBERNETES_SERVICE_PORT", str(double.port))
+def test_in_cluster_service_account(tmp_path: Path, cluster: KubeCluster, monkeypatch: pytest.MonkeyPatch):
+    token = cluster.service_account_token("ops", rules=[CONFIG_MAPS_RULE])
+    (tmp_path / "token").write_text(token + "\n")
+    (tmp_path / "ca.crt").write_bytes(cluster.ca_pem)
+    (tmp_path / "namespace").write_text(cluster.namespace)
+    monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "127.0.0.1")
+    monkeypatch.setenv("KUBERNETES_SERVICE_PORT", cluster.server_url.rsplit(":", 1)[1])
 
-        connection = in_cluster_connection(tmp_path)
-        KubeClient(connection).create_config_map("gitpod", "in-cluster", {})
+    connection = in_cluster_connection(tmp_path)
+    KubeClient(connection).create_config_map(cluster.namespace, "in-cluster", {})
 
-        assert connection.default_namespace == "gitpod"
-        assert double.config_map_data("gitpod", "in-cluster") == {}
-    finally:
-        double.stop()
+    assert connection.default_namespace == cluster.namespace
+    assert cluster.config_map_data(cluster.namespace, "in-cluster") == {}
+    # The token file is read on every request: a rotated token is used at once.
+    (tmp_path / "token").write_text("rotated-but-wrong\n")
+    with pytest.raises(KubeError) as unauthorized:
+        KubeClient(connection).get_config_map(cluster.namespace, "in-cluster")
+    assert unauthorized.value.status == 401

@@ -1,5 +1,5 @@
-"""Fixtures for the rollout tests: a live cell for the steps (moto, the Kubernetes double), a fake PulumiDriver that
-records and measures, and throwaway stack folders."""
+"""Fixtures for the rollout tests: a live cell for the steps (moto, the real local Kubernetes API server), a fake
+PulumiDriver that records and measures, and throwaway stack folders."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import yaml
 from ops.checks.preflight import GITPOD_WORKLOAD_LABELS
 from ops.rollout import cli as rollout_cli
 from ops.rollout.staged import LastUpdate, StepResult
-from tests.ops.support.kube_double import KubeDouble
+from tests.ops.support.kube_cluster import KubeCluster
 from tests.ops.support.values import PROD_REPOSITORIES, create_rds_instance
 
 
@@ -196,11 +196,11 @@ def run_command(
 
 
 @pytest.fixture
-def live_cell(aws: Callable[[str], Any], versioned_bucket: str, kube_double: KubeDouble) -> dict[str, Any]:
+def live_cell(aws: Callable[[str], Any], versioned_bucket: str, cluster: KubeCluster) -> dict[str, Any]:
     """Everything preflight looks at, healthy: repositories, a versioned bucket, a node with every label."""
     ecr = aws("ecr")
     for name in PROD_REPOSITORIES:
         ecr.create_repository(repositoryName=name)
     create_rds_instance(aws("rds"), "gitpod-prod-db", backup_retention_days=7)
-    kube_double.put_node("services-1", labels=dict.fromkeys(GITPOD_WORKLOAD_LABELS, "true"))
+    cluster.put_node("services-1", labels=dict.fromkeys(GITPOD_WORKLOAD_LABELS, "true"))
     return {"s3": aws("s3"), "ecr": ecr, "rds": aws("rds"), "bucket": versioned_bucket}

@@ -1,4 +1,5 @@
-"""The Pulumi adapter: hook callbacks as the engine calls them (ResourceHookArgs in, exception text out)."""
+"""The Pulumi adapter: hook callbacks as the engine calls them (ResourceHookArgs in, exception text out), against
+the real local API server (the record in the test's own namespace, handed over as the context's `namespace`)."""
 
 from __future__ import annotations
 
@@ -47,7 +48,7 @@ from ops.rollout.steps import (
 )
 from tests.ops.support.gcp import GCP_REGION
 from tests.ops.support.google_double import CloudSqlLikeServer, GoogleApiDouble
-from tests.ops.support.kube_double import KubeDouble
+from tests.ops.support.kube_cluster import KubeCluster
 from tests.ops.support.mariadb import ACCEPT_MARIADB, ROOT_PASSWORD, PitrScenario, endpoint_for, run_sql, scenario  # noqa: F401  # noqa: F401
 from tests.ops.support.rollout import preflight_passes
 from tests.ops.support.stores import gcs_config_store, s3_config_store
@@ -118,12 +119,12 @@ def cell_clients(kube: KubeClient, aws: Callable[[str], Any], versioned_bucket: 
     return factory, seen
 
 
-def test_callbacks_resolve_outputs_and_callables_and_run_the_steps(cell_clients, kube_double: KubeDouble,
+def test_callbacks_resolve_outputs_and_callables_and_run_the_steps(cell_clients, cluster: KubeCluster,
                                                                    aws: Callable[[str], Any]):
     factory, seen = cell_clients
-    kube_double.put_deployment("gitpod", "server", replicas=1)
+    cluster.put_deployment(cluster.namespace, "server", replicas=1)
 
-    outcomes = _run_steps(ALL_STEPS, {}, factory, {})
+    outcomes = _run_steps(ALL_STEPS, {"namespace": cluster.namespace}, factory, {})
 
     assert outcomes == [None] * len(ALL_STEPS)
     settings, client_settings = seen[0]
@@ -131,8 +132,8 @@ def test_callbacks_resolve_outputs_and_callables_and_run_the_steps(cell_clients,
     assert settings.installer_config_yaml == INSTALLER_CONFIG
     assert client_settings.bucket == "gitpod-cell-test-bucket"  # a secret Output, unwrapped
     assert client_settings.snapshot_prefix == "gitpod-cell-prod"
-    record = read_installation_record(KubeClient.from_kubeconfig_text(json.dumps(kube_double.kubeconfig())),
-                                      "gitpod")
+    assert settings.namespace == cluster.namespace
+    record = read_installation_record(KubeClient.from_kubeconfig_text(cluster.kubeconfig_text()), cluster.namespace)
     assert record is not None
     assert record.restore_point is not None
     assert record.last_config_backup is not None
@@ -140,15 +141,16 @@ def test_callbacks_resolve_outputs_and_callables_and_run_the_steps(cell_clients,
 
 
 def test_after_a_failed_health_gate_no_later_hook_acts_even_if_the_engine_calls_it(
-    cell_clients, kube_double: KubeDouble
+    cell_clients, cluster: KubeCluster
 ):
     factory, _ = cell_clients
-    kube_double.put_deployment("gitpod", "server", replicas=1, ready=0)
+    cluster.put_deployment(cluster.namespace, "server", replicas=1, ready=0)
     ledgers: dict[str, RolloutLedger] = {}
 
-    before = _run_steps(BEFORE_ROLLOUT_STEPS, {}, factory, ledgers)
-    lease = kube_double.config_map_data("default", MAINTENANCE_CONFIG_MAP)
-    after = _run_steps(AFTER_ROLLOUT_STEPS, {}, factory, ledgers)
+    before = _run_steps(BEFORE_ROLLOUT_STEPS, {"namespace": cluster.namespace}, factory, ledgers)
+    lease = cluster.config_map_data("default", MAINTENANCE_CONFIG_MAP)
+    assert lease is not None
+    after = _run_steps(AFTER_ROLLOUT_STEPS, {"namespace": cluster.namespace}, factory, ledgers)
 
     assert before == [None, None, None]
     messages = [str(error) for error in after]
@@ -156,7 +158,7 @@ def test_after_a_failed_health_gate_no_later_hook_acts_even_if_the_engine_calls_
     assert messages[1].startswith("rollout step 'backup-config' failed: PrerequisiteNotMet: not running: "
                                   "health-gate did not pass")
     assert messages[2].startswith("rollout step 'exit-maintenance' failed: PrerequisiteNotMet")
-    assert kube_double.config_map_data("default", MAINTENANCE_CONFIG_MAP) == lease
+    assert cluster.config_map_data("default", MAINTENANCE_CONFIG_MAP) == lease
 
 
 def test_a_context_that_resolves_to_nothing_fails_naming_the_step(cell_clients):
@@ -168,12 +170,12 @@ def test_a_context_that_resolves_to_nothing_fails_naming_the_step(cell_clients):
 
 
 def test_real_clients_from_a_kubeconfig_text_and_the_aws_environment(aws: Callable[[str], Any],
-                                                                     kube_double: KubeDouble):
+                                                                     cluster: KubeCluster):
     # build_rollout_clients makes boto3 clients without an endpoint: AWS_ENDPOINT_URL (conftest) sends them to moto.
     create_rds_instance(aws("rds"), "gitpod-prod-db", backup_retention_days=0)
     async def enter_and_record() -> None:
         # The kubeconfig arrives as the cluster component's secret Output, as components/aws builds it.
-        context = _context(kubeconfig=pulumi.Output.secret(json.dumps(kube_double.kubeconfig())))
+        context = _context(kubeconfig=pulumi.Output.secret(cluster.kubeconfig_text()), namespace=cluster.namespace)
         # Preflight with real clients runs in test_rollout_preflight.py (it needs MariaDB); here it passed.
         ledgers = {JOB_URN: RolloutLedger(passed={PREFLIGHT})}
         for step in (ENTER_MAINTENANCE, RECORD_RESTORE_POINT):
@@ -181,11 +183,10 @@ def test_real_clients_from_a_kubeconfig_text_and_the_aws_environment(aws: Callab
 
     asyncio.run(enter_and_record())
 
-    lease = kube_double.config_map_data("default", MAINTENANCE_CONFIG_MAP)
+    lease = cluster.config_map_data("default", MAINTENANCE_CONFIG_MAP)
     assert lease is not None
     assert "enabledUntil" in json.loads(lease[MAINTENANCE_CONFIG_KEY])
-    record = read_installation_record(KubeClient.from_kubeconfig_text(json.dumps(kube_double.kubeconfig())),
-                                      "gitpod")
+    record = read_installation_record(KubeClient.from_kubeconfig_text(cluster.kubeconfig_text()), cluster.namespace)
     assert record is not None
     assert record.restore_point is not None
     assert record.restore_point.kind == "snapshot"
@@ -219,13 +220,14 @@ def test_unknown_step_is_refused_when_binding():
 
 
 def test_the_context_carries_the_maintenance_namespace_and_a_too_short_lease_fails_before_anything(
-    cell_clients, kube_double: KubeDouble
+    cell_clients, cluster: KubeCluster
 ):
     factory, seen = cell_clients
-    kube_double.namespaces.add("ws")
-    assert _run_steps(BEFORE_ROLLOUT_STEPS, {"maintenance_namespace": "ws"}, factory, {}) == [None, None, None]
-    assert seen[0][0].maintenance_namespace == "ws"
-    assert kube_double.config_map_names(MAINTENANCE_CONFIG_MAP) == [("ws", MAINTENANCE_CONFIG_MAP)]
+    elsewhere = cluster.create_namespace("ws")
+    overrides = {"namespace": cluster.namespace, "maintenance_namespace": elsewhere}
+    assert _run_steps(BEFORE_ROLLOUT_STEPS, overrides, factory, {}) == [None, None, None]
+    assert seen[0][0].maintenance_namespace == elsewhere
+    assert cluster.config_map_names(MAINTENANCE_CONFIG_MAP) == [(elsewhere, MAINTENANCE_CONFIG_MAP)]
 
     (outcome,) = _run_steps((BEFORE_ROLLOUT_STEPS[0],), {"lease_minutes": 30}, factory, {})
     assert "rollout step 'preflight' failed: ValueError: maintenance lease of 30 min is shorter" in str(outcome)
@@ -235,16 +237,16 @@ def test_the_context_carries_the_maintenance_namespace_and_a_too_short_lease_fai
 
 
 def test_a_whole_rollout_of_a_gcp_cell(gcp_apis: GoogleApiDouble, fake_gcs_url: str, gcs: Any,
-                                       versioned_gcs_bucket: str, kube_double: KubeDouble,
+                                       versioned_gcs_bucket: str, cluster: KubeCluster,
                                        cloudsql_db: CloudSqlLikeServer):
     # The database as Cloud SQL serves it: its certificate names the instance, not the IP preflight connects to.
     database = cloudsql_db
     # PITR on, as the cell configures it (the backup-run path, which polls: clouds/gcp/test_restore_points.py).
     gcp_apis.put_instance(GCP_PROJECT, "gitpod-prod-gcp-db", binary_log=True)
     gcp_apis.put_repository(GCP_PROJECT, GCP_REGION, "gitpod-prod-gcp")
-    kube_double.put_node("services-1", labels=dict.fromkeys(GITPOD_WORKLOAD_LABELS, "true"),
-                         kubelet_version="v1.33.5-gke.1080000")
-    kube_double.put_deployment("gitpod", "server", replicas=1)
+    cluster.put_node("services-1", labels=dict.fromkeys(GITPOD_WORKLOAD_LABELS, "true"),
+                     kubelet_version="v1.33.5-gke.1080000")
+    cluster.put_deployment(cluster.namespace, "server", replicas=1)
     seen: list[ClientSettings] = []
 
     def factory(settings: RolloutSettings, client_settings: ClientSettings) -> RolloutClients:
@@ -259,7 +261,8 @@ def test_a_whole_rollout_of_a_gcp_cell(gcp_apis: GoogleApiDouble, fake_gcs_url: 
             stack="prod-gcp", region=GCP_REGION, db_instance_id=pulumi.Output.from_input("gitpod-prod-gcp-db"),
             bucket=pulumi.Output.from_input(versioned_gcs_bucket), gitpod_version="2024.11.0", config_hash="abc123",
             installer_config_yaml="domain: gitpod.example.com\n",
-            kubeconfig=pulumi.Output.secret(json.dumps(kube_double.kubeconfig())), lease_minutes=60,
+            kubeconfig=pulumi.Output.secret(cluster.kubeconfig_text()), namespace=cluster.namespace,
+            lease_minutes=60,
             health_timeout_seconds=60, cloud="gcp", restore_target_kind="cloudsql", object_storage_kind="gcs",
             gcp_project=GCP_PROJECT, database_host="127.0.0.1",
             database_port=pulumi.Output.from_input(database.port), database_username="root",
@@ -287,8 +290,7 @@ def test_a_whole_rollout_of_a_gcp_cell(gcp_apis: GoogleApiDouble, fake_gcs_url: 
     assert seen[0].cloud_settings == {"gcp_project": GCP_PROJECT}
     assert seen[0].cell_target(RolloutSettings(stack="prod-gcp")).settings == {"gcp_project": GCP_PROJECT}
     assert seen[0].registry_repositories == ("gitpod-prod-gcp",)
-    record = read_installation_record(KubeClient.from_kubeconfig_text(json.dumps(kube_double.kubeconfig())),
-                                      "gitpod")
+    record = read_installation_record(KubeClient.from_kubeconfig_text(cluster.kubeconfig_text()), cluster.namespace)
     assert record is not None
     assert record.restore_point is not None
     assert record.restore_point.kind == "pitr"
@@ -298,7 +300,7 @@ def test_a_whole_rollout_of_a_gcp_cell(gcp_apis: GoogleApiDouble, fake_gcs_url: 
     assert restored is not None
     assert restored.backup == record.last_config_backup
     assert restored.config_yaml == "domain: gitpod.example.com\n"
-    assert kube_double.config_map_data("default", MAINTENANCE_CONFIG_MAP) is not None
+    assert cluster.ws_manager_maintenance() is not None
 
 
 def test_a_gcp_context_without_a_project_is_refused():
@@ -337,11 +339,11 @@ def ca_bundle_url(scenario: PitrScenario) -> Iterator[str]:  # noqa: F811
     server.server_close()
 
 
-def test_hooks_build_preflight_from_the_context_and_run_it_first(live_cell, kube_double, scenario,  # noqa: F811
+def test_hooks_build_preflight_from_the_context_and_run_it_first(live_cell, cluster, scenario,  # noqa: F811
                                                                  ca_bundle_url):
     """The context as installation.py hands it over (secret password, Output port, CA bundle URL); the clients
-    are the real ones (boto3 to moto via AWS_ENDPOINT_URL, KubeClient to the double, PyMySQL over TLS)."""
-    import json
+    are the real ones (boto3 to moto via AWS_ENDPOINT_URL, KubeClient to the local API server, PyMySQL over
+    TLS)."""
 
     seen: list[ClientSettings] = []
 
@@ -353,7 +355,7 @@ def test_hooks_build_preflight_from_the_context_and_run_it_first(live_cell, kube
     async def scenario_steps(explicit_defaults: str) -> list[BaseException | None]:
         context = HookContext(
             stack="prod", region=AWS_REGION, db_instance_id="gitpod-prod-db", bucket=live_cell["bucket"],
-            kubeconfig=pulumi.Output.secret(json.dumps(kube_double.kubeconfig())),
+            kubeconfig=pulumi.Output.secret(cluster.kubeconfig_text()), namespace=cluster.namespace,
             cloud="aws", restore_target_kind="rds", object_storage_kind="s3",
             database_host="127.0.0.1", database_port=pulumi.Output.from_input(scenario.source.port),
             database_username="root", database_password=pulumi.Output.secret(ROOT_PASSWORD),
@@ -372,7 +374,7 @@ def test_hooks_build_preflight_from_the_context_and_run_it_first(live_cell, kube
 
     try:
         failing = asyncio.run(scenario_steps("ON"))
-        assert kube_double.config_map_data("default", MAINTENANCE_CONFIG_MAP) is None
+        assert cluster.config_map_data("default", MAINTENANCE_CONFIG_MAP) is None
         passing = asyncio.run(scenario_steps("OFF"))
     finally:
         run_sql(scenario.source, ["SET GLOBAL explicit_defaults_for_timestamp = OFF"])
@@ -383,7 +385,7 @@ def test_hooks_build_preflight_from_the_context_and_run_it_first(live_cell, kube
     # An engine that carried on past the failed hook: the later before-steps refuse to act.
     assert all(isinstance(getattr(outcome, "cause", None), PrerequisiteNotMet) for outcome in failing[1:])
     assert passing == [None, None, None]
-    assert kube_double.config_map_data("default", MAINTENANCE_CONFIG_MAP) is not None
+    assert cluster.ws_manager_maintenance() is not None
     database = seen[0].database
     assert database is not None
     assert (database.host, database.port, database.username) == ("127.0.0.1", scenario.source.port, "root")

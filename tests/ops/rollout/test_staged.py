@@ -315,44 +315,38 @@ def test_a_failed_stack_has_its_stack_file_change_reverted(fleet, fake_driver_fa
 # -- the health step judges the cluster, not the hooks ----------------------------------------------------------
 
 
-def test_a_rollout_halts_when_the_cluster_health_fails_although_up_succeeded(fleet, fake_driver_factory):
+def test_a_rollout_halts_when_the_cluster_health_fails_although_up_succeeded(fleet, fake_driver_factory,
+                                                                             cluster, kube):
     """`pulumi up` succeeded for both staging cells (Pulumi only warns about a failed after-hook), but staging-2's
     cluster still holds maintenance: the health step checks the cluster (ops.cluster.cell_health) and halts the
-    rollout."""
+    rollout. The two cells' clusters are two namespaces of the local API server, each holding its cell's record,
+    workloads and lease."""
     import json
 
     from ops.backup.config_backup import ConfigBackup
     from ops.cluster.cell_health import check_cell_health
-    from ops.cluster.kube import KubeClient
-    from ops.cluster.kubeconfig import ClusterConnection
     from ops.rollout.staged import StepResult
-    from tests.ops.support.kube_double import KubeDouble
 
     now = datetime(2025, 3, 14, 9, 30, tzinfo=UTC)
-    clusters = {}
-    try:
-        for stack, until in (("staging", "2025-03-14T09:20:00Z"), ("staging-2", "2025-03-14T10:20:00Z")):
-            double = KubeDouble().start()
-            clusters[stack] = double
-            double.put_deployment("gitpod", "server", replicas=1)
-            backup = ConfigBackup("b", "k", "v", "2024.09.0", "abc", stack, now)
-            double.put_config_map("gitpod", "gitpod-installation", {
-                "cell": stack, "version": "2024.09.0", "configHash": "abc", "lastConfigBackup": backup.to_json(),
-                "lastRolloutStartedAt": "2025-03-14T09:00:00Z", "lastRolloutFinishedAt": "2025-03-14T09:20:00Z"})
-            double.put_config_map("default", "ws-manager-mk2-maintenance-mode",
-                                  {"config.json": json.dumps({"enabledUntil": until})},
-                                  labels={"gitpod.io/maintenanceConfig": "true"})
+    namespaces = {}
+    for stack, until in (("staging", "2025-03-14T09:20:00Z"), ("staging-2", "2025-03-14T10:20:00Z")):
+        namespace = namespaces[stack] = cluster.create_namespace(stack)
+        cluster.put_deployment(namespace, "server", replicas=1)
+        backup = ConfigBackup("b", "k", "v", "2024.09.0", "abc", stack, now)
+        cluster.put_config_map(namespace, "gitpod-installation", {
+            "cell": stack, "version": "2024.09.0", "configHash": "abc", "lastConfigBackup": backup.to_json(),
+            "lastRolloutStartedAt": "2025-03-14T09:00:00Z", "lastRolloutFinishedAt": "2025-03-14T09:20:00Z"})
+        cluster.put_config_map(namespace, "ws-manager-mk2-maintenance-mode",
+                               {"config.json": json.dumps({"enabledUntil": until})},
+                               labels={"gitpod.io/maintenanceConfig": "true"})
 
-        def cluster_health(stack: str) -> StepResult:
-            kube = KubeClient(ClusterConnection(server=clusters[stack].url), timeout_seconds=2.0)
-            health = check_cell_health(kube, stack, "gitpod", now, timeout_seconds=1, poll_seconds=1)
-            return StepResult(ok=health.healthy, summary=health.summary())
+    def cluster_health(stack: str) -> StepResult:
+        health = check_cell_health(kube, stack, namespaces[stack], now, maintenance_namespace=namespaces[stack],
+                                   timeout_seconds=1, poll_seconds=1)
+        return StepResult(ok=health.healthy, summary=health.summary())
 
-        driver = fake_driver_factory(health=cluster_health)
-        report = run_rollout(plan(fleet, "2024.09.0", parallelism=1), driver, POLICY_PACK, log=quiet)
-    finally:
-        for double in clusters.values():
-            double.stop()
+    driver = fake_driver_factory(health=cluster_health)
+    report = run_rollout(plan(fleet, "2024.09.0", parallelism=1), driver, POLICY_PACK, log=quiet)
 
     assert [o.stack for o in report.succeeded] == ["staging"]
     (failed,) = report.failed

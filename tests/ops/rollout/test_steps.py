@@ -1,4 +1,6 @@
-"""The rollout steps end to end: Kubernetes double + moto's RDS and S3, fake clock, injected faults."""
+"""The rollout steps end to end: the real local API server (the record in the test's own namespace, the lease in
+`default` where ws-manager-mk2 reads it) + moto's RDS and S3, fake clock. Faults the API server cannot give on demand
+(5xx mid-way, a hanging call) come from the fault proxy in front of it (`faulty_cell`)."""
 
 from __future__ import annotations
 
@@ -32,7 +34,7 @@ from ops.clouds.aws.ecr import EcrRegistry
 from ops.clouds.aws.restore_points import RdsRestorePoints
 from ops.clouds.aws.s3 import S3ObjectStore
 from ops.cluster.installation_record import read_installation_record
-from ops.cluster.kube import KubeClient, KubeUnavailable
+from ops.cluster.kube import KubeApi, KubeClient, KubeUnavailable
 from ops.cluster.kubeconfig import ClusterConnection
 from ops.cluster.maintenance import MAINTENANCE_CONFIG_KEY, MAINTENANCE_CONFIG_MAP, MaintenanceLease
 from ops.cluster.nodes import KubeNodes
@@ -46,7 +48,8 @@ from ops.rollout.steps import (
     preflight_runner,
     run_step,
 )
-from tests.ops.support.kube_double import KubeDouble
+from tests.ops.support.kube_cluster import KubeCluster
+from tests.ops.support.kube_faults import KubeFaultProxy
 from tests.ops.support.mariadb import ACCEPT_MARIADB, ROOT_PASSWORD, PitrScenario, endpoint_for, run_sql, scenario  # noqa: F401
 from tests.ops.support.rollout import after_rollout, before_rollout, preflight_passes
 from tests.ops.support.stores import s3_config_store
@@ -60,44 +63,65 @@ LEASE_END = "2025-03-14T10:26:53Z"  # START + 60 minutes
 class Cell:
     clients: RolloutClients
     settings: RolloutSettings
-    double: KubeDouble
+    cluster: KubeCluster
     clock: FakeClock
     s3: Any
     bucket: str
+    admin: KubeClient  # straight to the server, whatever `clients.kube` goes through
+
+    @property
+    def namespace(self) -> str:
+        return self.cluster.namespace
 
     def enabled_until(self) -> str | None:
-        data = self.double.config_map_data("default", MAINTENANCE_CONFIG_MAP)
+        data = self.cluster.config_map_data("default", MAINTENANCE_CONFIG_MAP)
         return json.loads(data[MAINTENANCE_CONFIG_KEY])["enabledUntil"] if data else None
 
+    def record_data(self) -> dict[str, str] | None:
+        return self.cluster.config_map_data(self.namespace, INSTALLATION_CONFIG_MAP)
+
     def maintenance_on(self) -> bool:
-        return MaintenanceLease(self.clients.kube).status(self.clock.now()).enabled
+        return MaintenanceLease(self.admin).status(self.clock.now()).enabled
 
     def installer_ran(self, ready: bool = True) -> None:
-        """What the installer Job leaves behind: Gitpod's workloads, ready or not."""
+        """What the installer Job leaves behind: Gitpod's workloads, ready or not (as their controllers report)."""
         self.clock.advance(240)
-        self.double.put_deployment("gitpod", "server", replicas=2, ready=2 if ready else 0)
-        self.double.put_stateful_set("gitpod", "redis", replicas=1)
+        self.cluster.put_deployment(self.namespace, "server", replicas=2, ready=2 if ready else 0)
+        self.cluster.put_stateful_set(self.namespace, "redis", replicas=1)
 
 
-@pytest.fixture
-def cell(kube: KubeClient, kube_double: KubeDouble, aws: Callable[[str], Any], versioned_bucket: str,
-         clock: FakeClock) -> Cell:
+def _cell(kube: KubeApi, admin: KubeClient, cluster: KubeCluster, aws: Callable[[str], Any], bucket: str,
+          clock: FakeClock) -> Cell:
     rds = aws("rds")
     create_rds_instance(rds, "gitpod-prod-db", backup_retention_days=14)
     s3 = aws("s3")
     clients = RolloutClients(
         kube=kube,
         restore_points=RdsRestorePoints(rds, "gitpod-prod-db", wait_delay_seconds=1),
-        config_store=s3_config_store(s3, versioned_bucket),
+        config_store=s3_config_store(s3, bucket),
         preflight=preflight_passes,
         clock=clock.now,
         monotonic=clock.monotonic,
         sleep=clock.sleep,
     )
-    settings = RolloutSettings(stack="prod", lease_minutes=60, gitpod_version="2024.11.0", config_hash="abc123",
+    settings = RolloutSettings(stack="prod", namespace=cluster.namespace, lease_minutes=60,
+                               gitpod_version="2024.11.0", config_hash="abc123",
                                installer_config_yaml=INSTALLER_CONFIG, health_timeout_seconds=600,
                                health_poll_seconds=10)
-    return Cell(clients, settings, kube_double, clock, s3, versioned_bucket)
+    return Cell(clients, settings, cluster, clock, s3, bucket, admin)
+
+
+@pytest.fixture
+def cell(kube: KubeClient, cluster: KubeCluster, aws: Callable[[str], Any], versioned_bucket: str,
+         clock: FakeClock) -> Cell:
+    return _cell(kube, kube, cluster, aws, versioned_bucket, clock)
+
+
+@pytest.fixture
+def faulty_cell(faulty_kube: KubeClient, kube: KubeClient, cluster: KubeCluster, aws: Callable[[str], Any],
+                versioned_bucket: str, clock: FakeClock) -> Cell:
+    """The same cell, its steps talking to the API server through the fault proxy (`faults`)."""
+    return _cell(faulty_kube, kube, cluster, aws, versioned_bucket, clock)
 
 
 def test_a_whole_rollout(cell: Cell):
@@ -105,7 +129,7 @@ def test_a_whole_rollout(cell: Cell):
 
     assert before.maintenance.enabled
     assert cell.enabled_until() == LEASE_END
-    record = read_installation_record(cell.clients.kube, "gitpod")
+    record = read_installation_record(cell.clients.kube, cell.namespace)
     assert record is not None
     assert record.restore_point == before.restore_point
     assert record.restore_point.kind == "pitr"
@@ -121,20 +145,24 @@ def test_a_whole_rollout(cell: Cell):
     assert latest is not None
     assert latest.config_yaml == INSTALLER_CONFIG
     assert latest.backup == after.config_backup
-    record = read_installation_record(cell.clients.kube, "gitpod")
+    record = read_installation_record(cell.clients.kube, cell.namespace)
     assert record is not None
     assert record.last_config_backup == after.config_backup
     assert record.last_rollout_finished_at == START + dt.timedelta(seconds=240)
     assert record.restore_point == before.restore_point  # still there for whoever needs to undo this rollout
 
 
-def test_api_error_after_the_lease_was_written_names_the_step_and_the_lease_still_expires(cell: Cell):
-    # before_rollout's requests: enter-maintenance: GET record (404), GET lease (404), POST lease, PATCH record
-    # (404), POST record; record-restore-point: GET record, PATCH record. Fail record-restore-point's first.
-    cell.double.fail_request(cell.double.request_count + 6, status=500)
+def test_api_error_after_the_lease_was_written_names_the_step_and_the_lease_still_expires(
+    faulty_cell: Cell, faults: KubeFaultProxy
+):
+    """Fault proxy: a 500 on record-restore-point's first call, after enter-maintenance wrote the lease."""
+    cell, ledger = faulty_cell, RolloutLedger()
+    for step in (PREFLIGHT, ENTER_MAINTENANCE):
+        run_step(step, cell.clients, cell.settings, ledger)
+    faults.fail_next(status=500)
 
     with pytest.raises(RolloutStepError) as failure:
-        before_rollout(cell.clients, cell.settings)
+        run_step(RECORD_RESTORE_POINT, cell.clients, cell.settings, ledger)
 
     assert failure.value.step == RECORD_RESTORE_POINT
     assert "rollout step 'record-restore-point' failed" in str(failure.value)
@@ -145,22 +173,26 @@ def test_api_error_after_the_lease_was_written_names_the_step_and_the_lease_stil
     assert not cell.maintenance_on()  # nobody ended it: the lease ran out
 
 
-def test_failure_entering_maintenance_records_nothing(cell: Cell):
-    cell.double.fail_next(status=503)
+def test_failure_entering_maintenance_records_nothing(faulty_cell: Cell, faults: KubeFaultProxy):
+    """Fault proxy: a 503 on enter-maintenance's first call."""
+    faults.fail_next(status=503)
 
     with pytest.raises(RolloutStepError) as failure:
-        before_rollout(cell.clients, cell.settings)
+        before_rollout(faulty_cell.clients, faulty_cell.settings)
 
     assert failure.value.step == ENTER_MAINTENANCE
-    assert cell.double.config_map_data("gitpod", INSTALLATION_CONFIG_MAP) is None
+    assert faulty_cell.record_data() is None
+    assert faulty_cell.enabled_until() is None
 
 
-def test_a_hanging_api_server_fails_the_step_instead_of_the_rollout_hanging(cell: Cell):
-    slow = KubeClient(ClusterConnection(server=cell.double.url), timeout_seconds=0.2)
-    cell.double.hang_when("GET", MAINTENANCE_CONFIG_MAP)
+def test_a_hanging_api_server_fails_the_step_instead_of_the_rollout_hanging(faulty_cell: Cell,
+                                                                            faults: KubeFaultProxy):
+    """Fault proxy: the real server does not hang on demand."""
+    slow = KubeClient(ClusterConnection(server=faults.url), timeout_seconds=0.2)
+    faults.hang_when("GET", MAINTENANCE_CONFIG_MAP)
 
     with pytest.raises(RolloutStepError) as failure:
-        before_rollout(replace(cell.clients, kube=slow), cell.settings)
+        before_rollout(replace(faulty_cell.clients, kube=slow), faulty_cell.settings)
 
     assert failure.value.step == ENTER_MAINTENANCE
     assert isinstance(failure.value.cause, KubeUnavailable)
@@ -180,7 +212,7 @@ def test_health_gate_timeout_keeps_maintenance_until_the_lease_and_keeps_the_res
     # Maintenance was not ended early, and is still bounded by the lease entered before the rollout.
     assert cell.enabled_until() == LEASE_END
     assert cell.maintenance_on()
-    record = read_installation_record(cell.clients.kube, "gitpod")
+    record = read_installation_record(cell.clients.kube, cell.namespace)
     assert record is not None
     assert record.restore_point == before.restore_point
     assert record.last_config_backup is None
@@ -203,16 +235,18 @@ def test_backup_failure_leaves_maintenance_to_its_lease(cell: Cell, aws: Callabl
     assert cell.enabled_until() == LEASE_END
 
 
-def test_exit_failure_names_the_step_and_the_lease_still_bounds_maintenance(cell: Cell):
-    before_rollout(cell.clients, cell.settings)
-    cell.installer_ran()
-    cell.double.fail_when("PATCH", MAINTENANCE_CONFIG_MAP, status=500)
+def test_exit_failure_names_the_step_and_the_lease_still_bounds_maintenance(faulty_cell: Cell,
+                                                                            faults: KubeFaultProxy):
+    """Fault proxy: a 500 on exit-maintenance's patch of the lease."""
+    before_rollout(faulty_cell.clients, faulty_cell.settings)
+    faulty_cell.installer_ran()
+    faults.fail_when("PATCH", MAINTENANCE_CONFIG_MAP, status=500)
 
     with pytest.raises(RolloutStepError) as failure:
-        after_rollout(cell.clients, cell.settings)
+        after_rollout(faulty_cell.clients, faulty_cell.settings)
 
     assert failure.value.step == EXIT_MAINTENANCE
-    assert cell.enabled_until() == LEASE_END
+    assert faulty_cell.enabled_until() == LEASE_END
 
 
 def test_after_steps_refuse_to_run_past_a_step_that_did_not_pass(cell: Cell):
@@ -263,23 +297,24 @@ def test_the_lease_must_cover_snapshot_wait_installer_job_and_health_gate():
 def test_the_rollouts_lease_is_in_default_labelled_and_the_record_names_the_cell(cell: Cell):
     before_rollout(cell.clients, cell.settings)
 
-    assert cell.double.config_map_names(MAINTENANCE_CONFIG_MAP) == [("default", MAINTENANCE_CONFIG_MAP)]
-    assert cell.double.ws_manager_maintenance() == {"enabledUntil": LEASE_END}
-    data = cell.double.config_map_data("gitpod", INSTALLATION_CONFIG_MAP)
+    assert cell.cluster.config_map_names(MAINTENANCE_CONFIG_MAP) == [("default", MAINTENANCE_CONFIG_MAP)]
+    assert cell.cluster.ws_manager_maintenance() == {"enabledUntil": LEASE_END}
+    data = cell.record_data()
     assert data is not None
     assert data["cell"] == "prod"
     assert data["rolloutMaintenanceUntil"] == LEASE_END
 
     cell.installer_ran()
     after_rollout(cell.clients, cell.settings)
-    assert cell.double.ws_manager_maintenance() == {"enabledUntil": "2025-03-14T09:30:53Z"}
+    assert cell.cluster.ws_manager_maintenance() == {"enabledUntil": "2025-03-14T09:30:53Z"}
 
 
 def test_the_maintenance_namespace_setting_moves_the_lease(cell: Cell):
-    cell.double.namespaces.add("ws")
-    settings = replace(cell.settings, maintenance_namespace="ws")
+    elsewhere = cell.cluster.create_namespace("ws")
+    settings = replace(cell.settings, maintenance_namespace=elsewhere)
     before_rollout(cell.clients, settings)
-    assert cell.double.config_map_names(MAINTENANCE_CONFIG_MAP) == [("ws", MAINTENANCE_CONFIG_MAP)]
+    assert cell.cluster.config_map_names(MAINTENANCE_CONFIG_MAP) == [(elsewhere, MAINTENANCE_CONFIG_MAP)]
+    assert cell.cluster.ws_manager_maintenance() is None
 
 
 def test_an_operators_longer_lease_survives_the_rollout(cell: Cell):
@@ -288,13 +323,13 @@ def test_an_operators_longer_lease_survives_the_rollout(cell: Cell):
 
     before_rollout(cell.clients, cell.settings)
     assert cell.enabled_until() == operators  # not shortened to the rollout's 60 minutes
-    assert cell.double.config_map_data("gitpod", INSTALLATION_CONFIG_MAP)["rolloutMaintenanceUntil"] == "none"
+    assert cell.record_data()["rolloutMaintenanceUntil"] == "none"
 
     cell.installer_ran()
     after = after_rollout(cell.clients, cell.settings)
     assert after.maintenance.enabled  # not ended: it was never the rollout's
     assert cell.enabled_until() == operators
-    record = read_installation_record(cell.clients.kube, "gitpod")
+    record = read_installation_record(cell.clients.kube, cell.namespace)
     assert record is not None
     assert record.last_rollout_finished_at is not None
 
@@ -313,20 +348,19 @@ def test_a_lease_an_operator_took_over_during_the_rollout_is_left_alone(cell: Ce
 
 
 def test_the_hooks_refuse_a_cluster_of_another_cell(cell: Cell):
-    cell.double.put_config_map("gitpod", INSTALLATION_CONFIG_MAP, {"cell": "staging", "version": "2024.10.0"})
+    cell.cluster.put_config_map(cell.namespace, INSTALLATION_CONFIG_MAP, {"cell": "staging", "version": "2024.10.0"})
 
     with pytest.raises(RolloutStepError) as failure:
         before_rollout(cell.clients, cell.settings)
 
     assert failure.value.step == ENTER_MAINTENANCE
     assert "belongs to cell 'staging', not 'prod'" in str(failure.value)
-    assert cell.double.config_map_names(MAINTENANCE_CONFIG_MAP) == []
+    assert cell.cluster.config_map_names(MAINTENANCE_CONFIG_MAP) == []
     for step in (RECORD_RESTORE_POINT, BACKUP_CONFIG, EXIT_MAINTENANCE):
         ledger = RolloutLedger(passed={"preflight", HEALTH_GATE, BACKUP_CONFIG})
         with pytest.raises(RolloutStepError, match="belongs to cell 'staging'"):
             run_step(step, cell.clients, cell.settings, ledger)
-    assert cell.double.config_map_data("gitpod", INSTALLATION_CONFIG_MAP) == {"cell": "staging",
-                                                                              "version": "2024.10.0"}
+    assert cell.record_data() == {"cell": "staging", "version": "2024.10.0"}
 
 
 # -- preflight, the first step: real MariaDB, moto's S3 and ECR (a cell that fails it never enters maintenance) --------
@@ -348,7 +382,8 @@ def rollout_clients(live_cell: dict[str, Any], kube: KubeClient, clock: FakeCloc
     )
 
 
-SETTINGS = RolloutSettings(stack="prod", lease_minutes=60)
+def settings_for(cluster: KubeCluster) -> RolloutSettings:
+    return RolloutSettings(stack="prod", namespace=cluster.namespace, lease_minutes=60)
 
 
 @pytest.fixture
@@ -367,25 +402,25 @@ def source_variable(scenario: PitrScenario) -> Iterator[Callable[[str, str], Non
         run_sql(scenario.source, [f"SET GLOBAL {name} = {int(value)}"])
 
 
-def test_a_cell_that_passes_preflight_enters_maintenance(live_cell, kube, kube_double, clock, scenario):  # noqa: F811
+def test_a_cell_that_passes_preflight_enters_maintenance(live_cell, kube, cluster, clock, scenario):  # noqa: F811
     lines: list[str] = []
 
-    result = before_rollout(rollout_clients(live_cell, kube, clock, scenario.source, lines), SETTINGS)
+    result = before_rollout(rollout_clients(live_cell, kube, clock, scenario.source, lines), settings_for(cluster))
 
     assert result.preflight.passed
     assert result.maintenance.enabled
-    assert kube_double.config_map_data("default", MAINTENANCE_CONFIG_MAP) is not None
+    assert cluster.ws_manager_maintenance() is not None
     assert "[PASS] explicit_defaults_for_timestamp: OFF, as Gitpod's migrations need" in "\n".join(lines)
     assert any(line.startswith("preflight passed:") for line in lines)
 
 
-def test_a_database_failing_preflight_never_enters_maintenance(live_cell, kube, kube_double, clock, scenario,  # noqa: F811
+def test_a_database_failing_preflight_never_enters_maintenance(live_cell, kube, cluster, clock, scenario,  # noqa: F811
                                                                source_variable):
     source_variable("explicit_defaults_for_timestamp", "ON")
     lines: list[str] = []
 
     with pytest.raises(RolloutStepError) as failure:
-        before_rollout(rollout_clients(live_cell, kube, clock, scenario.source, lines), SETTINGS)
+        before_rollout(rollout_clients(live_cell, kube, clock, scenario.source, lines), settings_for(cluster))
 
     assert failure.value.step == PREFLIGHT
     assert isinstance(failure.value.cause, PreflightFailed)
@@ -393,49 +428,49 @@ def test_a_database_failing_preflight_never_enters_maintenance(live_cell, kube, 
     assert message.startswith("rollout step 'preflight' failed: PreflightFailed: 1 preflight check(s) failed: "
                               "explicit_defaults_for_timestamp (explicit_defaults_for_timestamp: is ON")
     assert "maintenance was not entered" in message
-    assert kube_double.config_map_data("default", MAINTENANCE_CONFIG_MAP) is None
-    assert kube_double.config_map_data("gitpod", INSTALLATION_CONFIG_MAP) is None
+    assert cluster.config_map_data("default", MAINTENANCE_CONFIG_MAP) is None
+    assert cluster.config_map_data(cluster.namespace, INSTALLATION_CONFIG_MAP) is None
     assert "[FAIL] explicit_defaults_for_timestamp: is ON; Gitpod needs it OFF" in "\n".join(lines)
 
 
-def test_a_missing_workload_label_fails_preflight_naming_it(live_cell, kube, kube_double, clock, scenario):  # noqa: F811
+def test_a_missing_workload_label_fails_preflight_naming_it(live_cell, kube, cluster, clock, scenario):  # noqa: F811
     labels = dict.fromkeys(GITPOD_WORKLOAD_LABELS, "true")
     del labels["gitpod.io/workload_workspace_headless"]
-    kube_double.put_node("services-1", labels=labels)
+    cluster.put_node("services-1", labels=labels)
 
     with pytest.raises(RolloutStepError) as failure:
-        before_rollout(rollout_clients(live_cell, kube, clock, scenario.source, []), SETTINGS)
+        before_rollout(rollout_clients(live_cell, kube, clock, scenario.source, []), settings_for(cluster))
 
     assert failure.value.step == PREFLIGHT
     assert "failed: workload labels (workload labels: no node has gitpod.io/workload_workspace_headless=true" \
         in str(failure.value)
-    assert kube_double.config_map_data("default", MAINTENANCE_CONFIG_MAP) is None
+    assert cluster.config_map_data("default", MAINTENANCE_CONFIG_MAP) is None
 
 
-def test_a_rollout_without_a_preflight_runner_fails_instead_of_skipping_it(live_cell, kube, kube_double, clock,
+def test_a_rollout_without_a_preflight_runner_fails_instead_of_skipping_it(live_cell, kube, cluster, clock,
                                                                            scenario):  # noqa: F811
     clients = replace(rollout_clients(live_cell, kube, clock, scenario.source, []), preflight=None)
 
     with pytest.raises(RolloutStepError) as failure:
-        before_rollout(clients, SETTINGS)
+        before_rollout(clients, settings_for(cluster))
 
     assert failure.value.step == PREFLIGHT
     assert isinstance(failure.value.cause, PreflightNotConfigured)
-    assert kube_double.config_map_data("default", MAINTENANCE_CONFIG_MAP) is None
+    assert cluster.config_map_data("default", MAINTENANCE_CONFIG_MAP) is None
 
 
-def test_enter_maintenance_refuses_to_run_after_a_failed_preflight(live_cell, kube, kube_double, clock, scenario,  # noqa: F811
+def test_enter_maintenance_refuses_to_run_after_a_failed_preflight(live_cell, kube, cluster, clock, scenario,  # noqa: F811
                                                                    source_variable):
     source_variable("explicit_defaults_for_timestamp", "ON")
     clients = rollout_clients(live_cell, kube, clock, scenario.source, [])
     ledger = RolloutLedger()
 
     with pytest.raises(RolloutStepError):
-        run_step(PREFLIGHT, clients, SETTINGS, ledger)
+        run_step(PREFLIGHT, clients, settings_for(cluster), ledger)
     # An engine that carried on past the failed hook: the ledger still stops maintenance.
     with pytest.raises(RolloutStepError) as failure:
-        run_step(ENTER_MAINTENANCE, clients, SETTINGS, ledger)
+        run_step(ENTER_MAINTENANCE, clients, settings_for(cluster), ledger)
 
     assert isinstance(failure.value.cause, PrerequisiteNotMet)
     assert "preflight did not pass" in str(failure.value)
-    assert kube_double.config_map_data("default", MAINTENANCE_CONFIG_MAP) is None
+    assert cluster.config_map_data("default", MAINTENANCE_CONFIG_MAP) is None

@@ -3,11 +3,8 @@ instance on moto, a kubeconfig file."""
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import json
-import os
-import ssl
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,9 +14,6 @@ AWS_REGION = "eu-west-1"
 GCP_PROJECT = "acme-gitpod-test"
 # The registry repositories of stack "prod", by the convention (contract.naming.registry_repositories).
 PROD_REPOSITORIES = ("gitpod-prod/base-images", "gitpod-prod/workspace-images")
-# The environment before the fixtures change it: the opt-in real-cluster test hands it back to kubeconfig
-# credential plugins such as `aws eks get-token`, which need the operator's real credentials.
-ORIGINAL_ENVIRONMENT = dict(os.environ)
 START = dt.datetime(2025, 3, 14, 9, 26, 53, tzinfo=dt.UTC)
 # Three rollouts before START, each a Gitpod upgrade with its config backup: a restore before the last one must not
 # install its version.
@@ -72,20 +66,6 @@ class TlsMaterial:
     ca_pem: bytes
     server_cert: Path
     server_key: Path
-    client_cert_pem: bytes
-    client_key_pem: bytes
-
-    @property
-    def ca_data(self) -> str:
-        return base64.b64encode(self.ca_pem).decode()
-
-    def server_context(self, *, require_client_certificate: bool = False) -> ssl.SSLContext:
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(self.server_cert, self.server_key)
-        if require_client_certificate:
-            context.verify_mode = ssl.CERT_REQUIRED
-            context.load_verify_locations(cadata=self.ca_pem.decode())
-        return context
 
 
 def write_kubeconfig(path: Path, document: dict[str, Any]) -> Path:

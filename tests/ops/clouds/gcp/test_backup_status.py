@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import requests
@@ -26,9 +25,9 @@ from tests.ops.support.gcp import (
     unique_bucket,
 )
 from tests.ops.support.google_double import GoogleApiDouble
-from tests.ops.support.kube_double import KubeDouble
+from tests.ops.support.kube_cluster import KubeCluster
 from tests.ops.support.stores import gcs_config_store
-from tests.ops.support.values import GCP_PROJECT, START, write_kubeconfig
+from tests.ops.support.values import GCP_PROJECT, START
 
 # -- the status --------------------------------------------------------------------------------------------------------
 
@@ -114,14 +113,14 @@ def test_backup_status_of_a_gcp_stack(cell: GoogleApiDouble, gcs: Any, bucket: s
     assert [gap.split(":")[0] for gap in status["notProtected"]] == ["registry", "cluster"]
 
 
-def test_backup_config_of_a_gcp_stack(cell: GoogleApiDouble, gcs: Any, bucket: str, kube_double: KubeDouble,
-                                      tmp_path: Path, capsys):
-    kube_double.put_config_map("gitpod", "gitpod-installation", {"version": "2024.11.0", "configHash": "abc123"})
-    kube_double.put_config_map("gitpod", "gitpod-installer-config", {"config.yaml": "domain: gitpod.example.com\n"})
-    kubeconfig = write_kubeconfig(tmp_path / "kubeconfig", kube_double.kubeconfig())
+def test_backup_config_of_a_gcp_stack(cell: GoogleApiDouble, gcs: Any, bucket: str, cluster: KubeCluster, capsys):
+    cluster.put_config_map(cluster.namespace, "gitpod-installation", {"version": "2024.11.0", "configHash": "abc123"})
+    cluster.put_config_map(cluster.namespace, "gitpod-installer-config",
+                           {"config.yaml": "domain: gitpod.example.com\n"})
 
     assert run_command(backup_cli, ["backup", "config", "--stack", GCP_STACK, "--bucket", bucket,
-                            "--kubeconfig", str(kubeconfig)]) == 0
+                                    "--namespace", cluster.namespace,
+                                    "--kubeconfig", str(cluster.kubeconfig_path)]) == 0
 
     restored = gcs_config_store(gcs, bucket).read_latest(GCP_STACK)
     assert restored is not None

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,9 +24,9 @@ from tests.ops.support.gcp import (
     GCP_STACK,
 )
 from tests.ops.support.google_double import CloudSqlLikeServer, GoogleApiDouble
-from tests.ops.support.kube_double import KubeDouble
+from tests.ops.support.kube_cluster import KubeCluster
 from tests.ops.support.mariadb import ROOT_PASSWORD
-from tests.ops.support.values import GCP_PROJECT, START, write_kubeconfig
+from tests.ops.support.values import GCP_PROJECT, START
 
 # -- the GCS probe and the Artifact Registry check ---------------------------------------------------------------------
 
@@ -77,17 +76,16 @@ def test_a_missing_repository_and_missing_credentials_are_named(google_api: Goog
 
 
 @pytest.fixture
-def preflight_argv(cell: GoogleApiDouble, bucket: str, cloudsql_db: CloudSqlLikeServer, kube_double: KubeDouble,
-                   tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+def preflight_argv(cell: GoogleApiDouble, bucket: str, cloudsql_db: CloudSqlLikeServer, cluster: KubeCluster,
+                   monkeypatch: pytest.MonkeyPatch) -> list[str]:
     # The instance's private IP (loopback here) and server CA come from the Admin API; only the port is the test's.
     # Its certificate names the instance, not the IP: preflight must check the name (hostname checks cannot pass).
     cell.put_instance(GCP_PROJECT, GCP_INSTANCE, private_ip="127.0.0.1", server_ca_pem=cloudsql_db.ca_pem)
-    kube_double.put_node("services-1", labels=dict.fromkeys(GITPOD_WORKLOAD_LABELS, "true"),
-                         kubelet_version="v1.33.5-gke.1080000")
+    cluster.put_node("services-1", labels=dict.fromkeys(GITPOD_WORKLOAD_LABELS, "true"),
+                     kubelet_version="v1.33.5-gke.1080000")
     monkeypatch.setenv("GITPOD_DB_PASSWORD", ROOT_PASSWORD)
-    kubeconfig = write_kubeconfig(tmp_path / "kubeconfig", kube_double.kubeconfig())
     return ["preflight", "--stack", GCP_STACK, "--bucket", bucket, "--db-port", str(cloudsql_db.port),
-            "--db-user", "root", "--kubeconfig", str(kubeconfig)]
+            "--db-user", "root", "--kubeconfig", str(cluster.kubeconfig_path)]
 
 
 def test_preflight_of_a_gcp_stack_reads_the_address_and_ca_from_the_admin_api(preflight_argv, capsys):
