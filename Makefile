@@ -19,7 +19,8 @@ plan: venv
 
 lint: venv
 	$(PY) -m ruff check .
-	$(PY) -m policies.table --check README.md
+	$(PY) -m policies.table --check docs/policies.md
+	$(PY) -m policies.table --settings --check docs/policies.md
 
 test: venv lint
 	$(PY) -m pytest -q -n 2

@@ -65,6 +65,21 @@ def workload_identity_single_ksa(args: Any, report: Report) -> None:
                    "(serviceAccount:PROJECT.svc.id.goog[NAMESPACE/NAME]).")
 
 
+@resource_rule(
+    name="gcp-no-principal-sets",
+    summary="No IAM grant (member, binding or policy) names a principal set (`principalSet://`: every service "
+    "account of a namespace or a pool); a Kubernetes workload is granted a role as its own principal "
+    "(`principal://.../subject/ns/NAMESPACE/sa/NAME`).",
+    types=[*GCP_IAM_MEMBERS, *GCP_IAM_BINDINGS, *GCP_IAM_POLICIES],
+)
+def no_principal_sets(args: Any, report: Report) -> None:
+    for where, role, members in _grants(args):
+        for member in members:
+            if member.startswith("principalSet://"):
+                report(f"{where}grants {role} to the principal set {member!r}; grant it to the one Kubernetes "
+                       "service account that needs it (principal://.../subject/ns/NAMESPACE/sa/NAME).")
+
+
 def _grants(args: Any) -> list[tuple[str, str, list[str]]]:
     """(where, role, members) for each role the resource grants."""
     if args.resource_type in GCP_IAM_MEMBERS:

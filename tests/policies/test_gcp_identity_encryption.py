@@ -187,3 +187,42 @@ class TestKmsKeyRotation:
 
     def test_signing_keys_are_exempt(self, check):
         assert check(self.rule, resource(CRYPTO_KEY, "sign", {"purpose": "ASYMMETRIC_SIGN"})) == []
+
+
+class TestNoPrincipalSets:
+    rule = "gcp-no-principal-sets"
+    principal = ("principal://iam.googleapis.com/projects/123/locations/global/workloadIdentityPools/"
+                 "proj.svc.id.goog/subject/ns/gitpod/sa/ws-daemon")
+    namespace_set = ("principalSet://iam.googleapis.com/projects/123/locations/global/workloadIdentityPools/"
+                     "proj.svc.id.goog/namespace/gitpod")
+
+    def message(self, role: str, member: str, where: str = "") -> str:
+        return (f"{where}grants {role} to the principal set {member!r}; grant it to the one Kubernetes service "
+                "account that needs it (principal://.../subject/ns/NAMESPACE/sa/NAME).")
+
+    def test_passes_for_one_service_accounts_principal(self, check):
+        grant = resource("gcp:storage/bucketIAMMember:BucketIAMMember", "grant",
+                         {"role": "roles/storage.objectAdmin", "member": self.principal})
+        assert check(self.rule, grant) == []
+
+    @pytest.mark.parametrize("resource_type", [
+        "gcp:storage/bucketIAMMember:BucketIAMMember", "gcp:projects/iAMMember:IAMMember",
+    ])
+    def test_fails_for_a_namespace_set(self, check, resource_type):
+        grant = resource(resource_type, "grant", {"role": "roles/storage.objectAdmin", "member": self.namespace_set})
+        assert check(self.rule, grant) == [(grant["urn"], self.message("roles/storage.objectAdmin",
+                                                                       self.namespace_set))]
+
+    def test_fails_in_a_binding_and_in_a_policy(self, check):
+        binding = resource("gcp:storage/bucketIAMBinding:BucketIAMBinding", "binding",
+                           {"role": "roles/storage.objectViewer", "members": [self.principal, self.namespace_set]})
+        policy = resource("gcp:projects/iAMPolicy:IAMPolicy", "policy", {"policyData": json.dumps(
+            {"bindings": [{"role": "roles/artifactregistry.reader", "members": [self.namespace_set]}]})})
+        assert sorted(check(self.rule, binding, policy)) == sorted([
+            (binding["urn"], self.message("roles/storage.objectViewer", self.namespace_set)),
+            (policy["urn"], self.message("roles/artifactregistry.reader", self.namespace_set,
+                                         where="policyData binding #0 ")),
+        ])
+
+    def test_passes_when_absent(self, check):
+        assert check(self.rule, resource("gcp:storage/bucketIAMMember:BucketIAMMember", "empty", {"bucket": "b"})) == []

@@ -89,7 +89,8 @@ PROMISES: dict[tuple[str, str, str], tuple[str, ...]] = {
     ("object storage", "aws", "server access logs to a log bucket per region"): ("aws-s3-access-logging",),
     ("object storage", "aws", "object events to EventBridge"): ("aws-s3-event-notifications",),
     ("object storage", "aws", "only noncurrent versions ever expire"): ("aws-s3-keep-current-versions",),
-    ("object storage", "gcp", "one multi-/dual-region bucket for the cell's own backups (installer config)"): (
+    ("object storage", "gcp", "one multi-/dual-region bucket for Gitpod's workspace content and the cell's backups "
+                              "(installer config)"): (
         "gcp-storage-multi-region",),
     ("object storage", "gcp", "versioned"): ("gcp-storage-versioning",),
     ("object storage", "gcp", "uniform access"): ("gcp-storage-uniform-access",),
@@ -107,11 +108,17 @@ PROMISES: dict[tuple[str, str, str], tuple[str, ...]] = {
     ("DNS + TLS", "gcp", "same"): ("gitpod-tls-certificate",),
     ("identity", "aws", "IRSA roles"): ("aws-iam-no-wildcard-admin", "aws-iam-wildcard-resource-unscopable-only"),
     ("identity", "aws", "each trusted by exactly one service account"): ("aws-irsa-single-service-account",),
-    ("identity", "aws", "no IAM users"): ("aws-no-iam-users",),
-    ("identity", "aws", "no static keys"): ("aws-no-access-keys",),
-    ("identity", "gcp", "a Google service account per workload via Workload Identity"): (
+    ("identity", "aws", "no IAM users or access keys but the one storage key of a `release-2022.11.x` build"): (
+        "aws-no-iam-users", "aws-no-access-keys"),
+    ("identity", "aws", "that key limited to the cell's bucket"): ("static-storage-key-limited-to-one-bucket",),
+    ("identity", "gcp", "a Google service account per add-on via Workload Identity"): (
         "gcp-workload-identity-single-ksa",),
-    ("identity", "gcp", "no keys"): ("gcp-no-service-account-keys",),
+    ("identity", "gcp", "Gitpod's workloads get IAM on their own Kubernetes service account's principal"): (
+        "gcp-no-principal-sets",),
+    ("identity", "gcp", "never a principal set"): ("gcp-no-principal-sets",),
+    ("identity", "gcp", "no service account keys"): ("gcp-no-service-account-keys",),
+    ("identity", "gcp", "no HMAC keys but the one storage key of a `release-2022.11.x` build"): ("gcp-no-hmac-keys",),
+    ("identity", "gcp", "that key limited to the cell's bucket"): ("static-storage-key-limited-to-one-bucket",),
     ("logs and keys", "aws", "every CloudWatch log group KMS-encrypted"): ("aws-log-group-kms",),
     ("logs and keys", "aws", "a year of retention in prod"): ("aws-log-group-retention-prod",),
     ("logs and keys", "aws", "every KMS key with an explicit key policy"): ("aws-kms-key-policy",
@@ -132,9 +139,7 @@ NOT_SECURITY: dict[tuple[str, str, str], str] = {
     ("database", "aws", "RDS MySQL 8.0"): "engine version (Gitpod's requirement)",
     ("database", "aws", "utf8mb4"): "character set (Gitpod's requirement)",
     ("database", "gcp", "Cloud SQL MySQL 8.0"): "engine version (Gitpod's requirement)",
-    ("object storage", "gcp", "Gitpod itself does not use it"): "a known limit, not a property",
-    ("object storage", "gcp", "with `cloudStorage` it creates per-user buckets in `metadata.region` with a key the "
-                              "cell does not create (see Known limits)"): "a known limit, not a property",
+    ("object storage", "gcp", "read by Gitpod through the S3 API"): "the access path; its key is the identity row's",
     ("registry", "aws", "ECR `<cell>/base-images`"): "repository name",
     ("registry", "aws", "`<cell>/workspace-images`"): "repository name",
     ("registry", "gcp", "Artifact Registry docker repository"): "repository kind",

@@ -1,4 +1,4 @@
-"""policies/config.example.json is the file the README and docs/policies.md tell people to pass with
+"""policies/config.example.json is the file docs/policies.md tells people to pass with
 `--policy-pack-config`. It must be an example that works: every shipped stack passes the policy pack with it, and
 the settings it tightens are really read (a stricter copy makes a stack fail)."""
 
@@ -20,7 +20,7 @@ def plan(stack: str, config: Path) -> Completed:
 
 
 def test_the_readme_command_passes():
-    # README: `python -m ops plan --stack prod --policy-pack-config policies/config.example.json`
+    # docs/policies.md: `--policy-pack-config policies/config.example.json`
     result = plan("prod", EXAMPLE)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr
 
