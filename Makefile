@@ -4,25 +4,31 @@ VENV := .venv
 STACK ?= dev
 PY := $(VENV)/bin/python
 
-.PHONY: plan test lint venv engine kube-tools kube-up kube-down e2e
+.PHONY: plan test lint venv dev-venv engine kube-tools kube-up kube-down e2e
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt requirements-ci-tools.txt
+# The runtime (the program, `python -m ops`) for `make plan`; the test and lint toolchain on top for `make test`.
+$(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt requirements-ci-tools.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
 venv: $(VENV)/.installed
+dev-venv: $(VENV)/.installed-dev
 
 plan: venv
 	$(PY) -m ops plan --stack $(STACK)
 
-lint: venv
+lint: dev-venv
 	$(PY) -m ruff check .
 	$(PY) -m policies.table --check docs/policies.md
 	$(PY) -m policies.table --settings --check docs/policies.md
 
-test: venv lint
+test: dev-venv lint
 	$(PY) -m pytest -q -n 2
 
 # The real Pulumi engine (CLI, Python language host, random and kubernetes providers) in .tools/bin, built from the
@@ -46,5 +52,5 @@ kube-down:
 # A cell on a laptop-sized local cluster under the real engine: the local stack (stacks/Pulumi.local.yaml) previewed
 # with the policy pack, `pulumi up` with its six rollout hooks, a failing health gate, a two-wave `ops rollout`, and
 # `pulumi destroy`, against a local API server, MariaDB and moto's S3 (tools/e2e). Report: .e2e/report.json.
-e2e: venv engine kube-tools
+e2e: dev-venv engine kube-tools
 	$(PY) -u -m tools.e2e
