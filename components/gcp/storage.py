@@ -24,6 +24,22 @@ def bucket_location(location: str) -> tuple[str, list[str] | None]:
     return default_storage_location(regions[0]) or location, [region.upper() for region in regions]
 
 
+def private_bucket_settings(location: str) -> dict[str, object]:
+    """What every bucket of the cell has, data or logs: its location, STANDARD class, versioning, uniform access
+    and public access prevention."""
+    location, data_locations = bucket_location(location)
+    return {
+        "location": location,
+        "custom_placement_config": (
+            storage.BucketCustomPlacementConfigArgs(data_locations=data_locations) if data_locations else None
+        ),
+        "storage_class": "STANDARD",
+        "versioning": storage.BucketVersioningArgs(enabled=True),
+        "uniform_bucket_level_access": True,
+        "public_access_prevention": "enforced",
+    }
+
+
 @dataclass(frozen=True)
 class BucketArgs:
     bucket_name: str
@@ -41,18 +57,10 @@ class WorkspaceBucket(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: BucketArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("gitpod-cell:gcp:WorkspaceBucket", name, None, opts)
-        location, data_locations = bucket_location(args.location)
         self.bucket = storage.Bucket(
             name,
             name=args.bucket_name,
-            location=location,
-            custom_placement_config=(
-                storage.BucketCustomPlacementConfigArgs(data_locations=data_locations) if data_locations else None
-            ),
-            storage_class="STANDARD",
-            versioning=storage.BucketVersioningArgs(enabled=True),
-            uniform_bucket_level_access=True,
-            public_access_prevention="enforced",
+            **private_bucket_settings(args.location),
             soft_delete_policy=storage.BucketSoftDeletePolicyArgs(retention_duration_seconds=SOFT_DELETE_SECONDS),
             # Only noncurrent (overwritten or deleted) versions expire: a live object, such as a pinned
             # workspace's backup, is never deleted by a lifecycle rule.
@@ -99,18 +107,10 @@ class UsageLogBucket(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: LogBucketArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("gitpod-cell:gcp:UsageLogBucket", name, None, opts)
-        location, data_locations = bucket_location(args.location)
         self.bucket = storage.Bucket(
             name,
             name=args.bucket_name,
-            location=location,
-            custom_placement_config=(
-                storage.BucketCustomPlacementConfigArgs(data_locations=data_locations) if data_locations else None
-            ),
-            storage_class="STANDARD",
-            versioning=storage.BucketVersioningArgs(enabled=True),
-            uniform_bucket_level_access=True,
-            public_access_prevention="enforced",
+            **private_bucket_settings(args.location),
             lifecycle_rules=[
                 storage.BucketLifecycleRuleArgs(
                     action=storage.BucketLifecycleRuleActionArgs(type="Delete"),

@@ -24,6 +24,7 @@ from pulumi_kubernetes.core import v1 as core
 from pulumi_kubernetes.meta import v1 as meta
 from pulumi_kubernetes.rbac import v1 as rbac
 
+from components.gitpod.cron import cron_job_spec
 from components.gitpod.pod_security import restricted_container, restricted_pod
 from contract.cluster import (
     MK2_MAINTENANCE_CONFIG_MAP,
@@ -99,58 +100,47 @@ class MaintenanceKeeper(pulumi.ComponentResource):
         self.cron_job = batch.CronJob(
             f"{name}-cron-job",
             metadata=meta.ObjectMetaArgs(name=KEEPER_NAME, namespace=ns, labels=KEEPER_LABELS),
-            spec=batch.CronJobSpecArgs(
-                schedule=SCHEDULE,
-                time_zone="Etc/UTC",
-                concurrency_policy="Forbid",
-                starting_deadline_seconds=STARTING_DEADLINE_SECONDS,
-                successful_jobs_history_limit=1,
-                failed_jobs_history_limit=3,
-                job_template=batch.JobTemplateSpecArgs(
+            spec=cron_job_spec(SCHEDULE, STARTING_DEADLINE_SECONDS, KEEPER_LABELS, batch.JobSpecArgs(
+                backoff_limit=0,
+                active_deadline_seconds=45,
+                template=core.PodTemplateSpecArgs(
                     metadata=meta.ObjectMetaArgs(labels=KEEPER_LABELS),
-                    spec=batch.JobSpecArgs(
-                        backoff_limit=0,
-                        active_deadline_seconds=45,
-                        template=core.PodTemplateSpecArgs(
-                            metadata=meta.ObjectMetaArgs(labels=KEEPER_LABELS),
-                            spec=core.PodSpecArgs(
-                                service_account_name=KEEPER_NAME,
-                                restart_policy="Never",
-                                node_selector=dict(args.node_selector),
-                                security_context=restricted_pod(),
-                                containers=[core.ContainerArgs(
-                                    name="keeper",
-                                    image=args.toolbox_image,
-                                    image_pull_policy="IfNotPresent",
-                                    command=["/bin/bash", "/scripts/maintenance-keeper.sh"],
-                                    env=[core.EnvVarArgs(name=key, value=value) for key, value in {
-                                        "NAMESPACE": ns,
-                                        "WORKSPACE_MANAGER": args.workspace_manager,
-                                        "LEASE_NAMESPACE": MK2_MAINTENANCE_NAMESPACE,
-                                        "LEASE_CONFIG_MAP": MK2_MAINTENANCE_CONFIG_MAP,
-                                        "REPLICAS_ANNOTATION": REPLICAS_AFTER_MAINTENANCE,
-                                        "HOME": "/tmp",
-                                    }.items()],
-                                    volume_mounts=[
-                                        core.VolumeMountArgs(name="script", mount_path="/scripts", read_only=True),
-                                        core.VolumeMountArgs(name="tmp", mount_path="/tmp"),
-                                    ],
-                                    security_context=restricted_container(),
-                                    resources=core.ResourceRequirementsArgs(
-                                        requests={"cpu": "10m", "memory": "32Mi"},
-                                        limits={"cpu": "200m", "memory": "128Mi"}),
-                                )],
-                                volumes=[
-                                    core.VolumeArgs(name="script",
-                                                    config_map=core.ConfigMapVolumeSourceArgs(name=KEEPER_NAME)),
-                                    core.VolumeArgs(name="tmp",
-                                                    empty_dir=core.EmptyDirVolumeSourceArgs(size_limit="16Mi")),
-                                ],
-                            ),
-                        ),
+                    spec=core.PodSpecArgs(
+                        service_account_name=KEEPER_NAME,
+                        restart_policy="Never",
+                        node_selector=dict(args.node_selector),
+                        security_context=restricted_pod(),
+                        containers=[core.ContainerArgs(
+                            name="keeper",
+                            image=args.toolbox_image,
+                            image_pull_policy="IfNotPresent",
+                            command=["/bin/bash", "/scripts/maintenance-keeper.sh"],
+                            env=[core.EnvVarArgs(name=key, value=value) for key, value in {
+                                "NAMESPACE": ns,
+                                "WORKSPACE_MANAGER": args.workspace_manager,
+                                "LEASE_NAMESPACE": MK2_MAINTENANCE_NAMESPACE,
+                                "LEASE_CONFIG_MAP": MK2_MAINTENANCE_CONFIG_MAP,
+                                "REPLICAS_ANNOTATION": REPLICAS_AFTER_MAINTENANCE,
+                                "HOME": "/tmp",
+                            }.items()],
+                            volume_mounts=[
+                                core.VolumeMountArgs(name="script", mount_path="/scripts", read_only=True),
+                                core.VolumeMountArgs(name="tmp", mount_path="/tmp"),
+                            ],
+                            security_context=restricted_container(),
+                            resources=core.ResourceRequirementsArgs(
+                                requests={"cpu": "10m", "memory": "32Mi"},
+                                limits={"cpu": "200m", "memory": "128Mi"}),
+                        )],
+                        volumes=[
+                            core.VolumeArgs(name="script",
+                                            config_map=core.ConfigMapVolumeSourceArgs(name=KEEPER_NAME)),
+                            core.VolumeArgs(name="tmp",
+                                            empty_dir=core.EmptyDirVolumeSourceArgs(size_limit="16Mi")),
+                        ],
                     ),
                 ),
-            ),
+            )),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.depends_on, account, *bindings, script]),
         )
         self.register_outputs({"cron_job": self.cron_job.metadata.apply(lambda m: m.name if m else None)})

@@ -28,6 +28,7 @@ from pulumi_kubernetes.core import v1 as core
 from pulumi_kubernetes.meta import v1 as meta
 from pulumi_kubernetes.rbac import v1 as rbac
 
+from components.gitpod.cron import cron_job_spec
 from components.gitpod.pod_security import restricted_container, restricted_pod
 from components.platform import CredentialMinter
 
@@ -183,18 +184,8 @@ class RegistryCredentialRefresher(pulumi.ComponentResource):
         self.cron_job = batch.CronJob(
             f"{name}-cron-job",
             metadata=meta.ObjectMetaArgs(name=REFRESHER_NAME, namespace=ns, labels=labels),
-            spec=batch.CronJobSpecArgs(
-                schedule=refresh_schedule(minter.refresh_every_minutes),
-                time_zone="Etc/UTC",
-                concurrency_policy="Forbid",
-                starting_deadline_seconds=STARTING_DEADLINE_SECONDS,
-                successful_jobs_history_limit=1,
-                failed_jobs_history_limit=3,
-                job_template=batch.JobTemplateSpecArgs(
-                    metadata=meta.ObjectMetaArgs(labels=labels),
-                    spec=_job_spec(args, labels),
-                ),
-            ),
+            spec=cron_job_spec(refresh_schedule(minter.refresh_every_minutes), STARTING_DEADLINE_SECONDS, labels,
+                               _job_spec(args, labels)),
             opts=pulumi.ResourceOptions(parent=self, depends_on=ready),
         )
         self.initial_job = batch.Job(

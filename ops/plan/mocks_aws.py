@@ -162,19 +162,6 @@ def _eks_addon_version(args: dict[str, Any], region: str) -> dict[str, Any]:
             "version": version, "id": addon}
 
 
-# Add-on versions as EKS lists them for a Kubernetes version (kube-proxy follows the Kubernetes minor).
-_ADDON_VERSIONS = {"vpc-cni": "v1.20.4-eksbuild.1", "coredns": "v1.12.4-eksbuild.1",
-                   "aws-ebs-csi-driver": "v1.50.1-eksbuild.1"}
-
-
-def _eks_addon_version(args: dict[str, Any], region: str) -> dict[str, Any]:
-    addon, kubernetes = str(args.get("addonName")), str(args.get("kubernetesVersion"))
-    version = f"v{kubernetes}.3-eksbuild.2" if addon == "kube-proxy" else _ADDON_VERSIONS.get(addon,
-                                                                                            "v1.0.0-eksbuild.1")
-    return {"addonName": addon, "kubernetesVersion": kubernetes, "mostRecent": bool(args.get("mostRecent")),
-            "version": version, "id": addon}
-
-
 AWS_CALLS: dict[str, CallAnswer] = {
     "aws:s3/getBucket:getBucket": _s3_get_bucket,
     "aws:index/getAvailabilityZones:getAvailabilityZones": _availability_zones_with_opt_in,

@@ -16,8 +16,6 @@ process ("package" scope here covers every family below).
 
 from __future__ import annotations
 
-import datetime as dt
-import ipaddress
 import logging
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -32,7 +30,8 @@ from tests.ops.support.gcp import GCP_INSTANCE
 from tests.ops.support.google_double import CloudSqlLikeServer, GoogleApiDouble, cloudsql_like_server
 from tests.ops.support.kube_cluster import KubeCluster
 from tests.ops.support.kube_faults import KubeFaultProxy
-from tests.ops.support.values import AWS_REGION, GCP_PROJECT, FakeClock, TlsMaterial
+from tests.ops.support.tls import TlsMaterial, make_loopback_tls
+from tests.ops.support.values import AWS_REGION, GCP_PROJECT, FakeClock
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -246,46 +245,7 @@ def clock() -> FakeClock:
 @pytest.fixture(scope="package")
 def tls(tmp_path_factory: pytest.TempPathFactory) -> TlsMaterial:
     """A throwaway CA and a server certificate for 127.0.0.1 signed by it (the MariaDB servers')."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-
-    now = dt.datetime.now(dt.UTC)
-
-    def key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
-        return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                 serialization.NoEncryption())
-
-    def certificate(subject: str, key: ec.EllipticCurvePrivateKey, issuer_key: ec.EllipticCurvePrivateKey,
-                    issuer: x509.Name | None, extensions: list[tuple[Any, bool]]) -> x509.Certificate:
-        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)])
-        builder = (x509.CertificateBuilder().subject_name(name).issuer_name(issuer or name)
-                   .public_key(key.public_key()).serial_number(x509.random_serial_number())
-                   .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=1)))
-        for extension, critical in extensions:
-            builder = builder.add_extension(extension, critical=critical)
-        return builder.sign(issuer_key, hashes.SHA256())
-
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca = certificate("gitpod-cell test CA", ca_key, ca_key, None,
-                     [(x509.BasicConstraints(ca=True, path_length=None), True),
-                      (x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=False,
-                                     data_encipherment=False, key_agreement=False, key_cert_sign=True,
-                                     crl_sign=True, encipher_only=False, decipher_only=False), True)])
-    server_key = ec.generate_private_key(ec.SECP256R1())
-    server = certificate("127.0.0.1", server_key, ca_key, ca.subject,
-                         [(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False),
-                          (x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), False)])
-    directory = tmp_path_factory.mktemp("tls")
-    server_cert_path, server_key_path = directory / "server.crt", directory / "server.key"
-    server_cert_path.write_bytes(server.public_bytes(serialization.Encoding.PEM))
-    server_key_path.write_bytes(key_pem(server_key))
-    return TlsMaterial(
-        ca_pem=ca.public_bytes(serialization.Encoding.PEM),
-        server_cert=server_cert_path,
-        server_key=server_key_path,
-    )
+    return make_loopback_tls(tmp_path_factory.mktemp("tls"), "gitpod-cell test CA")
 
 
 @pytest.fixture(scope="package")

@@ -6,9 +6,7 @@ no images are ever pushed here)."""
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import http.server
-import ipaddress
 import secrets
 import threading
 from dataclasses import dataclass, field
@@ -16,47 +14,18 @@ from pathlib import Path
 from typing import Any
 
 from tests.ops.support.mariadb import MariaDbServer, free_port
+from tests.ops.support.tls import TlsMaterial, make_loopback_tls
 
 DATABASE = "gitpod"
 DATABASE_USER = "gitpod"
 
 
-@dataclass(frozen=True)
-class Tls:
-    ca_pem: bytes
-    cert_file: Path
-    key_file: Path
+Tls = TlsMaterial
 
 
 def make_tls(directory: Path) -> Tls:
     """A CA made for the run and a server certificate for 127.0.0.1 signed by it (MariaDB's)."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-
-    now = dt.datetime.now(dt.UTC)
-    ca_key, server_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
-
-    def build(subject: str, key: Any, issuer: x509.Name | None, extensions: list[Any]) -> x509.Certificate:
-        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)])
-        builder = (x509.CertificateBuilder().subject_name(name).issuer_name(issuer or name)
-                   .public_key(key.public_key()).serial_number(x509.random_serial_number())
-                   .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=1)))
-        for extension, critical in extensions:
-            builder = builder.add_extension(extension, critical=critical)
-        return builder.sign(ca_key, hashes.SHA256())
-
-    ca = build("gitpod-cell e2e CA", ca_key, None, [(x509.BasicConstraints(ca=True, path_length=None), True)])
-    server = build("127.0.0.1", server_key, ca.subject, [
-        (x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False),
-        (x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), False)])
-    directory.mkdir(parents=True, exist_ok=True)
-    cert_file, key_file = directory / "server.crt", directory / "server.key"
-    cert_file.write_bytes(server.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(server_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                                  serialization.NoEncryption()))
-    return Tls(ca.public_bytes(serialization.Encoding.PEM), cert_file, key_file)
+    return make_loopback_tls(directory, "gitpod-cell e2e CA")
 
 
 @dataclass
@@ -66,7 +35,7 @@ class Database:
 
     @classmethod
     def start(cls, directory: Path, tls: Tls, databases: tuple[str, ...] = (DATABASE,)) -> Database:
-        database = cls(MariaDbServer(directory, tls.cert_file, tls.key_file, tls.ca_pem, binlog=True).start())
+        database = cls(MariaDbServer(directory, tls.server_cert, tls.server_key, tls.ca_pem, binlog=True).start())
         with database.server.connect() as connection, connection.cursor() as cursor:
             cursor.execute("CREATE USER IF NOT EXISTS %s@'127.0.0.1' IDENTIFIED BY %s REQUIRE SSL",
                            (DATABASE_USER, database.password))

@@ -15,7 +15,6 @@ import http.client
 import json
 import threading
 import urllib.parse
-import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -130,19 +129,12 @@ class KubeCluster:
 
     def create_namespace(self, prefix: str = "ops") -> str:
         """A namespace of the test's own (never deleted: no namespace controller runs to finish it)."""
-        namespace = f"{prefix}-{uuid.uuid4().hex[:8]}"
-        self.request("POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace",
-                                                    "metadata": {"name": namespace}})
+        namespace = self.api.create_namespace(prefix)
         self.namespaces.add(namespace)
         return namespace
 
     def ensure_namespace(self, name: str) -> str:
-        try:
-            self.request("POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace",
-                                                        "metadata": {"name": name}})
-        except KubeApiError as error:
-            if error.status != 409:
-                raise
+        self.api.ensure_namespace(name)
         self.namespaces.add(name)
         return name
 

@@ -61,13 +61,6 @@ class FakeClock:
         self.elapsed += seconds
 
 
-@dataclass(frozen=True)
-class TlsMaterial:
-    ca_pem: bytes
-    server_cert: Path
-    server_key: Path
-
-
 def write_kubeconfig(path: Path, document: dict[str, Any]) -> Path:
     path.write_text(json.dumps(document))
     return path
