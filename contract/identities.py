@@ -44,6 +44,10 @@ PLATFORM_ACCOUNTS: dict[str, WorkloadAccount] = {
                                             "mint short-lived registry tokens"),
 }
 STORAGE = "object storage (workspace content)"
+# Gitpod's `server`: one of the four accounts Gitpod's installer has customizations for, but on every supported build
+# its config has no storage settings (it reaches workspace content through content-service) and it reads the
+# database and registry from Secrets, so it needs no cloud identity; the plan says so rather than leave it out.
+SERVER_SERVICE_ACCOUNT = "server"
 REGISTRY_PUSH = "push to the registry"
 REGISTRY_PULL = "pull from the registry"
 

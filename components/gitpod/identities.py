@@ -16,7 +16,7 @@ import pulumi
 from components.gitpod.installer_config import REGISTRY_SECRET, STORAGE_SECRET
 from components.platform import Platform, WorkloadIdentity
 from contract.gitpod_builds import GitpodBuild
-from contract.identities import gitpod_accounts
+from contract.identities import SERVER_SERVICE_ACCOUNT, gitpod_accounts
 
 ANNOTATED_BY_THE_JOB = "written onto the rendered ServiceAccount by the installer Job"
 
@@ -55,4 +55,6 @@ def identity_summary(platform: Platform, build: GitpodBuild,
                                         f"({build.version} reads object storage with nothing else)")
     for account in (build.registry_push_service_account, build.registry_pull_service_account):
         summary.setdefault(account, f"registry with the refreshed docker config in Secret {REGISTRY_SECRET!r}")
+    summary.setdefault(SERVER_SERVICE_ACCOUNT, f"no cloud identity needed: on {build.version} it reaches object "
+                                               "storage through content-service and the database through a Secret")
     return pulumi.Output.all(**summary).apply(dict)

@@ -225,6 +225,20 @@ def test_mk2_builds_need_no_keeper(stack_variant: Callable[..., Any]) -> None:
     assert set(identities) == {"content-service", "ws-daemon", "ws-manager-mk2", "image-builder-mk3",
                                "registry-facade"}
     assert "written onto the rendered ServiceAccount by the installer Job" in outputs["gitpodIdentities"]["ws-daemon"]
+    assert outputs["gitpodIdentities"]["server"].startswith("no cloud identity needed: on main-gha.13463")
+
+
+def test_the_plan_says_how_each_of_the_four_workloads_gets_its_identity(registered: Registered) -> None:
+    """server, ws-daemon, registry-facade and image-builder-mk3: the accounts Gitpod's installer has (dropped)
+    customizations for. None of them rides on a ServiceAccount customization."""
+    outputs = registered("prod").document["outputs"]["gitpodIdentities"]
+    for account in ("image-builder-mk3", "registry-facade"):
+        assert outputs[account].startswith("IRSA"), account
+        assert outputs[account].endswith("(written onto the rendered ServiceAccount by the installer Job)"), account
+    assert "static key in Secret 'gitpod-object-storage'" in outputs["ws-daemon"]
+    assert outputs["server"].startswith("no cloud identity needed: on release-2022.11.3")
+    config = by_k8s_name(registered("prod"), "kubernetes:core/v1:ConfigMap", "gitpod-installer-config")
+    assert "ServiceAccount" not in json.dumps(config["inputs"]["data"])
 
 
 def test_installation_record_and_exports(registered: Registered) -> None:
