@@ -121,6 +121,10 @@ def scripts_digest(minter: CredentialMinter) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
+def initial_job_name(minter: CredentialMinter) -> str:
+    return f"{REFRESHER_NAME}-initial-{scripts_digest(minter)[:10]}"
+
+
 @dataclass(frozen=True)
 class RegistryCredentialsArgs:
     namespace: str
@@ -190,8 +194,9 @@ class RegistryCredentialRefresher(pulumi.ComponentResource):
         )
         self.initial_job = batch.Job(
             f"{name}-initial",
-            # No name: Pulumi names it, so a changed script or image replaces it create-before-delete.
-            metadata=meta.ObjectMetaArgs(namespace=ns, labels=labels,
+            # Named after what it runs, so a changed script or image is a new Job (created before the old one goes),
+            # and every object the cell renders has a name `kubectl apply` can take.
+            metadata=meta.ObjectMetaArgs(name=initial_job_name(minter), namespace=ns, labels=labels,
                                          annotations={"pulumi.com/replaceUnready": "true"}),
             spec=_job_spec(args, labels),
             opts=pulumi.ResourceOptions(

@@ -168,7 +168,8 @@ def test_installer_waits_for_the_first_refresh(registered: Registered, cloud: Cl
     # The one-shot Job is awaited (Pulumi waits for a Job to complete) and re-run after a failure.
     assert initial["options"]["customTimeouts"] == {"create": "10m", "update": "10m"}
     assert initial["inputs"]["metadata"]["annotations"]["pulumi.com/replaceUnready"] == "true"
-    assert "name" not in initial["inputs"]["metadata"]
+    digest = initial["inputs"]["spec"]["template"]["metadata"]["annotations"]["gitpod-cell/scripts-digest"]
+    assert initial["inputs"]["metadata"]["name"] == f"registry-credentials-initial-{digest[:10]}"
     # It starts only once everything it uses exists.
     depends = set(initial["options"]["dependsOn"])
     for resource_type in ("kubernetes:core/v1:ServiceAccount", "kubernetes:core/v1:ConfigMap",
