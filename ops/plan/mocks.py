@@ -38,16 +38,29 @@ _HOOK_EVENTS = {
 }
 
 
+def redacted(value: Any) -> Any:
+    """A secret's shape without its values: a map keeps its keys (a Secret's `stringData` shows which keys it
+    holds), every value in it becomes SECRET."""
+    if isinstance(value, dict):
+        signature = value.get(_SPECIAL_SIG_KEY)
+        if signature in (_SECRET_SIG, _OUTPUT_SIG):
+            return redacted(value.get("value"))
+        if signature is None:
+            return {key: redacted(item) for key, item in value.items() if item != _UNKNOWN}
+    return SECRET
+
+
 def wire_to_plain(value: Any) -> Any:
-    """Engine wire values to plan JSON: secrets redacted, unknowns dropped, resource references as URNs."""
+    """Engine wire values to plan JSON: secrets redacted (values only), unknowns dropped, resource references as
+    URNs."""
     if isinstance(value, dict):
         signature = value.get(_SPECIAL_SIG_KEY)
         if signature == _SECRET_SIG:
-            return SECRET
+            return redacted(value.get("value"))
         if signature == _RESOURCE_SIG:
             return value.get("urn")
         if signature == _OUTPUT_SIG:
-            return SECRET if value.get("secret") else wire_to_plain(value.get("value"))
+            return redacted(value.get("value")) if value.get("secret") else wire_to_plain(value.get("value"))
         return {key: wire_to_plain(item) for key, item in value.items() if item != _UNKNOWN}
     if isinstance(value, list):
         return [wire_to_plain(item) for item in value if item != _UNKNOWN]

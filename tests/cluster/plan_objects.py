@@ -3,8 +3,8 @@
 A plan records each `kubernetes:<group>/<version>:<Kind>` resource's inputs (camelCase, as the provider sends
 them). Skipped, because they are not Kubernetes objects the provider applies as such: `kubernetes:helm.sh/v3:Release`
 (Helm renders the chart in the provider, with no chart repository reachable here) and providers
-(`pulumi:providers:kubernetes`). Secret inputs are redacted in a plan (`[secret]`): a Secret's redacted
-`stringData`/`data` becomes placeholder keys of the kind its `type` requires, so the server validates the rest.
+(`pulumi:providers:kubernetes`). Secret values are redacted in a plan (`[secret]`, keys kept): a Secret's
+redacted values become placeholders of the kind its `type` requires, so the server validates the rest.
 An object without `metadata.name` gets the name pulumi-kubernetes would give it (resource name + 8 characters).
 """
 
@@ -75,13 +75,20 @@ def kubernetes_objects(resources: Iterable[Mapping[str, Any]]) -> list[PlannedOb
 
 
 def with_placeholders(inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """A Secret's redacted values (the plan keeps its keys, `[secret]` for each value; a whole map when a program
+    made the map itself secret) become placeholders of the kind its `type` requires."""
     manifest = copy.deepcopy(dict(inputs))
     if manifest.get("kind") == "Secret":
-        placeholder = _SECRET_PLACEHOLDERS.get(str(manifest.get("type", "Opaque")), {"placeholder": "placeholder"})
+        required = _SECRET_PLACEHOLDERS.get(str(manifest.get("type", "Opaque")), {})
         for field in ("stringData", "data"):
-            if manifest.get(field) == SECRET:
-                manifest[field] = placeholder if field == "stringData" else {
-                    key: _base64(value) for key, value in placeholder.items()}
+            value = manifest.get(field)
+            if value == SECRET:
+                value = dict(required) or {"placeholder": SECRET}
+            if isinstance(value, dict):
+                filled = {key: required.get(key, "placeholder") if item == SECRET else item
+                          for key, item in value.items()}
+                manifest[field] = filled if field == "stringData" else {
+                    key: _base64(item) if value[key] == SECRET else item for key, item in filled.items()}
     return manifest
 
 

@@ -108,8 +108,10 @@ def test_namespace_and_secrets_keep_every_value_secret(registered: Registered) -
     assert namespace["labels"]["pod-security.kubernetes.io/warn"] == "baseline"
     database = by_k8s_name(plan, "kubernetes:core/v1:Secret", "gitpod-database")
     registry = by_k8s_name(plan, "kubernetes:core/v1:Secret", "gitpod-registry")
-    assert database["inputs"]["stringData"] == "[secret]"
-    assert registry["inputs"]["stringData"] == "[secret]"
+    # The plan shows which keys each Secret holds, never a value.
+    assert database["inputs"]["stringData"] == dict.fromkeys(
+        ("host", "port", "username", "password", "encryptionKeys"), "[secret]")
+    assert registry["inputs"]["stringData"] == {".dockerconfigjson": "[secret]"}
     assert registry["inputs"]["type"] == "kubernetes.io/dockerconfigjson"
     key = plan.one("random:index/randomBytes:RandomBytes")
     assert key["inputs"]["length"] == 32
@@ -181,7 +183,7 @@ def test_installer_job_renders_with_the_pinned_installer_and_applies_with_the_to
 def test_the_storage_key_reaches_only_its_secret(registered: Registered) -> None:
     plan = registered("prod")
     secret = by_k8s_name(plan, "kubernetes:core/v1:Secret", "gitpod-object-storage")
-    assert secret["inputs"]["stringData"] == "[secret]"
+    assert secret["inputs"]["stringData"] == {"accessKeyId": "[secret]", "secretAccessKey": "[secret]"}
     key = plan.one("aws:iam/accessKey:AccessKey")
     assert key["urn"] in secret["dependencies"]
     text = json.dumps(plan.document["outputs"])
@@ -332,7 +334,7 @@ def test_gcp_cell_plugs_in_unchanged(registered: Registered) -> None:
     assert solver["dns01"]["cloudDNS"]["project"] == "acme-gitpod-dev"
     # Cloud SQL's CA bundle comes with the Platform: Pulumi writes it (as a secret), the Job fetches nothing.
     ca = by_k8s_name(plan, "kubernetes:core/v1:Secret", "gitpod-database-ca")
-    assert ca["inputs"]["stringData"] == "[secret]"
+    assert ca["inputs"]["stringData"] == {"ca.crt": "[secret]"}
     (container,) = installer_job(plan)["inputs"]["spec"]["template"]["spec"]["containers"]
     assert {e["name"]: e["value"] for e in container["env"]}["DATABASE_CA_URL"] == ""
     assert ca["urn"] in installer_job(plan)["options"]["dependsOn"]

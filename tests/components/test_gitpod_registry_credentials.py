@@ -183,7 +183,7 @@ def test_registry_secret_is_created_empty_and_then_left_to_the_refresher(registe
                                                                         cloud: Cloud) -> None:
     secret = secret_named(registered(cloud.stack), "gitpod-registry")
     assert secret["inputs"]["type"] == "kubernetes.io/dockerconfigjson"
-    assert secret["inputs"]["stringData"] == "[secret]"
+    assert secret["inputs"]["stringData"] == {".dockerconfigjson": "[secret]"}
     assert {"data", "stringData"} <= set(secret["options"]["ignoreChanges"])
 
 
