@@ -3,7 +3,7 @@
 #   tools/installer-schema/extract.sh /path/to/gitpod.git release-2022.11.2.16=release-2022.11.2 \
 #     release-2022.11.3=2022.11.3 main-gha.13463=main-gha.13463
 # Each argument is <schema name>=<git revision>. Only the config v1 Go files are read (git show), parsed with
-# go/parser by main.go; nothing of Gitpod's is built or run.
+# go/parser by main.go and defaults.go; nothing of Gitpod's is built or run.
 set -euo pipefail
 mirror=$1; shift
 here=$(cd "$(dirname "$0")" && pwd)
