@@ -19,6 +19,7 @@ yq_key="$(cd "$yq_module" && { echo go.mod; echo go.sum; find . -name '*.go' | s
 yq_cache="${XDG_CACHE_HOME:-$HOME/.cache}/gitpod-cell/bin/yq-$yq_version-$yq_key"
 if [ ! -f "$yq_cache/.complete" ]; then
   command -v go >/dev/null || { echo "build-kube: no 'go' on PATH; install Go 1.24 or newer" >&2; exit 1; }
+  mkdir -p "$(dirname "$yq_cache")"  # a fresh machine has no cache directory yet
   yq_staging="$(mktemp -d "${yq_cache}.tmp.XXXXXX")"
   (cd "$yq_module" && go build -trimpath -ldflags="-s -w" -o "$yq_staging/yq" github.com/mikefarah/yq/v4)
   touch "$yq_staging/.complete"
