@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from ops.common.stackfile import REPO_ROOT, STACKS_DIR, StackFile, load_stack, load_stack_file
+from ops.plan import runner
 from ops.plan.runner import PlanDocument, run_program
 from tests.kube_server import kube_api as kube_api  # the real local API server fixture
 
@@ -45,6 +46,24 @@ def recorded_run(stack: StackFile) -> ProgramRun:
         resources, outputs = run_program(stack, warnings=warnings)
         _RUNS[key] = (resources, outputs, warnings)
     return copy.deepcopy(_RUNS[key])
+
+
+def shared_run_program(stack: StackFile, program: Path = runner.PROGRAM, warnings: list[str] | None = None
+                       ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """`ops.plan.runner.run_program` served by `recorded_run` (the real one for another program)."""
+    if program != runner.PROGRAM:
+        return run_program(stack, program, warnings)
+    resources, outputs, logged = recorded_run(stack)
+    if warnings is not None:
+        warnings.extend(logged)
+    return resources, outputs
+
+
+@pytest.fixture
+def shared_program_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Code under test that plans (`build_plan`) shares the process's runs of each distinct stack: for tests that
+    patch nothing the program runs (a patched program must run again)."""
+    monkeypatch.setattr(runner, "run_program", shared_run_program)
 
 
 @functools.cache
