@@ -8,6 +8,7 @@ import gc
 import json
 import os
 import shutil
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,11 @@ from tests.kube_server import kube_api as kube_api  # the real local API server 
 TOOLS_BIN = REPO_ROOT / ".tools" / "bin"
 os.environ["PATH"] = f"{TOOLS_BIN}{os.pathsep}{os.environ.get('PATH', '')}"
 
+
+# pytest caches each test module's assertion-rewritten code in __pycache__ (git-ignored) unless bytecode writing is
+# off, and this machine's environment turns it off (PYTHONDONTWRITEBYTECODE=1): then every worker rewrites all ~110
+# test modules again, ~3 of the ~6 s it spends collecting. Test processes write it; subprocesses keep the setting.
+sys.dont_write_bytecode = False
 
 # A test process keeps a large, long-lived heap (the cloud SDKs' modules, the cached program runs) while every
 # mock-engine run makes hundreds of thousands of short-lived objects: at the default thresholds (700, 10, 10) the
