@@ -6,6 +6,7 @@ maintenance keeper (the CronJob's script, run here as its pod would run it; no k
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -17,10 +18,11 @@ from pathlib import Path
 
 import pytest
 
+from contract.cluster import MK2_MAINTENANCE_CONFIG_MAP
 from ops.cluster.kube import KubeClient
 from ops.cluster.workspace_manager import WorkspaceManager
 from ops.rollout.steps import RolloutClients, RolloutSettings, enter_maintenance, exit_maintenance
-from tests.cluster.gitpod_scripts import deployment, remove_lease, run_keeper, write_lease
+from tests.cluster.gitpod_scripts import LEASE_PATH, deployment, remove_lease, run_keeper, write_lease
 from tests.kube_server import KubeApiServer
 
 REPLICAS = "gitpod-cell/replicas-after-maintenance"
@@ -122,7 +124,10 @@ def test_maintenance_ends_by_itself_when_whoever_entered_it_is_killed(kube_api: 
     entering.send_signal(signal.SIGKILL)
     entering.wait(timeout=10)
     assert deployment(kube_api, namespace, "ws-manager")["spec"]["replicas"] == 0
-    time.sleep(4)  # the lease passes; nobody is left to end maintenance
+    # The lease passes (nobody is left to end maintenance): wait out exactly what the killed process wrote.
+    lease = kube_api.request("GET", f"{LEASE_PATH}/{MK2_MAINTENANCE_CONFIG_MAP}")
+    until = datetime.fromisoformat(json.loads(lease["data"]["config.json"])["enabledUntil"])
+    time.sleep(max(0.0, (until - datetime.now(UTC)).total_seconds()) + 0.2)
     result = run_keeper(kube_api, namespace, tmp_path)  # the CronJob's next run
     assert result.returncode == 0, result.stderr
     assert deployment(kube_api, namespace, "ws-manager")["spec"]["replicas"] == 2

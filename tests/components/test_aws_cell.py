@@ -11,6 +11,7 @@ import pytest
 from components.aws.network import plan_subnets
 from ops.common.stackfile import load_stack
 from ops.plan.runner import PlanDocument, run_program
+from tests.conftest import recorded_run
 
 Registered = Callable[[str], PlanDocument]
 STATEFUL_TYPES = (
@@ -29,11 +30,12 @@ def provider_region(plan: PlanDocument, resource: dict) -> str:
 
 
 def keyless_prod(stack_variant: Callable[..., Any]) -> PlanDocument:
-    """prod pinned to the keyless build (as stack `prod-variant`): its storage users reach S3 with IRSA roles."""
+    """prod pinned to the keyless build (as stack `prod-variant`): its storage users reach S3 with IRSA roles. One
+    run per process, shared by the tests that ask."""
     gitpod = {**load_stack("prod").config["gitpod-cell:gitpod"], "version": "main-gha.13463",
               "installerImage": "eu.gcr.io/gitpod-core-dev/build/installer:main-gha.13463"}
     gitpod.pop("staticStorageKey")
-    resources, outputs = run_program(stack_variant("prod", {"gitpod-cell:gitpod": gitpod}))
+    resources, outputs, _warnings = recorded_run(stack_variant("prod", {"gitpod-cell:gitpod": gitpod}))
     return PlanDocument({"stack": "prod-variant", "resources": resources, "outputs": outputs})
 
 
@@ -104,8 +106,6 @@ def test_eks_control_plane(registered: Registered) -> None:
 
 
 def test_private_only_endpoint_when_no_cidrs(registered: Registered, stack_variant) -> None:
-    from ops.plan.runner import run_program
-
     resources, _ = run_program(stack_variant("dev", {"gitpod-cell:cluster.publicAccessCidrs": []}))
     cluster = next(r for r in resources if r["type"] == "aws:eks/cluster:Cluster")["inputs"]["vpcConfig"]
     assert cluster["endpointPublicAccess"] is False
@@ -240,10 +240,10 @@ def test_registry_scans_on_push_with_kms(registered: Registered) -> None:
 
 
 def test_dns_zone_created_or_adopted(registered: Registered, stack_variant) -> None:
-    from ops.plan.runner import run_program
-
     assert registered("prod").one("aws:route53/zone:Zone")["inputs"]["name"] == "gitpod.example.com"
-    resources, outputs = run_program(stack_variant("dev", {"gitpod-cell:dns": {"zoneId": "Z0123456789ABC"}}))
+    # The same variant as test_aws_cell_security's adopted-zone test: one run per process.
+    resources, outputs, _warnings = recorded_run(
+        stack_variant("dev", {"gitpod-cell:dns": {"zoneId": "Z0123456789ABC"}}))
     assert not [r for r in resources if r["type"] == "aws:route53/zone:Zone"]
     assert outputs["dnsZoneId"] == "Z0123456789ABC"
 
@@ -312,8 +312,6 @@ def test_components_follow_pulumi_style(registered: Registered) -> None:
 
 
 def test_both_regional_providers_use_the_stacks_aws_profile(stack_variant) -> None:
-    from ops.plan.runner import run_program
-
     resources, _ = run_program(stack_variant("dev", {"aws:profile": "gitpod-dev-admin"}))
     providers = [r for r in resources if r["type"] == "pulumi:providers:aws"]
     # us-east-1: Route53's DNSSEC key and query logs live there whatever the cell's region.
@@ -348,7 +346,6 @@ def test_platform_cluster_ready_holds_node_groups_and_addons() -> None:
 
     from components import cells
     from ops.common.stackfile import load_stack
-    from ops.plan.runner import run_program
 
     platforms = []
     build = cells.build_platform
@@ -374,8 +371,6 @@ def test_gitpod_workloads_wait_for_nodes(registered: Registered) -> None:
 
 
 def test_managed_addons_follow_the_clusters_kubernetes_version(registered: Registered, stack_variant) -> None:
-    from ops.plan.runner import run_program
-
     addons = {a["inputs"]["addonName"]: a["inputs"] for a in registered("prod").by_type("aws:eks/addon:Addon")}
     assert addons["kube-proxy"]["addonVersion"].startswith("v1.34.")
     assert all(a["addonVersion"].endswith(tuple(f"eksbuild.{n}" for n in range(1, 10))) for a in addons.values())
@@ -433,7 +428,6 @@ def test_longest_accepted_stack_name_fits_every_derived_name(tmp_path) -> None:
 
     from components.config import MAX_STACK_NAME_LENGTH
     from ops.common.stackfile import STACKS_DIR, load_stack_file
-    from ops.plan.runner import run_program
 
     stack = "prod-" + "x" * (MAX_STACK_NAME_LENGTH["aws"] - len("prod-"))
     path = tmp_path / f"Pulumi.{stack}.yaml"

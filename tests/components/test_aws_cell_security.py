@@ -12,6 +12,7 @@ import pytest
 from components.aws.cell import AUTOSCALER_DISCOVERY_ACTIONS
 from components.config import CellConfigError
 from ops.plan.runner import PlanDocument, run_program
+from tests.conftest import recorded_run
 
 Registered = Callable[[str], PlanDocument]
 ACCOUNT = "123456789012"
@@ -114,9 +115,8 @@ def test_zone_queries_are_logged_to_an_encrypted_group_route53_may_write(registe
 
 
 def test_adopted_zone_is_used_as_is_and_the_plan_says_so(stack_variant) -> None:
-    warnings: list[str] = []
-    resources, outputs = run_program(stack_variant("dev", {"gitpod-cell:dns": {"zoneId": "Z0123456789ABC"}}),
-                                     warnings=warnings)
+    # The same variant as test_aws_cell's adopted-zone test: one run per process.
+    resources, outputs, warnings = recorded_run(stack_variant("dev", {"gitpod-cell:dns": {"zoneId": "Z0123456789ABC"}}))
     types = {r["type"] for r in resources}
     assert not types & {"aws:route53/zone:Zone", "aws:route53/keySigningKey:KeySigningKey",
                         "aws:route53/queryLog:QueryLog", "aws:route53/hostedZoneDnsSec:HostedZoneDnsSec"}

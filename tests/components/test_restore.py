@@ -27,7 +27,10 @@ IN_REPLICA_REGION = {
 
 
 @pytest.fixture
-def restore_plan(stack_variant: Callable[[str, dict[str, Any]], StackFile]) -> Callable[..., dict]:
+def restore_plan(stack_variant: Callable[[str, dict[str, Any]], StackFile], shared_program_runs: None
+                 ) -> Callable[..., dict]:
+    """The plan of prod with a restore section; tests asking for the same one share the program's run."""
+
     def plan(restore: dict[str, Any], **extra: Any) -> dict:
         return build_plan(stack_variant("prod", {"gitpod-cell:restore": restore, **extra}))
 

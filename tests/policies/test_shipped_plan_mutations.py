@@ -23,9 +23,9 @@ Mutation = Callable[[Records], None]
 @functools.cache
 def shipped(stack: str) -> tuple[dict[str, Any], ...]:
     from ops.common.stackfile import load_stack
-    from ops.plan.runner import run_program
+    from tests.conftest import recorded_run
 
-    resources, _ = run_program(load_stack(stack))
+    resources, _outputs, _warnings = recorded_run(load_stack(stack))  # the run `registered` shares
     return tuple(resources)
 
 

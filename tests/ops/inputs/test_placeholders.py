@@ -12,7 +12,7 @@ from ops.plan.cli import build_plan
 from ops.plan.runner import run_program
 
 
-def test_the_prod_plan_lists_every_placeholder_by_key():
+def test_the_prod_plan_lists_every_placeholder_by_key(shared_program_runs):
     warnings = [w for w in build_plan(load_stack("prod"))["warnings"] if w.startswith("placeholder: ")]
     keys = sorted(w.split(": ")[1] for w in warnings)
     assert keys == ["gitpod-cell:cluster.adminRoleArns[0]", "gitpod-cell:domain",

@@ -5,30 +5,16 @@ shares one run of it (tests/conftest.py recorded_run, which the component tests 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
 import pytest
 
-from ops.common.stackfile import StackFile
 from ops.plan import runner
-from tests.conftest import recorded_run
+from tests.conftest import shared_run_program
 
 
 @pytest.fixture(scope="package", autouse=True)
 def program_runs_once_per_stack() -> Iterator[None]:
-    real = runner.run_program
-
-    def run_program(stack: StackFile, program: Path = runner.PROGRAM, warnings: list[str] | None = None
-                    ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-        if program != runner.PROGRAM:
-            return real(stack, program, warnings)
-        resources, outputs, logged = recorded_run(stack)
-        if warnings is not None:
-            warnings.extend(logged)
-        return resources, outputs
-
     patch = pytest.MonkeyPatch()
-    patch.setattr(runner, "run_program", run_program)
+    patch.setattr(runner, "run_program", shared_run_program)
     yield
     patch.undo()

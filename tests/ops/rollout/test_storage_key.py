@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from ops.common.stackfile import STACKS_DIR, load_stack_file
-from ops.plan.runner import PlanDocument, run_program
+from ops.plan.runner import PlanDocument
 from ops.rollout import cli as rollout_cli
 from ops.rollout.storage_key import with_rotation
+from tests.conftest import recorded_run
 from tests.ops.support.cli import run_command
 
 NOW = datetime(2026, 12, 3, 14, 12, 5, tzinfo=UTC)
@@ -60,8 +61,8 @@ def test_the_next_plan_replaces_the_key_and_reruns_the_installer(tmp_path: Path)
     rotated = stack_copy(tmp_path / "after")
     assert rotate(rotated) == 0
 
-    def planned(path: Path) -> PlanDocument:
-        resources, outputs = run_program(load_stack_file(path))
+    def planned(path: Path) -> PlanDocument:  # `original` is the shipped dev stack: its run is shared
+        resources, outputs, _warnings = recorded_run(load_stack_file(path))
         return PlanDocument({"resources": resources, "outputs": outputs})
 
     before, after = planned(original), planned(rotated)
