@@ -30,7 +30,14 @@ from ops.cluster.nodes import KubeNodes
 from ops.common import stackfile
 from tests.ops.support.cli import run_command
 from tests.ops.support.kube_cluster import KubeCluster
-from tests.ops.support.mariadb import ACCEPT_MARIADB, ROOT_PASSWORD, PitrScenario, endpoint_for, run_sql, scenario  # noqa: F401
+from tests.ops.support.mariadb import (
+    ACCEPT_MARIADB,
+    ROOT_PASSWORD,
+    PitrScenario,
+    changed_globals,
+    endpoint_for,
+    scenario,  # noqa: F401 (a fixture)
+)
 from tests.ops.support.stacks import stack_text
 from tests.ops.support.values import START
 
@@ -73,17 +80,8 @@ def test_binary_logging_off_fails(scenario):  # noqa: F811
 @pytest.fixture
 def global_variable(scenario: PitrScenario) -> Iterator[Callable[[str, str], None]]:  # noqa: F811
     """Change a dynamic global variable on the restored server for one test, then put it back."""
-    changed: list[tuple[str, Any]] = []
-
-    def set_variable(name: str, value: str) -> None:
-        with scenario.restored.connect() as connection, connection.cursor() as cursor:
-            cursor.execute(f"SELECT @@GLOBAL.{name}")
-            changed.append((name, cursor.fetchone()[0]))
-        run_sql(scenario.restored, [f"SET GLOBAL {name} = {value}"])
-
-    yield set_variable
-    for name, value in reversed(changed):
-        run_sql(scenario.restored, [f"SET GLOBAL {name} = {int(value)}"])
+    with changed_globals(scenario.restored) as set_variable:
+        yield set_variable
 
 
 def test_explicit_defaults_for_timestamp_on_fails(scenario, global_variable):  # noqa: F811

@@ -49,7 +49,13 @@ from ops.rollout.steps import (
 from tests.ops.support.gcp import GCP_REGION
 from tests.ops.support.google_double import CloudSqlLikeServer, GoogleApiDouble
 from tests.ops.support.kube_cluster import KubeCluster
-from tests.ops.support.mariadb import ACCEPT_MARIADB, ROOT_PASSWORD, PitrScenario, endpoint_for, run_sql, scenario  # noqa: F401  # noqa: F401
+from tests.ops.support.mariadb import (
+    ACCEPT_MARIADB,
+    ROOT_PASSWORD,
+    PitrScenario,
+    run_sql,
+    scenario,  # noqa: F401 (a fixture)
+)
 from tests.ops.support.rollout import preflight_passes
 from tests.ops.support.stores import gcs_config_store, s3_config_store
 from tests.ops.support.values import AWS_REGION, GCP_PROJECT, PROD_REPOSITORIES, FakeClock, create_rds_instance

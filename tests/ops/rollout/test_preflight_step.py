@@ -38,7 +38,13 @@ from ops.rollout.steps import (
     run_step,
 )
 from tests.ops.support.kube_cluster import KubeCluster
-from tests.ops.support.mariadb import ACCEPT_MARIADB, ROOT_PASSWORD, PitrScenario, endpoint_for, run_sql, scenario  # noqa: F401
+from tests.ops.support.mariadb import (
+    ACCEPT_MARIADB,
+    PitrScenario,
+    changed_globals,
+    endpoint_for,
+    scenario,  # noqa: F401 (a fixture)
+)
 from tests.ops.support.rollout import before_rollout
 from tests.ops.support.stores import s3_config_store
 from tests.ops.support.values import PROD_REPOSITORIES, FakeClock
@@ -67,17 +73,8 @@ def settings_for(cluster: KubeCluster) -> RolloutSettings:
 @pytest.fixture
 def source_variable(scenario: PitrScenario) -> Iterator[Callable[[str, str], None]]:  # noqa: F811
     """Change a dynamic global variable on the source server for one test, then put it back."""
-    changed: list[tuple[str, Any]] = []
-
-    def set_variable(name: str, value: str) -> None:
-        with scenario.source.connect() as connection, connection.cursor() as cursor:
-            cursor.execute(f"SELECT @@GLOBAL.{name}")
-            changed.append((name, cursor.fetchone()[0]))
-        run_sql(scenario.source, [f"SET GLOBAL {name} = {value}"])
-
-    yield set_variable
-    for name, value in reversed(changed):
-        run_sql(scenario.source, [f"SET GLOBAL {name} = {int(value)}"])
+    with changed_globals(scenario.source) as set_variable:
+        yield set_variable
 
 
 def test_a_cell_that_passes_preflight_enters_maintenance(live_cell, kube, cluster, clock, scenario):  # noqa: F811

@@ -38,7 +38,6 @@ from ops.rollout.steps import (
 )
 from tests.ops.support.kube_cluster import KubeCluster
 from tests.ops.support.kube_faults import KubeFaultProxy
-from tests.ops.support.mariadb import ACCEPT_MARIADB, ROOT_PASSWORD, PitrScenario, endpoint_for, run_sql, scenario  # noqa: F401
 from tests.ops.support.rollout import after_rollout, before_rollout, preflight_passes
 from tests.ops.support.stores import s3_config_store
 from tests.ops.support.values import START, FakeClock, create_rds_instance

@@ -15,7 +15,8 @@ import socket
 import ssl
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -197,6 +198,24 @@ def run_sql(server: MariaDbServer, statements: Sequence[str], database: str | No
     with server.connect(database=database) as connection, connection.cursor() as cursor:
         for statement in statements:
             cursor.execute(statement)
+
+
+@contextmanager
+def changed_globals(server: MariaDbServer) -> Iterator[Callable[[str, str], None]]:
+    """A setter of dynamic global variables on `server` for one test; every variable it changed is put back after."""
+    changed: list[tuple[str, Any]] = []
+
+    def set_variable(name: str, value: str) -> None:
+        with server.connect() as connection, connection.cursor() as cursor:
+            cursor.execute(f"SELECT @@GLOBAL.{name}")
+            changed.append((name, cursor.fetchone()[0]))
+        run_sql(server, [f"SET GLOBAL {name} = {value}"])
+
+    try:
+        yield set_variable
+    finally:
+        for name, value in reversed(changed):
+            run_sql(server, [f"SET GLOBAL {name} = {int(value)}"])
 
 
 def dump_database(server: MariaDbServer, database: str) -> bytes:
