@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from ops.common.stackfile import load_stack
 from ops.plan.runner import PlanDocument
 
 Registered = Callable[[str], PlanDocument]
 
-PROJECT = "acme-gitpod-prod"
+# The shipped prod-gcp stack's project: what its plan names everywhere.
+PROJECT = str(load_stack("prod-gcp").config["gcp:project"])
 STATEFUL_TYPES = (
     "gcp:sql/databaseInstance:DatabaseInstance",
     "gcp:storage/bucket:Bucket",

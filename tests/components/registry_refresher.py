@@ -10,12 +10,13 @@ import pytest
 
 from ops.plan.mocks import ACCOUNT_ID
 from ops.plan.runner import PlanDocument
+from tests.components.gcp_plan import PROJECT
 
 Registered = Callable[[str], PlanDocument]
 JOB = "kubernetes:batch/v1:Job"
 CRON_JOB = "kubernetes:batch/v1:CronJob"
 REFRESHER = "registry-credentials"
-GCP_PROJECT = "acme-gitpod-prod"
+GCP_PROJECT = PROJECT
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,9 @@ from components.config import CellConfigError
 from components.gcp.binary_authorization import image_patterns
 from components.gcp.network import HEALTH_CHECK_RANGES
 from ops.plan.runner import PlanDocument, run_program
+from tests.components.gcp_plan import PROJECT
 
 Registered = Callable[[str], PlanDocument]
-PROJECT = "acme-gitpod-prod"
 
 
 def test_firewall_denies_by_default_and_allows_only_the_clusters_sources(registered: Registered) -> None:
