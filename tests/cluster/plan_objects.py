@@ -5,7 +5,7 @@ them). Skipped, because they are not Kubernetes objects the provider applies as 
 (Helm renders the chart in the provider, with no chart repository reachable here) and providers
 (`pulumi:providers:kubernetes`). Secret values are redacted in a plan (`[secret]`, keys kept): a Secret's
 redacted values become placeholders of the kind its `type` requires, so the server validates the rest.
-An object without `metadata.name` gets the name pulumi-kubernetes would give it (resource name + 8 characters).
+An object without `metadata.name` is an error: `kubectl apply` of the plan needs every name.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from typing import Any
 
 from ops.plan.mocks import SECRET
 
-AUTONAME_SUFFIX = "x7k2m9qa"
 SKIPPED_TYPES = frozenset({"kubernetes:helm.sh/v3:Release"})
 # The keys the API server requires for each built-in Secret type (pkg/apis/core/validation).
 _SECRET_PLACEHOLDERS: dict[str, dict[str, str]] = {
@@ -65,8 +64,8 @@ def kubernetes_objects(resources: Iterable[Mapping[str, Any]]) -> list[PlannedOb
         manifest.setdefault("kind", kind)
         metadata = manifest.setdefault("metadata", {})
         if not metadata.get("name"):
-            # The provider auto-names an object without metadata.name: resource name, "-", 8 random characters.
-            metadata["name"] = f"{resource['name']}-{AUTONAME_SUFFIX}"
+            # pulumi-kubernetes would auto-name it, but `kubectl apply` of the plan could not: every object is named.
+            raise AssertionError(f"{resource['name']}: {kind} without metadata.name")
         if (manifest["apiVersion"], manifest["kind"]) != (api_version, kind):
             raise AssertionError(f"{resource['name']}: inputs say {manifest['apiVersion']} {manifest['kind']}, "
                                  f"the type token {resource_type}")
@@ -75,15 +74,13 @@ def kubernetes_objects(resources: Iterable[Mapping[str, Any]]) -> list[PlannedOb
 
 
 def with_placeholders(inputs: Mapping[str, Any]) -> dict[str, Any]:
-    """A Secret's redacted values (the plan keeps its keys, `[secret]` for each value; a whole map when a program
-    made the map itself secret) become placeholders of the kind its `type` requires."""
+    """A Secret's redacted values (the plan keeps its keys, `[secret]` for each value) become placeholders of the
+    kind its `type` requires."""
     manifest = copy.deepcopy(dict(inputs))
     if manifest.get("kind") == "Secret":
         required = _SECRET_PLACEHOLDERS.get(str(manifest.get("type", "Opaque")), {})
         for field in ("stringData", "data"):
             value = manifest.get(field)
-            if value == SECRET:
-                value = dict(required) or {"placeholder": SECRET}
             if isinstance(value, dict):
                 filled = {key: required.get(key, "placeholder") if item == SECRET else item
                           for key, item in value.items()}

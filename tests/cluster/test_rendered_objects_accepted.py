@@ -138,3 +138,10 @@ def test_a_secret_missing_its_required_key_is_rejected(registered: Callable[[str
                                                            broken)])
     assert len(refused) == 1
     assert ".dockerconfigjson" in refused[0]
+
+
+def test_an_object_without_a_name_is_refused_before_the_server() -> None:
+    unnamed = {"type": "kubernetes:core/v1:ConfigMap", "name": "orphan",
+               "inputs": {"metadata": {"namespace": "gitpod"}, "data": {"k": "v"}}}
+    with pytest.raises(AssertionError, match=r"orphan: ConfigMap without metadata\.name"):
+        kubernetes_objects([unnamed])
